@@ -1,0 +1,68 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Authorization;
+using ZapHub.Data;
+using ZapHub.Features.Accounts;
+using ZapHub.Features.Tenancy;
+using ZapHub.Platform;
+
+namespace ZapHub.Components;
+
+/// <summary>
+/// Base for dashboard pages. A circuit lives for minutes or hours, so each piece of work gets its own DI scope
+/// (and so its own DbContext) with the tenant fixed for it, exactly as a request would.
+/// </summary>
+public abstract class TenantPage : ComponentBase
+{
+    [Inject] private IServiceScopeFactory ScopeFactory { get; set; } = default!;
+    [Inject] private AuthenticationStateProvider AuthState { get; set; } = default!;
+    [Inject] private ILoggerFactory LoggerFactory { get; set; } = default!;
+    [Inject] protected Text L { get; set; } = default!;
+
+    protected ClaimsPrincipal User { get; private set; } = new();
+    protected Actor Actor { get; private set; } = Actor.System;
+    protected TenantContext Tenant { get; } = new();
+    protected bool Loading { get; private set; } = true;
+    protected string? Error { get; set; }
+
+    protected bool IsOperator => User.HasClaim(ZapHubClaims.Operator, "true");
+    protected bool HasRole(TenantRole role) => Tenant.Role >= role;
+
+    protected override async Task OnInitializedAsync()
+    {
+        User = (await AuthState.GetAuthenticationStateAsync()).User;
+        Actor = Actor.From(User);
+        if (AccountEndpoints.CurrentTenant(User) is { } tenantId)
+        {
+            await using var scope = ScopeFactory.CreateAsyncScope();
+            await TenantAccess.ResolveAsync(scope.ServiceProvider.GetRequiredService<ZapHubDb>(), Tenant, User, tenantId, CancellationToken.None);
+        }
+        await RunAsync(LoadAsync);
+        Loading = false;
+    }
+
+    protected virtual Task LoadAsync(IServiceProvider services) => Task.CompletedTask;
+
+    /// <summary>Runs work in a fresh scope for this page's tenant; failures the user can act on become <see cref="Error"/>.</summary>
+    protected async Task<bool> RunAsync(Func<IServiceProvider, Task> work)
+    {
+        Error = null;
+        try
+        {
+            await using var scope = ScopeFactory.CreateAsyncScope();
+            if (Tenant.TenantId is { } id) scope.ServiceProvider.GetRequiredService<TenantContext>().Set(id, Tenant.Role);
+            await work(scope.ServiceProvider);
+            return true;
+        }
+        catch (ProblemException problem)
+        {
+            Error = L.Error(problem);
+        }
+        catch (Exception ex)
+        {
+            LoggerFactory.CreateLogger(GetType()).LogError(ex, "Dashboard action failed on {Page}", GetType().Name);
+            Error = L["error.unexpected"];
+        }
+        return false;
+    }
+}

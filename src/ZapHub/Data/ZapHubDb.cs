@@ -1,0 +1,139 @@
+using System.Linq.Expressions;
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore;
+using ZapHub.Features.Accounts;
+using ZapHub.Features.Tenancy;
+
+namespace ZapHub.Data;
+
+/// <summary>
+/// The one database context. Each provider has a subclass only so that its migrations live apart
+/// (see docs/adr/0002-storage.md); the model is defined once, here.
+/// </summary>
+public abstract class ZapHubDb(DbContextOptions options, TenantContext tenant)
+    : IdentityDbContext<User, IdentityRole<Guid>, Guid>(options), IDataProtectionKeyContext
+{
+    public const string TenantFilter = "Tenant";
+
+    /// <summary>Read by the query filters; EF Core parameterizes it per context instance.</summary>
+    private Guid? CurrentTenantId => tenant.TenantId;
+
+    public DbSet<Tenant> Tenants => Set<Tenant>();
+    public DbSet<Membership> Memberships => Set<Membership>();
+    public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
+    public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
+
+    protected override void OnModelCreating(ModelBuilder b)
+    {
+        base.OnModelCreating(b);
+
+        b.Entity<Tenant>(e =>
+        {
+            e.HasIndex(t => t.Slug).IsUnique();
+            e.Property(t => t.Name).HasMaxLength(120);
+            e.Property(t => t.Slug).HasMaxLength(60);
+            e.Property(t => t.TimeZone).HasMaxLength(64);
+            e.Property(t => t.Locale).HasMaxLength(10);
+        });
+        b.Entity<Membership>(e =>
+        {
+            e.HasIndex(m => new { m.TenantId, m.UserId }).IsUnique();
+            e.HasIndex(m => m.UserId);
+            e.HasOne(m => m.User).WithMany().HasForeignKey(m => m.UserId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne(m => m.Tenant).WithMany().HasForeignKey(m => m.TenantId).OnDelete(DeleteBehavior.Cascade);
+            e.Property(m => m.Role).HasConversion<string>().HasMaxLength(16);
+        });
+        b.Entity<ApiKey>(e =>
+        {
+            e.HasIndex(k => k.Prefix).IsUnique();
+            e.HasIndex(k => k.TenantId);
+            e.HasOne<Tenant>().WithMany().HasForeignKey(k => k.TenantId).OnDelete(DeleteBehavior.Cascade);
+            e.Property(k => k.Name).HasMaxLength(100);
+            e.Property(k => k.Prefix).HasMaxLength(20);
+            e.Property(k => k.Scopes).HasMaxLength(200);
+            e.Ignore(k => k.ScopeList);
+        });
+        b.Entity<AuditEntry>(e =>
+        {
+            e.HasIndex(a => new { a.TenantId, a.At });
+            e.HasIndex(a => a.At);
+            e.Property(a => a.ActorKind).HasConversion<string>().HasMaxLength(16);
+            e.Property(a => a.Action).HasMaxLength(64);
+            e.Property(a => a.ActorName).HasMaxLength(256);
+            e.Property(a => a.Details).HasMaxLength(2000);
+            e.HasQueryFilter(TenantFilter, a => a.TenantId == CurrentTenantId);
+        });
+
+        foreach (var type in b.Model.GetEntityTypes().Where(t => typeof(ITenantOwned).IsAssignableFrom(t.ClrType)))
+            b.Entity(type.ClrType).HasQueryFilter(TenantFilter, TenantPredicate(type.ClrType));
+
+        // All times are UTC. SQLite hands DateTime back as Unspecified; mark it so comparisons and JSON stay honest.
+        foreach (var property in b.Model.GetEntityTypes().SelectMany(t => t.GetProperties()))
+        {
+            if (property.ClrType == typeof(DateTime))
+                property.SetValueConverter(UtcConverter);
+            else if (property.ClrType == typeof(DateTime?))
+                property.SetValueConverter(NullableUtcConverter);
+        }
+    }
+
+    private LambdaExpression TenantPredicate(Type entityType)
+    {
+        // e => (Guid?)e.TenantId == this.CurrentTenantId ; no tenant set means no rows.
+        var e = Expression.Parameter(entityType, "e");
+        var tenantId = Expression.Convert(Expression.Property(e, nameof(ITenantOwned.TenantId)), typeof(Guid?));
+        var current = Expression.Property(Expression.Constant(this, typeof(ZapHubDb)), nameof(CurrentTenantId));
+        return Expression.Lambda(Expression.Equal(tenantId, current), e);
+    }
+
+    private static readonly Microsoft.EntityFrameworkCore.Storage.ValueConversion.ValueConverter<DateTime, DateTime> UtcConverter =
+        new(v => v.Kind == DateTimeKind.Utc ? v : v.ToUniversalTime(), v => DateTime.SpecifyKind(v, DateTimeKind.Utc));
+
+    private static readonly Microsoft.EntityFrameworkCore.Storage.ValueConversion.ValueConverter<DateTime?, DateTime?> NullableUtcConverter =
+        new(v => v.HasValue ? (v.Value.Kind == DateTimeKind.Utc ? v : v.Value.ToUniversalTime()) : v,
+            v => v.HasValue ? DateTime.SpecifyKind(v.Value, DateTimeKind.Utc) : v);
+
+    public override int SaveChanges(bool acceptAllChangesOnSuccess)
+    {
+        EnforceTenant();
+        return base.SaveChanges(acceptAllChangesOnSuccess);
+    }
+
+    public override Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
+    {
+        EnforceTenant();
+        return base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+    }
+
+    /// <summary>
+    /// The second isolation layer: a write of a tenant-owned row must belong to the scope's tenant. Only a scope
+    /// that declared itself platform-wide (operator console, bootstrap, workers acting on many tenants) may
+    /// write rows of any tenant.
+    /// </summary>
+    private void EnforceTenant()
+    {
+        if (tenant.IsPlatform) return;
+        foreach (var entry in ChangeTracker.Entries<ITenantOwned>())
+        {
+            if (entry.State is not (EntityState.Added or EntityState.Modified or EntityState.Deleted)) continue;
+            var current = tenant.TenantId
+                ?? throw new TenantIsolationException($"A {entry.Metadata.ClrType.Name} was written without a tenant in scope.");
+            if (entry.State == EntityState.Added && entry.Entity.TenantId == Guid.Empty)
+                entry.Entity.TenantId = current;
+            var original = entry.State == EntityState.Added
+                ? entry.Entity.TenantId
+                : entry.Property(nameof(ITenantOwned.TenantId)).OriginalValue as Guid? ?? Guid.Empty;
+            if (entry.Entity.TenantId != current || original != current)
+                throw new TenantIsolationException($"A {entry.Metadata.ClrType.Name} of another tenant was written.");
+        }
+    }
+}
+
+public sealed class TenantIsolationException(string message) : InvalidOperationException(message);
+
+public sealed class SqliteZapHubDb(DbContextOptions<SqliteZapHubDb> options, TenantContext tenant) : ZapHubDb(options, tenant);
+
+public sealed class PostgresZapHubDb(DbContextOptions<PostgresZapHubDb> options, TenantContext tenant) : ZapHubDb(options, tenant);

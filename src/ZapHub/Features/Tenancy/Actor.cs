@@ -1,0 +1,27 @@
+using System.Security.Claims;
+
+namespace ZapHub.Features.Tenancy;
+
+/// <summary>Who performs an action: recorded in the audit log.</summary>
+public sealed record Actor(ActorKind Kind, string? Id, string Name, string? IpAddress = null)
+{
+    public static readonly Actor System = new(ActorKind.System, null, "system");
+
+    public static Actor From(ClaimsPrincipal principal, string? ip = null)
+    {
+        var id = principal.FindFirstValue(ClaimTypes.NameIdentifier);
+        var name = principal.Identity?.Name ?? id ?? "unknown";
+        var kind = principal.HasClaim(ZapHubClaims.ActorKind, nameof(ActorKind.ApiKey)) ? ActorKind.ApiKey : ActorKind.User;
+        return new Actor(kind, id, name, ip);
+    }
+
+    public Guid? UserId => Kind == ActorKind.User && Guid.TryParse(Id, out var g) ? g : null;
+}
+
+public static class ZapHubClaims
+{
+    public const string Tenant = "zaphub:tenant";
+    public const string Operator = "zaphub:operator";
+    public const string Scope = "zaphub:scope";
+    public const string ActorKind = "zaphub:actor";
+}

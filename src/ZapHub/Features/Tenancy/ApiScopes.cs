@@ -1,0 +1,13 @@
+namespace ZapHub.Features.Tenancy;
+
+public static class ApiScopes
+{
+    public const string SessionsRead = "sessions:read";
+    public const string SessionsControl = "sessions:control";
+    public const string MessagesSend = "messages:send";
+    public const string WebhooksManage = "webhooks:manage";
+
+    public static readonly IReadOnlyList<string> All = [SessionsRead, SessionsControl, MessagesSend, WebhooksManage];
+
+    public static bool IsKnown(string scope) => All.Contains(scope);
+}

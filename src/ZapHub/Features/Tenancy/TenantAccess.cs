@@ -1,0 +1,77 @@
+using Microsoft.EntityFrameworkCore;
+using ZapHub.Data;
+
+namespace ZapHub.Features.Tenancy;
+
+/// <summary>
+/// Marks an endpoint as acting on the current tenant's resources. <see cref="Scope"/> is what an API key needs;
+/// null means API keys may not use the route at all (dashboard-only). <see cref="Role"/> is the least role a
+/// signed-in member needs. The cross-tenant test finds every tenant route through this metadata.
+/// </summary>
+public sealed record TenantRouteMetadata(string? Scope, TenantRole Role);
+
+public static class TenantAccess
+{
+    /// <summary>
+    /// The first isolation layer: resolve the tenant from the credentials, once per request.
+    /// API keys carry their tenant; a signed-in user carries the tenant they switched to, re-checked here
+    /// against a live membership so a removed member loses access at once.
+    /// </summary>
+    public static IApplicationBuilder UseTenantResolution(this IApplicationBuilder app) =>
+        app.Use(async (context, next) =>
+        {
+            var user = context.User;
+            if (user.Identity?.IsAuthenticated == true && Guid.TryParse(user.FindFirst(ZapHubClaims.Tenant)?.Value, out var tenantId))
+            {
+                var tenantContext = context.RequestServices.GetRequiredService<TenantContext>();
+                var db = context.RequestServices.GetRequiredService<ZapHubDb>();
+                await ResolveAsync(db, tenantContext, user, tenantId, context.RequestAborted);
+            }
+            await next(context);
+        });
+
+    public static async Task<bool> ResolveAsync(ZapHubDb db, TenantContext tenantContext, System.Security.Claims.ClaimsPrincipal user, Guid tenantId, CancellationToken ct)
+    {
+        var enabled = await db.Tenants.Where(t => t.Id == tenantId).Select(t => (bool?)t.Enabled).FirstOrDefaultAsync(ct);
+        if (enabled != true) return false;
+        if (Actor.From(user).Kind == ActorKind.ApiKey)
+        {
+            tenantContext.Set(tenantId, null);
+            return true;
+        }
+        if (Actor.From(user).UserId is not { } userId) return false;
+        var role = await db.Memberships.IgnoreQueryFilters([ZapHubDb.TenantFilter])
+            .Where(m => m.TenantId == tenantId && m.UserId == userId)
+            .Select(m => (TenantRole?)m.Role).FirstOrDefaultAsync(ct);
+        if (role is null) return false;
+        tenantContext.Set(tenantId, role);
+        return true;
+    }
+
+    /// <summary>Requires a resolved tenant, the scope for API keys (or no API keys at all), and the role for members.</summary>
+    public static TBuilder RequireTenant<TBuilder>(this TBuilder builder, string? scope, TenantRole role = TenantRole.Member)
+        where TBuilder : IEndpointConventionBuilder
+    {
+        builder.RequireAuthorization();
+        builder.WithMetadata(new TenantRouteMetadata(scope, role));
+        builder.AddEndpointFilter(async (context, next) =>
+        {
+            var http = context.HttpContext;
+            var tenant = http.RequestServices.GetRequiredService<TenantContext>();
+            if (tenant.TenantId is null)
+                return Problem(403, "no_tenant", "No active tenant: the tenant is disabled, or you are not a member of it.");
+            var isApiKey = Actor.From(http.User).Kind == ActorKind.ApiKey;
+            if (isApiKey && scope is null)
+                return Problem(403, "dashboard_only", "This route is available to signed-in members only, not to API keys.");
+            if (isApiKey && !http.User.HasClaim(ZapHubClaims.Scope, scope!))
+                return Problem(403, "missing_scope", $"The API key lacks the '{scope}' scope.");
+            if (!isApiKey && tenant.Role < role)
+                return Problem(403, "role_required", $"This action requires the {role} role.");
+            return await next(context);
+        });
+        return builder;
+    }
+
+    private static IResult Problem(int status, string code, string title) =>
+        TypedResults.Problem(statusCode: status, title: title, extensions: new Dictionary<string, object?> { ["code"] = code });
+}

@@ -1,0 +1,40 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using ZapHub.Data;
+
+namespace ZapHub.Platform;
+
+public static class DatabaseStartup
+{
+    /// <summary>
+    /// The embedded SQLite default migrates itself. PostgreSQL is migrated by an explicit `zaphub migrate`, so a
+    /// rolling upgrade never changes a shared schema by accident; a node started on an outdated schema refuses
+    /// to run and says what to do.
+    /// </summary>
+    public static async Task PrepareDatabaseAsync(this WebApplication app)
+    {
+        var storage = app.Services.GetRequiredService<IOptions<StorageOptions>>().Value;
+        await using var scope = app.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<ZapHubDb>();
+        if (storage.Provider == StorageProvider.Sqlite)
+        {
+            await db.Database.MigrateAsync();
+            return;
+        }
+        var pending = (await db.Database.GetPendingMigrationsAsync()).ToList();
+        if (pending.Count > 0)
+            throw new InvalidOperationException(
+                $"The PostgreSQL schema is behind by {pending.Count} migration(s) ({string.Join(", ", pending)}). " +
+                "Run `zaphub migrate` (dotnet ZapHub.dll migrate) with the same configuration, then start again.");
+    }
+
+    public static async Task<int> MigrateAsync(this WebApplication app)
+    {
+        await using var scope = app.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<ZapHubDb>();
+        var pending = (await db.Database.GetPendingMigrationsAsync()).ToList();
+        await db.Database.MigrateAsync();
+        Console.WriteLine(pending.Count == 0 ? "The database is up to date." : $"Applied {pending.Count} migration(s): {string.Join(", ", pending)}");
+        return 0;
+    }
+}

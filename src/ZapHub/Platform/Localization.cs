@@ -1,0 +1,21 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Localization;
+
+namespace ZapHub.Platform;
+
+public static class Localization
+{
+    public const string Default = "pt-BR";
+    public static readonly string[] Cultures = [Default, "en"];
+
+    public static IApplicationBuilder UseZapHubLocalization(this IApplicationBuilder app) =>
+        app.UseRequestLocalization(o =>
+        {
+            o.SetDefaultCulture(Default).AddSupportedCultures(Cultures).AddSupportedUICultures(Cultures);
+            // The choice in the cookie wins; otherwise Brazilian Portuguese, whatever the browser says,
+            // because most owners use phones set up in Portuguese and the operator expects the same default.
+            o.RequestCultureProviders = [new CookieRequestCultureProvider()];
+        });
+
+    public static bool IsEnglish => CultureInfo.CurrentUICulture.TwoLetterISOLanguageName == "en";
+}

@@ -1,0 +1,31 @@
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+
+namespace ZapHub.Platform;
+
+/// <summary>
+/// Maps the exceptions a caller can cause to ProblemDetails. Anything else stays a 500, logged by the
+/// framework, with no detail leaked to the client.
+/// </summary>
+public sealed class ProblemExceptionHandler(IProblemDetailsService problems) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
+    {
+        ProblemDetails? problem = exception switch
+        {
+            ProblemException { Field: { } field } p => new ValidationProblemDetails(
+                new Dictionary<string, string[]> { [field] = [p.Message] }) { Status = p.Status, Title = "One or more fields are invalid.", Extensions = { ["code"] = p.Code } },
+            ProblemException p => new ProblemDetails { Status = p.Status, Title = p.Message, Extensions = { ["code"] = p.Code } },
+            BadHttpRequestException b => new ProblemDetails { Status = b.StatusCode, Title = "The request could not be read.", Detail = Describe(b) },
+            _ => null,
+        };
+        if (problem is null) return false;
+        context.Response.StatusCode = problem.Status!.Value;
+        return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem, Exception = exception });
+    }
+
+    // The framework's messages name the parameter and the reason (e.g. "Failed to read parameter ... as JSON")
+    // without echoing the body, so they are safe and useful to show.
+    private static string Describe(BadHttpRequestException b) =>
+        b.InnerException is System.Text.Json.JsonException json ? $"Malformed JSON: {json.Message}" : b.Message;
+}

@@ -1,0 +1,50 @@
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using ZapHub.Components;
+using ZapHub.Data;
+using ZapHub.Features.Accounts;
+using ZapHub.Features.Admin;
+using ZapHub.Features.Tenancy;
+using ZapHub.Platform;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddPlatform();
+builder.Services
+    .AddData()
+    .AddAccounts(builder.Configuration)
+    .AddTenancy()
+    .AddAdmin()
+    .AddDashboard();
+
+var app = builder.Build();
+
+switch (args)
+{
+    case ["migrate", ..]:
+        return await app.MigrateAsync();
+    case ["reset-password", var email, ..]:
+        await app.PrepareDatabaseAsync();
+        return await Bootstrap.ResetPasswordAsync(app.Services, email);
+}
+
+await app.PrepareDatabaseAsync();
+var firstLogins = await Bootstrap.SeedAsync(app.Services);
+
+app.UsePlatform();
+app.UseAuthentication();
+app.UseTenantResolution();
+app.UseAuthorization();
+app.UseRateLimiter();
+app.UseAntiforgery();
+
+app.MapPlatform();
+app.MapAccounts();
+app.MapTenancy();
+app.MapAdmin();
+app.MapDashboard();
+
+app.Lifetime.ApplicationStarted.Register(() =>
+    Bootstrap.Print(firstLogins, app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? []));
+
+await app.RunAsync();
+return 0;
