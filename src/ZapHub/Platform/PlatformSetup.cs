@@ -11,6 +11,7 @@ public static class PlatformSetup
         var services = builder.Services;
         services.AddSingleton(TimeProvider.System);
         services.AddProblemDetails();
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
         services.AddExceptionHandler<ProblemExceptionHandler>();
         services.AddValidation();
         services.AddOpenApi();

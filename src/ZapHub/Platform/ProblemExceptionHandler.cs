@@ -7,7 +7,7 @@ namespace ZapHub.Platform;
 /// Maps the exceptions a caller can cause to ProblemDetails. Anything else stays a 500, logged by the
 /// framework, with no detail leaked to the client.
 /// </summary>
-public sealed class ProblemExceptionHandler(IProblemDetailsService problems) : IExceptionHandler
+public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
@@ -16,12 +16,21 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems) : I
             ProblemException { Field: { } field } p => new ValidationProblemDetails(
                 new Dictionary<string, string[]> { [field] = [p.Message] }) { Status = p.Status, Title = "One or more fields are invalid.", Extensions = { ["code"] = p.Code } },
             ProblemException p => new ProblemDetails { Status = p.Status, Title = p.Message, Extensions = { ["code"] = p.Code } },
+            // A bug that slipped past the query filter; the save-time check stopped it. Log it loudly, and answer
+            // like any other tenant's resource: not found.
+            Data.TenantIsolationException => LogIsolation(exception, context),
             BadHttpRequestException b => new ProblemDetails { Status = b.StatusCode, Title = "The request could not be read.", Detail = Describe(b) },
             _ => null,
         };
         if (problem is null) return false;
         context.Response.StatusCode = problem.Status!.Value;
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem, Exception = exception });
+    }
+
+    private ProblemDetails LogIsolation(Exception exception, HttpContext context)
+    {
+        logger.LogError(exception, "Tenant isolation check stopped a write on {Path}", context.Request.Path);
+        return new ProblemDetails { Status = StatusCodes.Status404NotFound, Title = "Not found." };
     }
 
     // The framework's messages name the parameter and the reason (e.g. "Failed to read parameter ... as JSON")

@@ -1,0 +1,104 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using ZapHub.Features.Tenancy;
+using ZapHub.IntegrationTests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace ZapHub.IntegrationTests;
+
+/// <summary>
+/// Tenant A's credentials against tenant B's resources, on every tenant route the app exposes. Routes are read
+/// from the app, so a route added later is covered without editing this test — and one whose parameter or
+/// body this test cannot fill fails it, asking for a sample.
+/// </summary>
+public class CrossTenantIsolationTests(ITestOutputHelper output)
+{
+    /// <summary>A valid body per request type, so a leak is not hidden behind a 400.</summary>
+    private static readonly Dictionary<Type, object> SampleBodies = new()
+    {
+        [typeof(CreateApiKeyRequest)] = new { name = "probe", scopes = new[] { "sessions:read" } },
+        [typeof(AddMemberRequest)] = new { email = "probe@probe.test", role = "Member" },
+        [typeof(ChangeRoleRequest)] = new { role = "Owner" },
+    };
+
+    [Fact]
+    public async Task EveryTenantRouteAnswers404ForAnotherTenantsResourceAndChangesNothing()
+    {
+        await using var app = new ZapHubApp();
+        var a = await app.CreateTenantAsync();
+        var b = await app.CreateTenantAsync();
+        var (_, keyA) = await a.CreateApiKeyAsync([.. ApiScopes.All]);
+        var resourcesOfB = new Dictionary<string, string>
+        {
+            ["apiKeyId"] = (await b.CreateApiKeyAsync(ApiScopes.SessionsRead)).Id.ToString(),
+            ["memberId"] = (await b.AddMemberAsync("Member")).MemberId.ToString(),
+        };
+
+        var routes = Routes.Api(app).Where(r => r.Tenant is not null && r.Parameters.Count > 0).ToList();
+        Assert.NotEmpty(routes);
+        var before = await SnapshotAsync(b);
+
+        var credentials = new (string Name, HttpClient Client)[] { ("cookie", a.Owner), ("api key", app.WithApiKey(keyA)) };
+        foreach (var route in routes)
+        {
+            var missing = route.Parameters.FirstOrDefault(p => !resourcesOfB.ContainsKey(p));
+            Assert.True(missing is null, $"{route}: no resource of tenant B for parameter '{missing}'. Add one to this test.");
+            var url = route.Fill(p => resourcesOfB[p]);
+            foreach (var (name, client) in credentials)
+            {
+                var response = await client.SendAsync(Request(route, url));
+                var body = await response.Content.ReadAsStringAsync();
+                output.WriteLine($"{name,-8} {route.Method} {url} -> {(int)response.StatusCode}");
+                // An API key on a route closed to API keys is refused before any lookup: that reveals nothing.
+                var expected = name == "api key" && route.Tenant!.Scope is null ? HttpStatusCode.Forbidden : HttpStatusCode.NotFound;
+                Assert.True(response.StatusCode == expected, $"{name} {route} on tenant B's resource: expected {(int)expected}, got {(int)response.StatusCode}\n{body}");
+                foreach (var id in resourcesOfB.Values) Assert.DoesNotContain(id, body);
+            }
+        }
+
+        Assert.Equal(before, await SnapshotAsync(b));
+    }
+
+    [Fact]
+    public async Task ListRoutesNeverShowAnotherTenantsRows()
+    {
+        await using var app = new ZapHubApp();
+        var a = await app.CreateTenantAsync();
+        var b = await app.CreateTenantAsync();
+        var (_, keyA) = await a.CreateApiKeyAsync([.. ApiScopes.All]);
+        var (keyB, _) = await b.CreateApiKeyAsync(ApiScopes.SessionsRead);
+        var memberB = await b.AddMemberAsync();
+        var secretsOfB = new[] { b.Id.ToString(), keyB.ToString(), memberB.MemberId.ToString(), b.Slug, b.OwnerEmail };
+
+        foreach (var route in Routes.Api(app).Where(r => r.Tenant is not null && r.Parameters.Count == 0 && r.Method == "GET"))
+        {
+            foreach (var client in new[] { a.Owner, app.WithApiKey(keyA) })
+            {
+                var body = await (await client.GetAsync("/" + route.Pattern)).Content.ReadAsStringAsync();
+                foreach (var secret in secretsOfB)
+                    Assert.False(body.Contains(secret), $"{route} showed tenant B's '{secret}' to tenant A:\n{body}");
+            }
+        }
+    }
+
+    private static HttpRequestMessage Request(ApiRoute route, string url)
+    {
+        var request = new HttpRequestMessage(new HttpMethod(route.Method), url);
+        if (route.BodyType is { } type)
+        {
+            Assert.True(SampleBodies.TryGetValue(type, out var sample), $"{route}: no sample body for {type.Name}. Add one to this test.");
+            request.Content = new StringContent(JsonSerializer.Serialize(sample), Encoding.UTF8, "application/json");
+        }
+        return request;
+    }
+
+    /// <summary>Everything tenant B can see of itself, to prove tenant A's attempts changed nothing.</summary>
+    private static async Task<string> SnapshotAsync(TestTenant b)
+    {
+        var parts = new List<string>();
+        foreach (var route in Routes.Api(b.App).Where(r => r.Tenant is not null && r.Parameters.Count == 0 && r.Method == "GET").OrderBy(r => r.Pattern))
+            parts.Add(route + " " + await b.Owner.GetStringAsync("/" + route.Pattern));
+        return string.Join('\n', parts);
+    }
+}

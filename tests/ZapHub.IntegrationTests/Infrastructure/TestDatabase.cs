@@ -1,0 +1,56 @@
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+using ZapHub.Data;
+
+namespace ZapHub.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// One throw-away database per app instance. ZAPHUB_TEST_DB selects the provider (sqlite, the default, or
+/// postgres); ZAPHUB_TEST_POSTGRES points at the server that the test script starts on loopback.
+/// </summary>
+public sealed class TestDatabase : IAsyncDisposable
+{
+    public static bool IsPostgres => string.Equals(Environment.GetEnvironmentVariable("ZAPHUB_TEST_DB"), "postgres", StringComparison.OrdinalIgnoreCase);
+
+    private static string ServerConnectionString =>
+        Environment.GetEnvironmentVariable("ZAPHUB_TEST_POSTGRES") ?? "Host=127.0.0.1;Port=5433;Username=app;Password=app;Database=postgres";
+
+    public string Provider { get; }
+    public string DataDirectory { get; }
+    public string? ConnectionString { get; }
+    private readonly string? databaseName;
+
+    private TestDatabase(string provider, string dataDirectory, string? connectionString, string? databaseName)
+    {
+        Provider = provider;
+        DataDirectory = dataDirectory;
+        ConnectionString = connectionString;
+        this.databaseName = databaseName;
+    }
+
+    public static TestDatabase Create()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "zaphub-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        if (!IsPostgres) return new TestDatabase("Sqlite", dir, null, null);
+
+        var name = "zaphub_test_" + Guid.NewGuid().ToString("N")[..16];
+        var cs = new NpgsqlConnectionStringBuilder(ServerConnectionString) { Database = name, Pooling = true }.ConnectionString;
+        // The explicit migration step, as an operator runs `zaphub migrate` before starting nodes on PostgreSQL.
+        using var db = new PostgresZapHubDb(new DbContextOptionsBuilder<PostgresZapHubDb>()
+            .UseNpgsql(cs, o => o.MigrationsHistoryTable("__migrations")).Options, new TenantContext());
+        db.Database.Migrate();
+        return new TestDatabase("Postgres", dir, cs, name);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        if (databaseName is null) return;
+        NpgsqlConnection.ClearAllPools();
+        await using var conn = new NpgsqlConnection(ServerConnectionString);
+        await conn.OpenAsync();
+        await using var cmd = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{databaseName}\" WITH (FORCE)", conn);
+        await cmd.ExecuteNonQueryAsync();
+    }
+}

@@ -1,0 +1,146 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace ZapHub.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// ZapHub in-process on a throw-away database, driven only through HTTP. Intent helpers (sign in, create a
+/// tenant, create a key) go through the same routes a person or a tenant's system would use.
+/// </summary>
+public sealed partial class ZapHubApp : WebApplicationFactory<Program>
+{
+    public const string OperatorEmail = "operator@test.zaphub";
+    public const string OperatorPassword = "Operator-Pass-123";
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private readonly TestDatabase database = TestDatabase.Create();
+    private readonly Dictionary<string, string?> settings = new()
+    {
+        ["RateLimits:LoginPerMinute"] = "10000",
+        ["RateLimits:ApiPerSecond"] = "100000",
+    };
+
+    public ZapHubApp With(string key, string? value)
+    {
+        settings[key] = value;
+        return this;
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        builder.UseSetting("Storage:Provider", database.Provider);
+        builder.UseSetting("Storage:DataDirectory", database.DataDirectory);
+        if (database.ConnectionString is not null) builder.UseSetting("Storage:ConnectionString", database.ConnectionString);
+        builder.UseSetting("Bootstrap:OperatorEmail", OperatorEmail);
+        builder.UseSetting("Bootstrap:OperatorPassword", OperatorPassword);
+        builder.UseSetting("Demo:Enabled", "false");
+        foreach (var (key, value) in settings) builder.UseSetting(key, value);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await database.DisposeAsync();
+    }
+
+    public HttpClient Anonymous() => CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+
+    public HttpClient WithApiKey(string key)
+    {
+        var client = Anonymous();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return client;
+    }
+
+    /// <summary>Signs in through the login form (antiforgery included) and returns a client holding the cookie.</summary>
+    public async Task<HttpClient> SignInAsync(string email, string password)
+    {
+        var client = Anonymous();
+        var response = await PostLoginAsync(client, email, password);
+        var location = response.Headers.Location?.ToString() ?? "";
+        if (response.StatusCode != HttpStatusCode.Redirect || location.StartsWith("/login"))
+            throw new InvalidOperationException($"Sign-in of {email} failed: {(int)response.StatusCode} -> {location}");
+        return client;
+    }
+
+    public async Task<HttpResponseMessage> PostLoginAsync(HttpClient client, string email, string password)
+    {
+        var token = await AntiforgeryTokenAsync(client, "/login");
+        return await client.PostAsync("/account/login", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["__RequestVerificationToken"] = token,
+            ["Email"] = email,
+            ["Password"] = password,
+        }));
+    }
+
+    public async Task<string> AntiforgeryTokenAsync(HttpClient client, string page)
+    {
+        var html = await client.GetStringAsync(page);
+        return TokenPattern().Match(html) is { Success: true } m ? WebUtility.HtmlDecode(m.Groups[1].Value)
+            : throw new InvalidOperationException($"No antiforgery token on {page}.");
+    }
+
+    public Task<HttpClient> OperatorAsync() => SignInAsync(OperatorEmail, OperatorPassword);
+
+    /// <summary>Creates a tenant with a new owner through the operator API and signs the owner in.</summary>
+    public async Task<TestTenant> CreateTenantAsync(string? slug = null)
+    {
+        slug ??= "t-" + Guid.NewGuid().ToString("N")[..10];
+        var op = await OperatorAsync();
+        var response = await op.PostAsJsonAsync("/api/v1/admin/tenants", new { name = $"Tenant {slug}", slug, ownerEmail = $"owner@{slug}.test" });
+        await Http.ExpectAsync(response, HttpStatusCode.Created);
+        var created = await response.Content.ReadFromJsonAsync<JsonElement>(Json);
+        var id = created.GetProperty("tenant").GetProperty("id").GetGuid();
+        var email = created.GetProperty("ownerEmail").GetString()!;
+        var password = created.GetProperty("ownerOneTimePassword").GetString()!;
+        var owner = await SignInAsync(email, password);
+        return new TestTenant(this, id, slug, email, password, owner);
+    }
+
+    [GeneratedRegex("name=\"__RequestVerificationToken\"[^>]*?value=\"([^\"]+)\"")]
+    private static partial Regex TokenPattern();
+}
+
+public sealed record TestTenant(ZapHubApp App, Guid Id, string Slug, string OwnerEmail, string OwnerPassword, HttpClient Owner)
+{
+    public async Task<(Guid Id, string Key)> CreateApiKeyAsync(params string[] scopes)
+    {
+        var response = await Owner.PostAsJsonAsync("/api/v1/api-keys", new { name = "key " + Guid.NewGuid().ToString("N")[..6], scopes });
+        await Http.ExpectAsync(response, HttpStatusCode.Created);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>(ZapHubApp.Json);
+        return (body.GetProperty("apiKey").GetProperty("id").GetGuid(), body.GetProperty("key").GetString()!);
+    }
+
+    public async Task<(Guid MemberId, string Email, string Password)> AddMemberAsync(string role = "Member")
+    {
+        var email = $"m{Guid.NewGuid():N}"[..12] + $"@{Slug}.test";
+        var response = await Owner.PostAsJsonAsync("/api/v1/members", new { email, role });
+        await Http.ExpectAsync(response, HttpStatusCode.Created);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>(ZapHubApp.Json);
+        return (body.GetProperty("member").GetProperty("id").GetGuid(), email, body.GetProperty("oneTimePassword").GetString()!);
+    }
+}
+
+public static class Http
+{
+    /// <summary>Asserts a status code and shows the response body when it differs.</summary>
+    public static async Task ExpectAsync(HttpResponseMessage response, HttpStatusCode expected)
+    {
+        if (response.StatusCode == expected) return;
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.Fail($"{response.RequestMessage?.Method} {response.RequestMessage?.RequestUri?.PathAndQuery}: expected {(int)expected} {expected}, got {(int)response.StatusCode} {response.StatusCode}.\n{body}");
+    }
+
+    public static async Task<JsonElement> JsonAsync(HttpResponseMessage response, HttpStatusCode expected)
+    {
+        await ExpectAsync(response, expected);
+        return await response.Content.ReadFromJsonAsync<JsonElement>(ZapHubApp.Json);
+    }
+}
