@@ -1,0 +1,101 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using ZapHub.Data;
+using ZapHub.Features.Tenancy;
+
+namespace ZapHub.UnitTests;
+
+/// <summary>The data layer's own guarantees, on a real in-memory SQLite database.</summary>
+public sealed class TenantIsolationTests : IDisposable
+{
+    private readonly SqliteConnection connection = new("Data Source=:memory:");
+    private readonly Guid tenantA, tenantB;
+
+    public TenantIsolationTests()
+    {
+        connection.Open();
+        using var db = Db(platform: true);
+        db.Database.Migrate();
+        var a = new Tenant { Name = "A", Slug = "a" };
+        var b = new Tenant { Name = "B", Slug = "b" };
+        db.Tenants.AddRange(a, b);
+        db.ApiKeys.Add(new ApiKey { TenantId = a.Id, Name = "a-key", Prefix = "zh_aaaaaaaaaa", Hash = new byte[32], Scopes = "sessions:read" });
+        db.ApiKeys.Add(new ApiKey { TenantId = b.Id, Name = "b-key", Prefix = "zh_bbbbbbbbbb", Hash = new byte[32], Scopes = "sessions:read" });
+        db.SaveChanges();
+        (tenantA, tenantB) = (a.Id, b.Id);
+    }
+
+    public void Dispose() => connection.Dispose();
+
+    private SqliteZapHubDb Db(Guid? tenant = null, bool platform = false)
+    {
+        var context = new TenantContext();
+        if (tenant is { } id) context.Set(id, TenantRole.Owner);
+        if (platform) context.UsePlatformScope();
+        return new SqliteZapHubDb(new DbContextOptionsBuilder<SqliteZapHubDb>().UseSqlite(connection).Options, context);
+    }
+
+    [Fact]
+    public void QueriesSeeOnlyTheScopesTenant()
+    {
+        using var db = Db(tenantA);
+        Assert.Equal(["a-key"], db.ApiKeys.Select(k => k.Name).ToList());
+    }
+
+    [Fact]
+    public void WithoutATenantQueriesSeeNothing()
+    {
+        using var db = Db();
+        Assert.Empty(db.ApiKeys.ToList());
+    }
+
+    [Fact]
+    public void NewRowsTakeTheScopesTenant()
+    {
+        using (var db = Db(tenantA))
+        {
+            db.ApiKeys.Add(new ApiKey { Name = "new", Prefix = "zh_cccccccccc", Hash = new byte[32], Scopes = "x" });
+            db.SaveChanges();
+        }
+        using var check = Db(tenantA);
+        Assert.Contains("new", check.ApiKeys.Select(k => k.Name).ToList());
+    }
+
+    [Fact]
+    public void WritingAnotherTenantsRowThrows()
+    {
+        using var db = Db(tenantA);
+        db.ApiKeys.Add(new ApiKey { TenantId = tenantB, Name = "smuggled", Prefix = "zh_dddddddddd", Hash = new byte[32], Scopes = "x" });
+        Assert.Throws<TenantIsolationException>(() => db.SaveChanges());
+    }
+
+    [Fact]
+    public void MovingARowToAnotherTenantThrows()
+    {
+        using var db = Db(tenantA);
+        var key = db.ApiKeys.Single();
+        key.TenantId = tenantB;
+        Assert.Throws<TenantIsolationException>(() => db.SaveChanges());
+    }
+
+    [Fact]
+    public void WritingWithoutATenantThrowsUnlessThePlatformScopeIsDeclared()
+    {
+        using (var db = Db())
+        {
+            db.ApiKeys.Add(new ApiKey { TenantId = tenantA, Name = "x", Prefix = "zh_eeeeeeeeee", Hash = new byte[32], Scopes = "x" });
+            Assert.Throws<TenantIsolationException>(() => db.SaveChanges());
+        }
+        using var platform = Db(platform: true);
+        platform.ApiKeys.Add(new ApiKey { TenantId = tenantA, Name = "x", Prefix = "zh_ffffffffff", Hash = new byte[32], Scopes = "x" });
+        platform.SaveChanges();
+    }
+
+    [Fact]
+    public void AScopesTenantCannotChange()
+    {
+        var context = new TenantContext();
+        context.Set(tenantA, TenantRole.Owner);
+        Assert.Throws<InvalidOperationException>(() => context.Set(tenantB, TenantRole.Owner));
+    }
+}
