@@ -25,6 +25,15 @@ public sealed partial class ZapHubApp : WebApplicationFactory<Program>
         ["RateLimits:ApiPerSecond"] = "100000",
     };
 
+    /// <summary>Serves the app on a real loopback port (for browsers); call before the first request.</summary>
+    public Uri ServeOverKestrel()
+    {
+        UseKestrel(0);
+        StartServer();
+        overKestrel = true;
+        return ClientOptions.BaseAddress;
+    }
+
     public ZapHubApp With(string key, string? value)
     {
         settings[key] = value;
@@ -34,6 +43,8 @@ public sealed partial class ZapHubApp : WebApplicationFactory<Program>
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
+        // Outside Development the framework serves the dashboard's script from published output only.
+        builder.UseStaticWebAssets();
         builder.UseSetting("Storage:Provider", database.Provider);
         builder.UseSetting("Storage:DataDirectory", database.DataDirectory);
         if (database.ConnectionString is not null) builder.UseSetting("Storage:ConnectionString", database.ConnectionString);
@@ -49,7 +60,12 @@ public sealed partial class ZapHubApp : WebApplicationFactory<Program>
         await database.DisposeAsync();
     }
 
-    public HttpClient Anonymous() => CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+    private bool overKestrel;
+
+    public HttpClient Anonymous() => overKestrel
+        // Over real sockets the factory's client options are not applied; build the same client by hand.
+        ? new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, CookieContainer = new CookieContainer() }) { BaseAddress = ClientOptions.BaseAddress }
+        : CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
 
     public HttpClient WithApiKey(string key)
     {
