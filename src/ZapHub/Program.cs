@@ -18,17 +18,25 @@ builder.Services
 
 var app = builder.Build();
 
-switch (args)
+IReadOnlyList<string> firstLogins;
+try
 {
-    case ["migrate", ..]:
-        return await app.MigrateAsync();
-    case ["reset-password", var email, ..]:
-        await app.PrepareDatabaseAsync();
-        return await Bootstrap.ResetPasswordAsync(app.Services, email);
+    switch (args)
+    {
+        case ["migrate", ..]:
+            return await app.MigrateAsync();
+        case ["reset-password", var email, ..]:
+            await app.PrepareDatabaseAsync();
+            return await Bootstrap.ResetPasswordAsync(app.Services, email);
+    }
+    await app.PrepareDatabaseAsync();
+    firstLogins = await Bootstrap.SeedAsync(app.Services);
 }
-
-await app.PrepareDatabaseAsync();
-var firstLogins = await Bootstrap.SeedAsync(app.Services);
+catch (Exception ex) when (ex is Microsoft.Extensions.Options.OptionsValidationException or StartupException)
+{
+    Console.Error.WriteLine($"ZapHub cannot start: {ex.Message}");
+    return 1;
+}
 
 app.UsePlatform();
 app.UseAuthentication();

@@ -19,7 +19,7 @@ public class AccountTests
         var password = created.GetProperty("ownerOneTimePassword").GetString()!;
 
         var client = app.Anonymous();
-        var login = await app.PostLoginAsync(client, "ze@barbearia.test", password);
+        var login = await ZapHubApp.PostLoginAsync(client, "ze@barbearia.test", password);
         Assert.Equal(HttpStatusCode.Redirect, login.StatusCode);
         Assert.Equal("/account/password", login.Headers.Location?.ToString());
 
@@ -37,7 +37,7 @@ public class AccountTests
     {
         await using var app = new ZapHubApp();
         var t = await app.CreateTenantAsync();
-        var token = await app.AntiforgeryTokenAsync(t.Owner, "/account/password");
+        var token = await ZapHubApp.AntiforgeryTokenAsync(t.Owner, "/account/password");
         var change = await t.Owner.PostAsync("/account/password", new FormUrlEncodedContent(new Dictionary<string, string>
         {
             ["__RequestVerificationToken"] = token,
@@ -47,9 +47,9 @@ public class AccountTests
         }));
         Assert.Equal("/account/password?done=1", change.Headers.Location?.ToString());
 
-        var old = await app.PostLoginAsync(app.Anonymous(), t.OwnerEmail, t.OwnerPassword);
+        var old = await ZapHubApp.PostLoginAsync(app.Anonymous(), t.OwnerEmail, t.OwnerPassword);
         Assert.Equal("/login?error=invalid", old.Headers.Location?.ToString());
-        var fresh = await app.PostLoginAsync(app.Anonymous(), t.OwnerEmail, "Nova-Senha-2026");
+        var fresh = await ZapHubApp.PostLoginAsync(app.Anonymous(), t.OwnerEmail, "Nova-Senha-2026");
         Assert.Equal("/", fresh.Headers.Location?.ToString());
     }
 
@@ -60,10 +60,10 @@ public class AccountTests
         var t = await app.CreateTenantAsync();
         var client = app.Anonymous();
         for (var i = 0; i < 2; i++)
-            Assert.Equal("/login?error=invalid", (await app.PostLoginAsync(client, t.OwnerEmail, "wrong-password")).Headers.Location?.ToString());
-        Assert.Equal("/login?error=locked", (await app.PostLoginAsync(client, t.OwnerEmail, "wrong-password")).Headers.Location?.ToString());
+            Assert.Equal("/login?error=invalid", (await ZapHubApp.PostLoginAsync(client, t.OwnerEmail, "wrong-password")).Headers.Location?.ToString());
+        Assert.Equal("/login?error=locked", (await ZapHubApp.PostLoginAsync(client, t.OwnerEmail, "wrong-password")).Headers.Location?.ToString());
 
-        var right = await app.PostLoginAsync(client, t.OwnerEmail, t.OwnerPassword);
+        var right = await ZapHubApp.PostLoginAsync(client, t.OwnerEmail, t.OwnerPassword);
         Assert.Equal("/login?error=locked", right.Headers.Location?.ToString());
 
         var audit = await (await app.OperatorAsync()).GetStringAsync("/api/v1/admin/audit");
@@ -91,7 +91,7 @@ public class AccountTests
         var client = app.Anonymous();
         var statuses = new List<HttpStatusCode>();
         for (var i = 0; i < 5; i++)
-            statuses.Add((await app.PostLoginAsync(client, "nobody@test.zaphub", "whatever-123")).StatusCode);
+            statuses.Add((await ZapHubApp.PostLoginAsync(client, "nobody@test.zaphub", "whatever-123")).StatusCode);
         Assert.Equal([HttpStatusCode.Redirect, HttpStatusCode.Redirect, HttpStatusCode.Redirect, HttpStatusCode.TooManyRequests, HttpStatusCode.TooManyRequests], statuses);
     }
 
@@ -100,7 +100,7 @@ public class AccountTests
     {
         await using var app = new ZapHubApp();
         var client = app.Anonymous();
-        var token = await app.AntiforgeryTokenAsync(client, "/login");
+        var token = await ZapHubApp.AntiforgeryTokenAsync(client, "/login");
         var response = await client.PostAsync("/account/login", new FormUrlEncodedContent(new Dictionary<string, string>
         {
             ["__RequestVerificationToken"] = token,
@@ -133,7 +133,7 @@ public class AccountTests
         Assert.Equal(2, me.GetProperty("tenants").GetArrayLength());
         Assert.Equal(a.Slug, (await Http.JsonAsync(await client.GetAsync("/api/v1/tenant"), HttpStatusCode.OK)).GetProperty("slug").GetString());
 
-        var token = await app.AntiforgeryTokenAsync(client, "/login");
+        var token = await ZapHubApp.AntiforgeryTokenAsync(client, "/login");
         await client.PostAsync("/account/tenant", new FormUrlEncodedContent(new Dictionary<string, string>
         {
             ["__RequestVerificationToken"] = token,
@@ -150,7 +150,7 @@ public class AccountTests
         await using var app = new ZapHubApp();
         var a = await app.CreateTenantAsync();
         var b = await app.CreateTenantAsync();
-        var token = await app.AntiforgeryTokenAsync(a.Owner, "/login");
+        var token = await ZapHubApp.AntiforgeryTokenAsync(a.Owner, "/login");
         await a.Owner.PostAsync("/account/tenant", new FormUrlEncodedContent(new Dictionary<string, string>
         {
             ["__RequestVerificationToken"] = token,

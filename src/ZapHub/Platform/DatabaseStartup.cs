@@ -23,7 +23,7 @@ public static class DatabaseStartup
         }
         var pending = (await db.Database.GetPendingMigrationsAsync()).ToList();
         if (pending.Count > 0)
-            throw new InvalidOperationException(
+            throw new StartupException(
                 $"The PostgreSQL schema is behind by {pending.Count} migration(s) ({string.Join(", ", pending)}). " +
                 "Run `zaphub migrate` (dotnet ZapHub.dll migrate) with the same configuration, then start again.");
     }
@@ -38,3 +38,6 @@ public static class DatabaseStartup
         return 0;
     }
 }
+
+/// <summary>A start-up condition the operator must fix; printed as a plain message, not a stack trace.</summary>
+public sealed class StartupException(string message) : Exception(message);

@@ -85,7 +85,7 @@ public sealed partial class ZapHubApp : WebApplicationFactory<Program>
         return client;
     }
 
-    public async Task<HttpResponseMessage> PostLoginAsync(HttpClient client, string email, string password)
+    public static async Task<HttpResponseMessage> PostLoginAsync(HttpClient client, string email, string password)
     {
         var token = await AntiforgeryTokenAsync(client, "/login");
         return await client.PostAsync("/account/login", new FormUrlEncodedContent(new Dictionary<string, string>
@@ -96,7 +96,7 @@ public sealed partial class ZapHubApp : WebApplicationFactory<Program>
         }));
     }
 
-    public async Task<string> AntiforgeryTokenAsync(HttpClient client, string page)
+    public static async Task<string> AntiforgeryTokenAsync(HttpClient client, string page)
     {
         var html = await client.GetStringAsync(page);
         return TokenPattern().Match(html) is { Success: true } m ? WebUtility.HtmlDecode(m.Groups[1].Value)

@@ -28,12 +28,17 @@ public static class Bootstrap
 
         if (!await db.Users.AnyAsync(u => u.IsOperator, ct))
         {
-            var password = string.IsNullOrEmpty(bootstrap.OperatorPassword) ? Passwords.Generate() : bootstrap.OperatorPassword;
-            var op = new User { UserName = bootstrap.OperatorEmail, Email = bootstrap.OperatorEmail, EmailConfirmed = true, IsOperator = true, CreatedAt = time.UtcNow() };
+            var generated = string.IsNullOrEmpty(bootstrap.OperatorPassword);
+            var password = generated ? Passwords.Generate() : bootstrap.OperatorPassword!;
+            var op = new User
+            {
+                UserName = bootstrap.OperatorEmail, Email = bootstrap.OperatorEmail, EmailConfirmed = true, IsOperator = true,
+                MustChangePassword = generated, CreatedAt = time.UtcNow(),
+            };
             var result = await users.CreateAsync(op, password);
             if (!result.Succeeded)
                 throw new InvalidOperationException("Could not create the operator account: " + string.Join(" ", result.Errors.Select(e => e.Description)));
-            lines.Add($"  Operator:  {op.Email}  /  {(string.IsNullOrEmpty(bootstrap.OperatorPassword) ? password : "(the configured Bootstrap:OperatorPassword)")}");
+            lines.Add($"  Operator:  {op.Email}  /  {(generated ? password : "(the configured Bootstrap:OperatorPassword)")}");
         }
 
         if (demo.Enabled && !await db.Tenants.AnyAsync(t => t.Slug == demo.TenantSlug, ct))
