@@ -1,0 +1,43 @@
+using System.Collections.Concurrent;
+
+namespace ZapHub.GatewayEmulator;
+
+public sealed record SentMessage(string Provider, string Instance, string MessageId, string To, string? Text, string? MediaType, DateTimeOffset At);
+
+/// <summary>Fault injection shared by both providers: latency, failing calls, an unreachable phone.</summary>
+public sealed class Faults
+{
+    private int failNext;
+    public TimeSpan Latency { get; set; }
+    public int FailNext { get => Volatile.Read(ref failNext); set => Volatile.Write(ref failNext, value); }
+
+    /// <summary>When the phone is offline, sent messages stay at "sent to server" and are never delivered.</summary>
+    public bool PhoneOffline { get; set; }
+
+    public bool TryConsumeFailure()
+    {
+        while (true)
+        {
+            var current = Volatile.Read(ref failNext);
+            if (current <= 0) return false;
+            if (Interlocked.CompareExchange(ref failNext, current - 1, current) == current) return true;
+        }
+    }
+}
+
+/// <summary>What the emulated gateways received: the tests' and benchmarks' view of the "phone".</summary>
+public sealed class SentLog
+{
+    private readonly ConcurrentQueue<SentMessage> messages = new();
+    private long count;
+
+    public void Add(SentMessage message)
+    {
+        messages.Enqueue(message);
+        Interlocked.Increment(ref count);
+    }
+
+    public long Count => Interlocked.Read(ref count);
+    public IReadOnlyList<SentMessage> All => messages.ToArray();
+    public void Clear() => messages.Clear();
+}

@@ -1,0 +1,37 @@
+namespace ZapHub.GatewayEmulator.Evolution;
+
+/// <summary>One Evolution instance and the phone behind it. Guarded by its own lock.</summary>
+public sealed class EvolutionInstance
+{
+    public required string Name { get; init; }
+    public string Id { get; } = Guid.NewGuid().ToString();
+    public required string Token { get; init; }
+    public DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset UpdatedAt { get; set; }
+
+    /// <summary>Baileys WAConnectionState: close | connecting | open.</summary>
+    public string State { get; set; } = "close";
+    public int Count { get; set; }
+    public string? QrCode { get; set; }
+    public string? QrBase64 { get; set; }
+    public string? PairingCode { get; set; }
+    public string? PairingPhone { get; set; }
+    public string? Wuid { get; set; }
+    public string? ProfileName { get; set; }
+    public int? DisconnectionReasonCode { get; set; }
+    public DateTimeOffset? DisconnectionAt { get; set; }
+
+    /// <summary>Logged in before: after a restart of the connection it comes back to open without a scan.</summary>
+    public bool HasSession { get; set; }
+
+    public string? WebhookUrl { get; set; }
+    public bool WebhookByEvents { get; set; }
+    public bool WebhookEnabled { get; set; }
+    public HashSet<string> WebhookEvents { get; set; } = [];
+    public string WebhookId { get; } = "cm" + Guid.NewGuid().ToString("N")[..23];
+
+    public ITimer? QrTimer { get; set; }
+    public object Sync { get; } = new();
+
+    public object QrObject() => new { pairingCode = PairingCode, code = QrCode, base64 = QrBase64, count = Count };
+}
