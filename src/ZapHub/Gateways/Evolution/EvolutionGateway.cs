@@ -1,0 +1,139 @@
+using System.Net;
+using System.Text.Json;
+
+namespace ZapHub.Gateways.Evolution;
+
+/// <summary>Evolution API v2 over HTTP. Auth is the global key in an `apikey` header.</summary>
+public sealed class EvolutionGateway(GatewayHttp http, string baseUrl, string apiKey) : IGateway
+{
+    /// <summary>The events ZapHub needs; an empty list would mean "all", which floods the receiver.</summary>
+    private static readonly string[] Events =
+        ["QRCODE_UPDATED", "CONNECTION_UPDATE", "MESSAGES_UPSERT", "MESSAGES_UPDATE", "LOGOUT_INSTANCE", "STATUS_INSTANCE", "INSTANCE_DELETE", "REMOVE_INSTANCE"];
+
+    public GatewayKind Kind => GatewayKind.Evolution;
+
+    public async Task<GatewayCheck> CheckAsync(CancellationToken ct)
+    {
+        var reply = await CallAsync(HttpMethod.Get, "/instance/fetchInstances", null, false, ct);
+        if (reply.Ok) return new GatewayCheck(true, $"Evolution API answered; {reply.Json().GetArrayLength()} instance(s).");
+        return new GatewayCheck(false, reply.Status == HttpStatusCode.Unauthorized ? "The API key was refused." : $"HTTP {(int)reply.Status}");
+    }
+
+    public async Task<Provisioned> ProvisionAsync(string instanceName, Uri callbackUrl, CancellationToken ct)
+    {
+        // `webhook.events` must be present: without it Evolution 2.3.6 crashes and deletes the half-made instance.
+        var reply = await CallAsync(HttpMethod.Post, "/instance/create", new
+        {
+            instanceName,
+            integration = "WHATSAPP-BAILEYS",
+            qrcode = false,
+            webhook = new { url = callbackUrl.ToString(), byEvents = false, base64 = false, events = Events },
+        }, true, ct);
+        if (reply.Status == HttpStatusCode.Forbidden)
+        {
+            // The name exists already (a retry after a lost answer): make sure its webhook points at us.
+            await SetWebhookAsync(instanceName, callbackUrl, ct);
+            return new Provisioned(null);
+        }
+        if (!reply.Ok) throw GatewayHttp.Classify(reply, "Creating the Evolution instance");
+        return new Provisioned(EvolutionMapping.Str(reply.Json(), "hash"));
+    }
+
+    private async Task SetWebhookAsync(string instanceName, Uri callbackUrl, CancellationToken ct)
+    {
+        var reply = await CallAsync(HttpMethod.Post, $"/webhook/set/{Uri.EscapeDataString(instanceName)}", new
+        {
+            webhook = new { enabled = true, url = callbackUrl.ToString(), byEvents = false, base64 = false, events = Events },
+        }, false, ct);
+        if (!reply.Ok) throw GatewayHttp.Classify(reply, "Configuring the Evolution webhook");
+    }
+
+    public async Task<ConnectOutcome> ConnectAsync(GatewaySession session, string? pairingPhone, CancellationToken ct)
+    {
+        var query = pairingPhone is null ? "" : "?number=" + Uri.EscapeDataString(pairingPhone);
+        var reply = await CallAsync(HttpMethod.Get, $"/instance/connect/{Name(session)}{query}", null, true, ct);
+        if (!reply.Ok) throw Classify(reply, "Connecting");
+        var json = reply.Json();
+        if (json.ValueKind == JsonValueKind.Object && json.TryGetProperty("error", out var e) && e.ValueKind == JsonValueKind.True)
+            throw new GatewayException(GatewayFailure.Transient, "Evolution could not start the connection: " + EvolutionMapping.Str(json, "message"), 200);
+        if (json.ValueKind == JsonValueKind.Object && json.TryGetProperty("instance", out var instance))
+            return new ConnectOutcome(EvolutionMapping.Str(instance, "state") == "open", null, null, null);
+        return new ConnectOutcome(false, EvolutionMapping.Str(json, "code"), EvolutionMapping.Str(json, "base64"), EvolutionMapping.Str(json, "pairingCode"));
+    }
+
+    public async Task<ObservedState> GetStateAsync(GatewaySession session, CancellationToken ct)
+    {
+        var reply = await CallAsync(HttpMethod.Get, $"/instance/fetchInstances?instanceName={Name(session)}", null, false, ct);
+        if (reply.Status == HttpStatusCode.NotFound) return new ObservedState(false, null);
+        if (!reply.Ok) throw Classify(reply, "Reading the state");
+        var rows = reply.Json();
+        if (rows.ValueKind != JsonValueKind.Array || rows.GetArrayLength() == 0) return new ObservedState(false, null);
+        var row = rows[0];
+        var status = EvolutionMapping.Str(row, "connectionStatus") ?? "close";
+        var reason = EvolutionMapping.Int(row, "disconnectionReasonCode");
+        return new ObservedState(true, EvolutionMapping.Connection("fetchInstances", status, (int?)reason, EvolutionMapping.Str(row, "ownerJid"), EvolutionMapping.Str(row, "profileName")));
+    }
+
+    public async Task LogoutAsync(GatewaySession session, CancellationToken ct)
+    {
+        var reply = await CallAsync(HttpMethod.Delete, $"/instance/logout/{Name(session)}", null, true, ct);
+        // 400 "instance is not connected": already logged out, which is what we wanted.
+        if (!reply.Ok && reply.Status != HttpStatusCode.BadRequest) throw Classify(reply, "Logging out");
+    }
+
+    /// <summary>Evolution has no "close without logout"; logging out ends the attempt and keeps the instance.</summary>
+    public Task CloseAsync(GatewaySession session, CancellationToken ct) => LogoutAsync(session, ct);
+
+    public async Task DeleteAsync(GatewaySession session, CancellationToken ct)
+    {
+        var reply = await CallAsync(HttpMethod.Delete, $"/instance/delete/{Name(session)}", null, true, ct);
+        if (!reply.Ok && reply.Status != HttpStatusCode.NotFound) throw Classify(reply, "Deleting the instance");
+    }
+
+    public async Task RestartAsync(GatewaySession session, CancellationToken ct)
+    {
+        var reply = await CallAsync(HttpMethod.Post, $"/instance/restart/{Name(session)}", null, true, ct);
+        if (!reply.Ok) throw Classify(reply, "Restarting");
+        // Quirk: a closed instance answers 200 {"error":true,"message":"[object Object]"}; there is nothing to restart.
+        var json = reply.Json();
+        if (json.ValueKind == JsonValueKind.Object && json.TryGetProperty("error", out var e) && e.ValueKind == JsonValueKind.True)
+            throw new GatewayException(GatewayFailure.NotConnected, "The instance is not connected; connect it instead of restarting.", 200);
+    }
+
+    public async Task<SentRef> SendTextAsync(GatewaySession session, string toDigits, string text, CancellationToken ct)
+    {
+        var reply = await CallAsync(HttpMethod.Post, $"/message/sendText/{Name(session)}", new { number = toDigits, text }, true, ct);
+        if (!reply.Ok) throw Classify(reply, "Sending the message");
+        var json = reply.Json();
+        var id = json.ValueKind == JsonValueKind.Object && json.TryGetProperty("key", out var key) ? EvolutionMapping.Str(key, "id") : null;
+        return new SentRef(id ?? throw new GatewayException(GatewayFailure.Permanent, "Evolution accepted the message without returning its id.", 201));
+    }
+
+    public async Task<bool> IsOnWhatsAppAsync(GatewaySession session, string digits, CancellationToken ct)
+    {
+        var reply = await CallAsync(HttpMethod.Post, $"/chat/whatsappNumbers/{Name(session)}", new { numbers = new[] { digits } }, false, ct);
+        if (!reply.Ok) throw Classify(reply, "Checking the number");
+        var json = reply.Json();
+        return json.ValueKind == JsonValueKind.Array && json.EnumerateArray().Any(r => r.TryGetProperty("exists", out var x) && x.ValueKind == JsonValueKind.True);
+    }
+
+    public IReadOnlyList<GatewaySignal> ParseWebhook(JsonElement body) => EvolutionMapping.Parse(body);
+
+    private Task<GatewayHttp.Reply> CallAsync(HttpMethod method, string path, object? body, bool longCall, CancellationToken ct) =>
+        http.SendAsync(method, baseUrl.TrimEnd('/') + path, r => r.Headers.Add("apikey", apiKey), body, longCall, ct);
+
+    private static string Name(GatewaySession s) => Uri.EscapeDataString(s.InstanceName);
+
+    /// <summary>Evolution's ambiguous codes: 500 "Connection Closed" means not connected; 400 with exists:false means an unknown number.</summary>
+    private static GatewayException Classify(GatewayHttp.Reply reply, string what)
+    {
+        var text = reply.Text;
+        if ((int)reply.Status == 500 && text.Contains("Connection Closed", StringComparison.Ordinal))
+            return new GatewayException(GatewayFailure.NotConnected, "The WhatsApp number is not connected on the gateway.", 500);
+        if (reply.Status == HttpStatusCode.BadRequest && text.Contains("\"exists\":false", StringComparison.Ordinal))
+            return new GatewayException(GatewayFailure.InvalidNumber, "The number is not on WhatsApp.", 400);
+        if (reply.Status == HttpStatusCode.BadRequest && text.Contains("is not connected", StringComparison.Ordinal))
+            return new GatewayException(GatewayFailure.NotConnected, "The WhatsApp number is not connected on the gateway.", 400);
+        return GatewayHttp.Classify(reply, what);
+    }
+}

@@ -1,0 +1,115 @@
+using System.Text.Json;
+
+namespace ZapHub.Gateways.Evolution;
+
+/// <summary>
+/// Evolution API v2 states and webhook events → ZapHub's states (contract: shared/contracts/evolution-api-v2.md
+/// §1.4–1.8). Unit-tested value by value.
+/// </summary>
+public static class EvolutionMapping
+{
+    /// <summary>connection.update: state open | connecting | close | refused, with Baileys DisconnectReason codes.</summary>
+    public static StateSignal Connection(string rawEvent, string state, int? statusReason, string? wuid = null, string? profileName = null) => state switch
+    {
+        "open" => new StateSignal(rawEvent, SessionState.Connected, "open", null, PhoneFromJid(wuid), profileName),
+        "connecting" => new StateSignal(rawEvent, SessionState.Starting, "connecting"),
+        // refused 428 is the end of an attempt after QRCODE_LIMIT codes: the user must generate again.
+        "refused" => new StateSignal(rawEvent, SessionState.Disconnected, $"refused:{statusReason}", SessionReasons.QrLimit),
+        "close" => statusReason switch
+        {
+            401 => new StateSignal(rawEvent, SessionState.Disconnected, "close:401", SessionReasons.LoggedOut),
+            403 or 402 or 406 => new StateSignal(rawEvent, SessionState.Failed, $"close:{statusReason}", SessionReasons.Banned),
+            _ => new StateSignal(rawEvent, SessionState.Disconnected, $"close:{statusReason}", SessionReasons.ConnectionLost),
+        },
+        _ => new StateSignal(rawEvent, SessionState.Failed, state, "unknown_state:" + state),
+    };
+
+    public static AckLevel Ack(string? status) => status switch
+    {
+        "ERROR" => AckLevel.Failed,
+        "PENDING" => AckLevel.Pending,
+        "SERVER_ACK" => AckLevel.Sent,
+        "DELIVERY_ACK" => AckLevel.Delivered,
+        "READ" => AckLevel.Read,
+        "PLAYED" => AckLevel.Played,
+        _ => AckLevel.Failed, // "DELETED" and unknown values
+    };
+
+    public static IReadOnlyList<GatewaySignal> Parse(JsonElement body)
+    {
+        var evt = Str(body, "event") ?? "";
+        var data = body.TryGetProperty("data", out var d) ? d : default;
+        switch (evt)
+        {
+            case "connection.update" when data.ValueKind == JsonValueKind.Object:
+                return [Connection(evt, Str(data, "state") ?? "", (int?)Int(data, "statusReason"), Str(data, "wuid"), Str(data, "profileName"))];
+
+            case "qrcode.updated" when data.ValueKind == JsonValueKind.Object:
+                // Same event name, two shapes: a new code, or the QRCODE_LIMIT notice.
+                if (data.TryGetProperty("qrcode", out var qr) && qr.ValueKind == JsonValueKind.Object)
+                    return [new QrSignal(evt, Str(qr, "code"), Str(qr, "base64"), Str(qr, "pairingCode"))];
+                return [new StateSignal(evt, SessionState.Disconnected, "qr_limit", SessionReasons.QrLimit)];
+
+            case "logout.instance":
+                return [new StateSignal(evt, SessionState.Disconnected, "logout", SessionReasons.LoggedOut)];
+
+            case "status.instance" when Str(data, "status") == "closed":
+                return [new StateSignal(evt, SessionState.Disconnected, "closed", Int(data, "disconnectionReasonCode") == 401 ? SessionReasons.LoggedOut : SessionReasons.Closed)];
+
+            case "instance.delete" or "remove.instance":
+                return [new StateSignal(evt, SessionState.Disconnected, "deleted", SessionReasons.GatewayLostInstance)];
+
+            case "messages.update" when data.ValueKind == JsonValueKind.Object && Str(data, "keyId") is { } keyId:
+                return [new AckSignal(evt, keyId, Ack(Str(data, "status")))];
+
+            case "messages.upsert" when data.ValueKind == JsonValueKind.Object
+                && data.TryGetProperty("key", out var key) && key.ValueKind == JsonValueKind.Object && !Bool(key, "fromMe"):
+                return [new InboundSignal(evt, Str(key, "id") ?? "", PhoneFromJid(Str(key, "remoteJid")) ?? Str(key, "remoteJid") ?? "",
+                    Str(data, "pushName"), InboundText(data), MediaType(Str(data, "messageType")),
+                    Int(data, "messageTimestamp") is { } ts ? DateTimeOffset.FromUnixTimeSeconds(ts) : DateTimeOffset.UtcNow)];
+
+            default:
+                return [new IgnoredSignal(evt)];
+        }
+    }
+
+    /// <summary>"5511999990001@s.whatsapp.net" → "+5511999990001"; groups and LIDs stay as they are.</summary>
+    public static string? PhoneFromJid(string? jid)
+    {
+        if (string.IsNullOrEmpty(jid)) return null;
+        var at = jid.IndexOf('@');
+        var user = at < 0 ? jid : jid[..at];
+        var server = at < 0 ? "s.whatsapp.net" : jid[(at + 1)..];
+        if (server is not ("s.whatsapp.net" or "c.us")) return jid;
+        user = user.Split(':')[0];
+        return user.All(char.IsAsciiDigit) && user.Length >= 8 ? "+" + user : jid;
+    }
+
+    private static string? InboundText(JsonElement data)
+    {
+        if (!data.TryGetProperty("message", out var m) || m.ValueKind != JsonValueKind.Object) return null;
+        if (Str(m, "conversation") is { } text) return text;
+        foreach (var media in new[] { "imageMessage", "videoMessage", "documentMessage" })
+            if (m.TryGetProperty(media, out var x) && x.ValueKind == JsonValueKind.Object) return Str(x, "caption");
+        return null;
+    }
+
+    private static string? MediaType(string? messageType) => messageType switch
+    {
+        "imageMessage" => "image",
+        "videoMessage" => "video",
+        "audioMessage" => "audio",
+        "documentMessage" => "document",
+        "stickerMessage" => "sticker",
+        _ => null,
+    };
+
+    internal static string? Str(JsonElement e, string name) =>
+        e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+    internal static long? Int(JsonElement e, string name) =>
+        e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var i) ? i : null;
+
+    private static bool Bool(JsonElement e, string name) =>
+        e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.True;
+}

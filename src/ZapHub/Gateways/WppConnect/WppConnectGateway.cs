@@ -1,0 +1,120 @@
+using System.Net;
+using System.Text.Json;
+using ZapHub.Gateways.Evolution;
+
+namespace ZapHub.Gateways.WppConnect;
+
+/// <summary>
+/// WPPConnect Server over HTTP. The server's secret key only mints per-session bcrypt tokens; each call then
+/// carries its session's token as a Bearer header.
+/// </summary>
+public sealed class WppConnectGateway(GatewayHttp http, string baseUrl, string secretKey) : IGateway
+{
+    /// <summary>bcrypt reads only 72 bytes of session+secret; past that, tokens can be forged without the secret.</summary>
+    public const int BcryptLimit = 72;
+
+    public GatewayKind Kind => GatewayKind.WppConnect;
+
+    public async Task<GatewayCheck> CheckAsync(CancellationToken ct)
+    {
+        var reply = await http.SendAsync(HttpMethod.Get, $"{Base}/api/{Uri.EscapeDataString(secretKey)}/show-all-sessions", null, null, false, ct);
+        if (reply.Ok) return new GatewayCheck(true, "WPPConnect Server answered; the secret key is valid.");
+        return new GatewayCheck(false, reply.Status == HttpStatusCode.BadRequest ? "The secret key was refused." : $"HTTP {(int)reply.Status}");
+    }
+
+    public async Task<Provisioned> ProvisionAsync(string instanceName, Uri callbackUrl, CancellationToken ct)
+    {
+        if (System.Text.Encoding.UTF8.GetByteCount(instanceName + secretKey) > BcryptLimit)
+            throw new GatewayException(GatewayFailure.Configuration, $"Session name plus secret key exceed bcrypt's {BcryptLimit} bytes; use a shorter secret key.");
+        var reply = await http.SendAsync(HttpMethod.Post, $"{Base}/api/{Uri.EscapeDataString(instanceName)}/{Uri.EscapeDataString(secretKey)}/generate-token", null, null, false, ct);
+        if (reply.Status == HttpStatusCode.BadRequest) throw new GatewayException(GatewayFailure.Auth, "WPPConnect refused the secret key.", 400);
+        if (!reply.Ok) throw GatewayHttp.Classify(reply, "Generating the session token");
+        return new Provisioned(EvolutionMapping.Str(reply.Json(), "token") ?? throw new GatewayException(GatewayFailure.Permanent, "WPPConnect returned no token."));
+    }
+
+    public async Task<ConnectOutcome> ConnectAsync(GatewaySession session, string? pairingPhone, CancellationToken ct)
+    {
+        // The webhook travels in the start-session body; a session that is already starting ignores the body.
+        var reply = await CallAsync(session, HttpMethod.Post, "start-session",
+            new { webhook = session.CallbackUrl.ToString(), waitQrCode = false, phone = pairingPhone }, true, ct);
+        if (!reply.Ok) throw Classify(reply, "Starting the session");
+        var json = reply.Json();
+        var status = EvolutionMapping.Str(json, "status");
+        var qr = EvolutionMapping.Str(json, "qrcode");
+        return new ConnectOutcome(status == "CONNECTED", EvolutionMapping.Str(json, "urlcode"), qr, null);
+    }
+
+    public async Task<ObservedState> GetStateAsync(GatewaySession session, CancellationToken ct)
+    {
+        var reply = await CallAsync(session, HttpMethod.Get, "status-session", null, false, ct);
+        if (!reply.Ok) throw Classify(reply, "Reading the state");
+        var status = EvolutionMapping.Str(reply.Json(), "status");
+        // WPPConnect never forgets a session name: a lost session simply reads CLOSED.
+        return new ObservedState(true, WppConnectMapping.Status("status-session", status));
+    }
+
+    public async Task LogoutAsync(GatewaySession session, CancellationToken ct)
+    {
+        var reply = await CallAsync(session, HttpMethod.Post, "logout-session", null, true, ct);
+        // 404 "Disconnected": nothing to log out of.
+        if (!reply.Ok && reply.Status != HttpStatusCode.NotFound) throw Classify(reply, "Logging out");
+    }
+
+    public async Task CloseAsync(GatewaySession session, CancellationToken ct)
+    {
+        var reply = await CallAsync(session, HttpMethod.Post, "close-session", null, true, ct);
+        // Quirk: closing a session stuck in INITIALIZING answers 500 but does reset it.
+        if (!reply.Ok && (int)reply.Status != 500) throw Classify(reply, "Closing the session");
+    }
+
+    /// <summary>WPPConnect has no delete: log out (unlinks the phone) and close.</summary>
+    public async Task DeleteAsync(GatewaySession session, CancellationToken ct)
+    {
+        await LogoutAsync(session, ct);
+        await CloseAsync(session, ct);
+    }
+
+    public async Task RestartAsync(GatewaySession session, CancellationToken ct)
+    {
+        await CloseAsync(session, ct);
+        await ConnectAsync(session, null, ct);
+    }
+
+    public async Task<SentRef> SendTextAsync(GatewaySession session, string toDigits, string text, CancellationToken ct)
+    {
+        var reply = await CallAsync(session, HttpMethod.Post, "send-message", new { phone = toDigits, message = text, isGroup = false }, true, ct);
+        if (!reply.Ok) throw Classify(reply, "Sending the message");
+        var json = reply.Json();
+        if (json.ValueKind == JsonValueKind.Object && json.TryGetProperty("response", out var r) && r.ValueKind == JsonValueKind.Array && r.GetArrayLength() > 0
+            && EvolutionMapping.Str(r[0], "id") is { } id)
+            return new SentRef(id);
+        throw new GatewayException(GatewayFailure.Permanent, "WPPConnect accepted the message without returning its id.", 201);
+    }
+
+    public async Task<bool> IsOnWhatsAppAsync(GatewaySession session, string digits, CancellationToken ct)
+    {
+        var reply = await CallAsync(session, HttpMethod.Get, $"check-number-status/{Uri.EscapeDataString(digits)}", null, false, ct);
+        if (!reply.Ok) throw Classify(reply, "Checking the number");
+        var json = reply.Json();
+        return json.TryGetProperty("response", out var r) && r.TryGetProperty("numberExists", out var e) && e.ValueKind == JsonValueKind.True;
+    }
+
+    public IReadOnlyList<GatewaySignal> ParseWebhook(JsonElement body) => WppConnectMapping.Parse(body);
+
+    private string Base => baseUrl.TrimEnd('/');
+
+    private Task<GatewayHttp.Reply> CallAsync(GatewaySession session, HttpMethod method, string action, object? body, bool longCall, CancellationToken ct) =>
+        http.SendAsync(method, $"{Base}/api/{Uri.EscapeDataString(session.InstanceName)}/{action}",
+            r => r.Headers.TryAddWithoutValidation("Authorization", "Bearer " + session.ProviderToken), body, longCall, ct);
+
+    /// <summary>WPPConnect's codes: 404 "Disconnected" from the connection middleware; 400 "não existe" for unknown numbers.</summary>
+    private static GatewayException Classify(GatewayHttp.Reply reply, string what)
+    {
+        var text = reply.Text;
+        if (reply.Status == HttpStatusCode.NotFound && text.Contains("\"Disconnected\"", StringComparison.Ordinal))
+            return new GatewayException(GatewayFailure.NotConnected, "The WhatsApp number is not connected on the gateway.", 404);
+        if (reply.Status == HttpStatusCode.BadRequest && text.Contains("não existe", StringComparison.Ordinal))
+            return new GatewayException(GatewayFailure.InvalidNumber, "The number is not on WhatsApp.", 400);
+        return GatewayHttp.Classify(reply, what);
+    }
+}
