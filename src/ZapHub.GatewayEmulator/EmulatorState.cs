@@ -14,6 +14,15 @@ public sealed class Faults
     /// <summary>When the phone is offline, sent messages stay at "sent to server" and are never delivered.</summary>
     public bool PhoneOffline { get; set; }
 
+    /// <summary>
+    /// Starts that never finish: WPPConnect stays INITIALIZING forever (contract §2.7), Evolution's connect answers
+    /// {"count":0} without ever producing a QR (as when WhatsApp is unreachable).
+    /// </summary>
+    public bool StallStarts { get; set; }
+
+    /// <summary>Evolution drops a connected socket with a reconnectable code and reconnects on its own.</summary>
+    public bool ReconnectAfterDrop { get; set; } = true;
+
     public bool TryConsumeFailure()
     {
         while (true)

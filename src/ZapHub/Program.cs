@@ -4,6 +4,8 @@ using ZapHub.Components;
 using ZapHub.Data;
 using ZapHub.Features.Accounts;
 using ZapHub.Features.Admin;
+using ZapHub.Features.Sessions;
+using ZapHub.GatewayEmulator;
 using ZapHub.Features.Tenancy;
 using ZapHub.Platform;
 
@@ -14,7 +16,10 @@ builder.Services
     .AddAccounts(builder.Configuration)
     .AddTenancy()
     .AddAdmin()
+    .AddSessions()
     .AddDashboard();
+var demo = builder.Configuration.GetValue<bool>("Demo:Enabled");
+if (demo) builder.Services.AddGatewayEmulator(builder.Configuration);
 
 var app = builder.Build();
 
@@ -49,6 +54,8 @@ app.MapPlatform();
 app.MapAccounts();
 app.MapTenancy();
 app.MapAdmin();
+app.MapSessions();
+if (demo) app.MapGatewayEmulator("/emulator");
 app.MapDashboard();
 
 app.Lifetime.ApplicationStarted.Register(() =>

@@ -7,7 +7,7 @@ public sealed record ScanRequest(string? Phone, string? ProfileName);
 public sealed record PairRequest(string Code, string? Phone, string? ProfileName);
 public sealed record InboundRequest(string From, string? PushName, string Text);
 public sealed record AckRequest(string MessageId, string Status);
-public sealed record FaultsRequest(int? LatencyMs, int? FailNext, bool? PhoneOffline);
+public sealed record FaultsRequest(int? LatencyMs, int? FailNext, bool? PhoneOffline, bool? StallStarts, bool? ReconnectAfterDrop);
 
 /// <summary>/_emulator: act as the phone and as the network. Not part of either gateway's contract.</summary>
 public static class ControlRoutes
@@ -52,6 +52,8 @@ public static class ControlRoutes
                 "wppconnect" => wpp.Unlink(name),
                 _ => false,
             }, "unlinked", "the instance is not connected"));
+        g.MapPost("/{provider}/{name}/drop", (string provider, string name, EvolutionEmulator evo) =>
+            Outcome(provider == "evolution" && evo.Find(name) is { } i && evo.Drop(i), "dropped", "the instance is not connected (drop is emulated for Evolution)"));
         g.MapPost("/{provider}/{name}/inbound", (string provider, string name, InboundRequest body, EvolutionEmulator evo, WppConnectEmulator wpp) =>
             Outcome(provider switch
             {
@@ -74,7 +76,9 @@ public static class ControlRoutes
             if (body.LatencyMs is { } ms) faults.Latency = TimeSpan.FromMilliseconds(Math.Clamp(ms, 0, 120_000));
             if (body.FailNext is { } n) faults.FailNext = Math.Max(0, n);
             if (body.PhoneOffline is { } offline) faults.PhoneOffline = offline;
-            return Results.Ok(new { latencyMs = faults.Latency.TotalMilliseconds, failNext = faults.FailNext, phoneOffline = faults.PhoneOffline });
+            if (body.StallStarts is { } stall) faults.StallStarts = stall;
+            if (body.ReconnectAfterDrop is { } reconnect) faults.ReconnectAfterDrop = reconnect;
+            return Results.Ok(new { latencyMs = faults.Latency.TotalMilliseconds, failNext = faults.FailNext, phoneOffline = faults.PhoneOffline, stallStarts = faults.StallStarts });
         });
         g.MapPost("/restart", (EvolutionEmulator evo, WppConnectEmulator wpp, SentLog log, Faults faults) =>
         {
@@ -84,6 +88,8 @@ public static class ControlRoutes
             faults.Latency = TimeSpan.Zero;
             faults.FailNext = 0;
             faults.PhoneOffline = false;
+            faults.StallStarts = false;
+            faults.ReconnectAfterDrop = true;
             return Results.Ok(new { restarted = true });
         });
     }

@@ -330,6 +330,19 @@ public sealed class EvolutionEmulator(IOptions<EmulatorOptions> options, Webhook
         }
     }
 
+    /// <summary>A lost connection (408): Baileys closes, Evolution reconnects at once and silently; no close webhook.</summary>
+    public bool Drop(EvolutionInstance instance)
+    {
+        lock (instance.Sync)
+        {
+            if (instance.State != "open") return false;
+            EmitConnection(instance, "connecting", 408);
+            if (faults.ReconnectAfterDrop) Open(instance);
+            else instance.State = "connecting";
+            return true;
+        }
+    }
+
     public bool Unlink(EvolutionInstance instance)
     {
         lock (instance.Sync)
@@ -375,6 +388,7 @@ public sealed class EvolutionEmulator(IOptions<EmulatorOptions> options, Webhook
         instance.PairingCode = pairingPhone is null ? null : QrImages.NewPairingCode();
         instance.UpdatedAt = time.GetUtcNow();
         EmitConnection(instance, "connecting", 200);
+        if (faults.StallStarts) return;
         NewQr(instance);
         instance.QrTimer?.Dispose();
         instance.QrTimer = time.CreateTimer(_ => RotateQr(instance), null, Options.EvolutionQrInterval, Options.EvolutionQrInterval);

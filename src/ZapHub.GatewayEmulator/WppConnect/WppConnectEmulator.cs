@@ -280,7 +280,7 @@ public sealed class WppConnectEmulator(IOptions<EmulatorOptions> options, Webhoo
     {
         lock (s.Sync)
         {
-            if (s.Status != "INITIALIZING") return;
+            if (s.Status != "INITIALIZING" || faults.StallStarts) return;
             if (logins.ContainsKey(s.Name))
             {
                 StatusFind(s, "isLogged");

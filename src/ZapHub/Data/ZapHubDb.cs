@@ -4,6 +4,8 @@ using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 using ZapHub.Features.Accounts;
+using ZapHub.Features.Gateways;
+using ZapHub.Features.Sessions;
 using ZapHub.Features.Tenancy;
 
 namespace ZapHub.Data;
@@ -25,6 +27,10 @@ public abstract class ZapHubDb(DbContextOptions options, TenantContext tenant)
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
     public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
+    public DbSet<Gateway> Gateways => Set<Gateway>();
+    public DbSet<Session> Sessions => Set<Session>();
+    public DbSet<SessionEvent> SessionEvents => Set<SessionEvent>();
+    public DbSet<GatewayEvent> GatewayEvents => Set<GatewayEvent>();
 
     protected override void OnModelCreating(ModelBuilder b)
     {
@@ -65,6 +71,42 @@ public abstract class ZapHubDb(DbContextOptions options, TenantContext tenant)
             e.Property(a => a.ActorName).HasMaxLength(256);
             e.Property(a => a.Details).HasMaxLength(2000);
             e.HasQueryFilter(TenantFilter, a => a.TenantId == CurrentTenantId);
+        });
+
+        b.Entity<Gateway>(e =>
+        {
+            e.Property(g => g.Name).HasMaxLength(100);
+            e.Property(g => g.BaseUrl).HasMaxLength(500);
+            e.Property(g => g.Kind).HasConversion<string>().HasMaxLength(16);
+            e.HasOne<Tenant>().WithMany().HasForeignKey(g => g.OwnerTenantId).OnDelete(DeleteBehavior.Cascade);
+        });
+        b.Entity<Session>(e =>
+        {
+            e.HasIndex(s => new { s.GatewayId, s.InstanceName }).IsUnique();
+            e.HasIndex(s => new { s.TenantId, s.State });
+            e.HasIndex(s => s.State);
+            e.HasOne<Tenant>().WithMany().HasForeignKey(s => s.TenantId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne<Gateway>().WithMany().HasForeignKey(s => s.GatewayId).OnDelete(DeleteBehavior.Restrict);
+            e.Property(s => s.State).HasConversion<string>().HasMaxLength(16);
+            e.Property(s => s.DisplayName).HasMaxLength(100);
+            e.Property(s => s.InstanceName).HasMaxLength(40);
+            e.Property(s => s.Phone).HasMaxLength(32);
+            e.Property(s => s.SentTodayDate).HasMaxLength(10);
+        });
+        b.Entity<SessionEvent>(e =>
+        {
+            e.HasIndex(x => new { x.SessionId, x.At });
+            e.HasOne<Session>().WithMany().HasForeignKey(x => x.SessionId).OnDelete(DeleteBehavior.Cascade);
+            e.Property(x => x.FromState).HasConversion<string>().HasMaxLength(16);
+            e.Property(x => x.ToState).HasConversion<string>().HasMaxLength(16);
+            e.Property(x => x.Cause).HasMaxLength(64);
+        });
+        b.Entity<GatewayEvent>(e =>
+        {
+            e.HasIndex(x => new { x.SessionId, x.DedupeKey }).IsUnique();
+            e.HasIndex(x => new { x.ProcessedAt, x.Id });
+            e.HasOne<Session>().WithMany().HasForeignKey(x => x.SessionId).OnDelete(DeleteBehavior.Cascade);
+            e.Property(x => x.DedupeKey).HasMaxLength(80);
         });
 
         foreach (var type in b.Model.GetEntityTypes().Where(t => typeof(ITenantOwned).IsAssignableFrom(t.ClrType)))

@@ -15,6 +15,9 @@ public sealed class RateLimitOptions
 
     /// <summary>API requests per caller (API key or user, else address) per second, with a burst of the same size.</summary>
     [Range(1, 1_000_000)] public int ApiPerSecond { get; set; } = 50;
+
+    /// <summary>Gateway webhooks per session per second (a QR storm or an inbound burst stays well below).</summary>
+    [Range(1, 10_000_000)] public int GatewayWebhooksPerSecond { get; set; } = 1000;
 }
 
 public static class RateLimits
@@ -42,6 +45,18 @@ public static class RateLimits
                 {
                     TokenLimit = limits.ApiPerSecond,
                     TokensPerPeriod = limits.ApiPerSecond,
+                    ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                    QueueLimit = 0,
+                });
+            });
+            o.AddPolicy(Features.Sessions.GatewayWebhookEndpoint.RateLimitPolicy, context =>
+            {
+                var limits = context.RequestServices.GetRequiredService<IOptions<RateLimitOptions>>().Value;
+                var session = context.Request.RouteValues["sessionId"]?.ToString() ?? "unknown";
+                return RateLimitPartition.GetTokenBucketLimiter(session, _ => new TokenBucketRateLimiterOptions
+                {
+                    TokenLimit = limits.GatewayWebhooksPerSecond,
+                    TokensPerPeriod = limits.GatewayWebhooksPerSecond,
                     ReplenishmentPeriod = TimeSpan.FromSeconds(1),
                     QueueLimit = 0,
                 });

@@ -48,6 +48,15 @@ public static class Bootstrap
             lines.Add($"  Demo owner ({created.Tenant.Name}):  {created.OwnerEmail}  /  {created.OwnerOneTimePassword ?? "(existing account)"}");
         }
 
+        if (demo.Enabled && !await db.Gateways.AnyAsync(ct))
+        {
+            // The emulator mounted in this app, for both protocols, so the whole journey works without WhatsApp.
+            var emulator = sp.GetService<IOptions<ZapHub.GatewayEmulator.EmulatorOptions>>()?.Value ?? new ZapHub.GatewayEmulator.EmulatorOptions();
+            var admin = sp.GetRequiredService<Gateways.GatewayAdmin>();
+            await admin.CreateAsync(Actor.System, new Gateways.GatewayInput("Emulador Evolution", ZapHub.Gateways.GatewayKind.Evolution, "emulator://evolution", emulator.EvolutionApiKey, 100), ct);
+            await admin.CreateAsync(Actor.System, new Gateways.GatewayInput("Emulador WPPConnect", ZapHub.Gateways.GatewayKind.WppConnect, "emulator://wppconnect", emulator.WppSecretKey, 100), ct);
+            lines.Add("  Demo gateways: the built-in emulator (Evolution and WPPConnect); play the phone at /emulator/_emulator/");
+        }
         return lines;
     }
 

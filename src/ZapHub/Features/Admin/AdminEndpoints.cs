@@ -24,6 +24,7 @@ public static class AdminEndpoints
     public static IServiceCollection AddAdmin(this IServiceCollection services)
     {
         services.AddScoped<TenantAdminService>();
+        services.AddScoped<Gateways.GatewayAdmin>();
         services.AddAuthorizationBuilder().AddPolicy(OperatorPolicy, p => p
             .RequireAuthenticatedUser()
             .RequireClaim(ZapHubClaims.Operator, "true"));
@@ -56,6 +57,7 @@ public static class AdminEndpoints
             if (tenantId is { } id) source = source.Where(a => a.TenantId == id);
             return TenancyEndpoints.ReadAuditAsync(source, before, limit, ct);
         }).WithName("AdminListAudit").WithSummary("Every tenant's audit log and the platform's, newest first.");
+        Gateways.GatewayEndpoints.MapGateways(admin);
         return app;
     }
 }

@@ -1,0 +1,149 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.EntityFrameworkCore;
+using ZapHub.Data;
+using ZapHub.Features.Admin;
+using ZapHub.Features.Tenancy;
+using ZapHub.Gateways;
+using ZapHub.Gateways.WppConnect;
+using ZapHub.Platform;
+
+namespace ZapHub.Features.Gateways;
+
+public sealed record GatewayView(Guid Id, string Name, GatewayKind Kind, string BaseUrl, Guid? OwnerTenantId, int Capacity, bool Enabled,
+    int Sessions, DateTime CreatedAt, DateTime? LastCheckedAt, bool? LastCheckOk, string? LastCheckDetail);
+
+public sealed record GatewayInput(
+    [property: Required, StringLength(100, MinimumLength = 2)] string Name,
+    GatewayKind Kind,
+    [property: Required] string BaseUrl,
+    string? Credentials,
+    [property: Range(1, 100_000)] int Capacity = 50,
+    bool Enabled = true,
+    Guid? OwnerTenantId = null);
+
+/// <summary>The operator's gateway registry. Credentials go in, never come out.</summary>
+public sealed class GatewayAdmin(ZapHubDb db, TenantContext scope, GatewayClients clients, AuditLog audit, TimeProvider time)
+{
+    public async Task<IReadOnlyList<GatewayView>> ListAsync(CancellationToken ct)
+    {
+        var sessions = db.Sessions.IgnoreQueryFilters([ZapHubDb.TenantFilter]);
+        return await db.Gateways.AsNoTracking().OrderBy(g => g.Name)
+            .Select(g => new GatewayView(g.Id, g.Name, g.Kind, g.BaseUrl, g.OwnerTenantId, g.Capacity, g.Enabled,
+                sessions.Count(s => s.GatewayId == g.Id), g.CreatedAt, g.LastCheckedAt, g.LastCheckOk, g.LastCheckDetail))
+            .ToListAsync(ct);
+    }
+
+    public async Task<GatewayView> CreateAsync(Actor actor, GatewayInput input, CancellationToken ct)
+    {
+        Validate(input, requireCredentials: true);
+        if (input.OwnerTenantId is { } owner && !await db.Tenants.AnyAsync(t => t.Id == owner, ct))
+            throw ProblemException.Invalid("ownerTenantId", "tenant_unknown", "No tenant has that id.");
+        scope.UsePlatformScope();
+        var gateway = new Gateway
+        {
+            Name = input.Name.Trim(),
+            Kind = input.Kind,
+            BaseUrl = input.BaseUrl.Trim().TrimEnd('/'),
+            ProtectedCredentials = clients.ProtectCredentials(input.Credentials!),
+            OwnerTenantId = input.OwnerTenantId,
+            Capacity = input.Capacity,
+            Enabled = input.Enabled,
+            CreatedAt = time.UtcNow(),
+        };
+        db.Gateways.Add(gateway);
+        audit.Add(db, actor, gateway.OwnerTenantId, "gateway.registered", "gateway", gateway.Id.ToString(), $"{gateway.Name} ({gateway.Kind}) {gateway.BaseUrl}");
+        await db.SaveChangesAsync(ct);
+        return await GetAsync(gateway.Id, ct);
+    }
+
+    public async Task<GatewayView> UpdateAsync(Actor actor, Guid id, GatewayInput input, CancellationToken ct)
+    {
+        Validate(input, requireCredentials: false);
+        var gateway = await db.Gateways.FirstOrDefaultAsync(g => g.Id == id, ct) ?? throw ProblemException.NotFound("Gateway");
+        if (gateway.Kind != input.Kind)
+            throw ProblemException.Invalid("kind", "gateway_kind_fixed", "A gateway's kind cannot change; register a new gateway instead.");
+        gateway.Name = input.Name.Trim();
+        gateway.BaseUrl = input.BaseUrl.Trim().TrimEnd('/');
+        gateway.Capacity = input.Capacity;
+        gateway.Enabled = input.Enabled;
+        if (!string.IsNullOrEmpty(input.Credentials)) gateway.ProtectedCredentials = clients.ProtectCredentials(input.Credentials);
+        audit.Add(db, actor, gateway.OwnerTenantId, "gateway.updated", "gateway", gateway.Id.ToString(),
+            $"{gateway.Name} {gateway.BaseUrl} capacity {gateway.Capacity} {(gateway.Enabled ? "enabled" : "disabled")}{(string.IsNullOrEmpty(input.Credentials) ? "" : ", credentials replaced")}");
+        await db.SaveChangesAsync(ct);
+        return await GetAsync(id, ct);
+    }
+
+    public async Task<GatewayView> TestAsync(Actor actor, Guid id, CancellationToken ct)
+    {
+        var gateway = await db.Gateways.FirstOrDefaultAsync(g => g.Id == id, ct) ?? throw ProblemException.NotFound("Gateway");
+        GatewayCheck check;
+        try { check = await clients.For(gateway).CheckAsync(ct); }
+        catch (GatewayException ex) { check = new GatewayCheck(false, ex.Message); }
+        gateway.LastCheckedAt = time.UtcNow();
+        gateway.LastCheckOk = check.Ok;
+        gateway.LastCheckDetail = check.Detail;
+        audit.Add(db, actor, gateway.OwnerTenantId, "gateway.tested", "gateway", gateway.Id.ToString(), $"{(check.Ok ? "ok" : "failed")}: {check.Detail}");
+        await db.SaveChangesAsync(ct);
+        return await GetAsync(id, ct);
+    }
+
+    public async Task DeleteAsync(Actor actor, Guid id, CancellationToken ct)
+    {
+        var gateway = await db.Gateways.FirstOrDefaultAsync(g => g.Id == id, ct) ?? throw ProblemException.NotFound("Gateway");
+        if (await db.Sessions.IgnoreQueryFilters([ZapHubDb.TenantFilter]).AnyAsync(s => s.GatewayId == id, ct))
+            throw ProblemException.Conflict("gateway_in_use", "Sessions still live on this gateway: delete or move them first.");
+        db.Gateways.Remove(gateway);
+        audit.Add(db, actor, gateway.OwnerTenantId, "gateway.removed", "gateway", gateway.Id.ToString(), gateway.Name);
+        await db.SaveChangesAsync(ct);
+    }
+
+    private async Task<GatewayView> GetAsync(Guid id, CancellationToken ct) =>
+        (await ListAsync(ct)).FirstOrDefault(g => g.Id == id) ?? throw ProblemException.NotFound("Gateway");
+
+    private static void Validate(GatewayInput input, bool requireCredentials)
+    {
+        var url = input.BaseUrl?.Trim() ?? "";
+        var isEmulator = url is "emulator://evolution" or "emulator://wppconnect";
+        if (!isEmulator && !(Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"))
+            throw ProblemException.Invalid("baseUrl", "gateway_url", "The base URL must be an absolute http(s) URL, e.g. http://10.0.0.5:8080.");
+        if (requireCredentials && string.IsNullOrWhiteSpace(input.Credentials))
+            throw ProblemException.Invalid("credentials", "gateway_credentials", "Give the gateway's API key (Evolution) or secret key (WPPConnect).");
+        // ZapHub's instance names are 12 bytes; WPPConnect's bcrypt reads 72 bytes of name + secret.
+        if (input.Kind == GatewayKind.WppConnect && input.Credentials is { } secret
+            && System.Text.Encoding.UTF8.GetByteCount(secret) > WppConnectGateway.BcryptLimit - SessionNames.Length)
+            throw ProblemException.Invalid("credentials", "gateway_secret_long",
+                $"WPPConnect's secret key must be at most {WppConnectGateway.BcryptLimit - SessionNames.Length} bytes: bcrypt ignores anything past 72 bytes of session name plus secret.");
+    }
+}
+
+public static class SessionNames
+{
+    public const int Length = 12;
+
+    /// <summary>"zh" + 10 lowercase letters/digits: short, URL-safe, and far below bcrypt's limit.</summary>
+    public static string New() => "zh" + System.Security.Cryptography.RandomNumberGenerator.GetString("abcdefghijkmnopqrstuvwxyz23456789", Length - 2);
+}
+
+public static class GatewayEndpoints
+{
+    public static RouteGroupBuilder MapGateways(this RouteGroupBuilder admin)
+    {
+        var g = admin.MapGroup("/gateways").WithTags("Operator: gateways");
+        g.MapGet("/", (GatewayAdmin svc, CancellationToken ct) => svc.ListAsync(ct)).WithName("AdminListGateways");
+        g.MapPost("/", async (GatewayInput body, GatewayAdmin svc, HttpContext http, CancellationToken ct) =>
+        {
+            var created = await svc.CreateAsync(Actor.From(http.User, TenancyEndpoints.Ip(http)), body, ct);
+            return TypedResults.Created($"/api/v1/admin/gateways/{created.Id}", created);
+        }).WithName("AdminRegisterGateway").WithSummary("Registers a gateway server; its credentials are stored encrypted and never returned.");
+        g.MapPut("/{gatewayId:guid}", (Guid gatewayId, GatewayInput body, GatewayAdmin svc, HttpContext http, CancellationToken ct) =>
+            svc.UpdateAsync(Actor.From(http.User, TenancyEndpoints.Ip(http)), gatewayId, body, ct)).WithName("AdminUpdateGateway");
+        g.MapPost("/{gatewayId:guid}/test", (Guid gatewayId, GatewayAdmin svc, HttpContext http, CancellationToken ct) =>
+            svc.TestAsync(Actor.From(http.User, TenancyEndpoints.Ip(http)), gatewayId, ct)).WithName("AdminTestGateway").WithSummary("Calls the gateway with its credentials and records the result.");
+        g.MapDelete("/{gatewayId:guid}", async (Guid gatewayId, GatewayAdmin svc, HttpContext http, CancellationToken ct) =>
+        {
+            await svc.DeleteAsync(Actor.From(http.User, TenancyEndpoints.Ip(http)), gatewayId, ct);
+            return TypedResults.NoContent();
+        }).WithName("AdminRemoveGateway");
+        return g;
+    }
+}

@@ -1,0 +1,87 @@
+using ZapHub.Data;
+using ZapHub.Gateways;
+
+namespace ZapHub.Features.Sessions;
+
+/// <summary>One WhatsApp number of a tenant on one gateway.</summary>
+public sealed class Session : ITenantOwned
+{
+    public Guid Id { get; set; } = Guid.CreateVersion7();
+    public Guid TenantId { get; set; }
+    public Guid GatewayId { get; set; }
+    public required string DisplayName { get; set; }
+
+    /// <summary>Short, unique per gateway, and short enough for WPPConnect's 72-byte bcrypt input.</summary>
+    public required string InstanceName { get; set; }
+
+    public SessionState State { get; set; } = SessionState.Created;
+    public string? StateReason { get; set; }
+    public string? RawState { get; set; }
+
+    public string? QrCode { get; set; }
+    public string? QrImage { get; set; }
+    public DateTime? QrExpiresAt { get; set; }
+    public int QrRefreshCount { get; set; }
+    public string? PairingCode { get; set; }
+    public string? PairingPhone { get; set; }
+
+    /// <summary>E.164, filled from the gateway on connect.</summary>
+    public string? Phone { get; set; }
+    public string? ProfileName { get; set; }
+    public string? ProfilePictureUrl { get; set; }
+
+    public bool IsPrimary { get; set; }
+    public bool Enabled { get; set; } = true;
+    public int? DailyLimit { get; set; }
+    public int SentToday { get; set; }
+
+    /// <summary>The tenant-local day <see cref="SentToday"/> counts, as yyyy-MM-dd.</summary>
+    public string? SentTodayDate { get; set; }
+
+    public DateTime? LastEventAt { get; set; }
+    public DateTime? LastAckAt { get; set; }
+    public DateTime? LastCheckedAt { get; set; }
+    public DateTime? StartingSince { get; set; }
+    public DateTime? ConnectedAt { get; set; }
+    public DateTime? DisconnectedAt { get; set; }
+    public string? LastError { get; set; }
+
+    /// <summary>The callback secret, protected (to build the URL again) and hashed (to check it fast, in constant time).</summary>
+    public required string ProtectedCallbackSecret { get; set; }
+    public required byte[] CallbackSecretHash { get; set; }
+
+    /// <summary>WPPConnect's per-session token (Evolution's instance token), protected. Null until provisioned.</summary>
+    public string? ProtectedProviderToken { get; set; }
+    public DateTime? ProvisionedAt { get; set; }
+
+    public DateTime CreatedAt { get; set; }
+    public DateTime UpdatedAt { get; set; }
+}
+
+/// <summary>A transition of a session: the timeline, uptime and reconnect history come from these rows.</summary>
+public sealed class SessionEvent : ITenantOwned
+{
+    public Guid Id { get; set; } = Guid.CreateVersion7();
+    public Guid TenantId { get; set; }
+    public Guid SessionId { get; set; }
+    public DateTime At { get; set; }
+    public SessionState FromState { get; set; }
+    public SessionState ToState { get; set; }
+    public required string Cause { get; set; }
+    public string? Reason { get; set; }
+    public string? RawState { get; set; }
+    public long? GatewayEventId { get; set; }
+}
+
+/// <summary>The inbox: each raw webhook a gateway sent, stored before it is processed, kept for diagnosis and replay.</summary>
+public sealed class GatewayEvent : ITenantOwned
+{
+    public long Id { get; set; }
+    public Guid TenantId { get; set; }
+    public Guid SessionId { get; set; }
+    public DateTime ReceivedAt { get; set; }
+    public required string DedupeKey { get; set; }
+    public required string Body { get; set; }
+    public DateTime? ProcessedAt { get; set; }
+    public string? Error { get; set; }
+}

@@ -1,0 +1,94 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using ZapHub.Features.Tenancy;
+using ZapHub.Gateways;
+using ZapHub.Platform;
+
+namespace ZapHub.Features.Sessions;
+
+public sealed record CreateSessionRequest([property: Required, StringLength(100, MinimumLength = 1)] string DisplayName, Guid? GatewayId = null, GatewayKind? Kind = null);
+
+/// <summary>mode "qr" (default) or "pairing", which needs the phone that will link.</summary>
+public sealed record ConnectRequest(string? Mode = null, string? Phone = null);
+
+public sealed record UpdateSessionRequest(string? DisplayName = null, int? DailyLimit = null, bool ClearDailyLimit = false);
+
+public sealed record TestMessageRequest([property: Required] string To, string? Text = null);
+
+public static class SessionEndpoints
+{
+    public static IServiceCollection AddSessions(this IServiceCollection services)
+    {
+        services.AddOptions<SessionOptions>().BindConfiguration(SessionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<GatewayOptions>().BindConfiguration(GatewayOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        // No resilience handler: gateway POSTs must never be repeated blindly. Timeouts are set per call.
+        services.AddHttpClient(GatewayClients.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan);
+        services.AddSingleton<GatewayClients>();
+        services.AddSingleton<SessionSecrets>();
+        services.AddScoped<SessionService>();
+        services.AddSingleton<SignalProcessor>();
+        services.AddHostedService(sp => sp.GetRequiredService<SignalProcessor>());
+        services.AddSingleton<GatewayInbox>();
+        services.AddHostedService(sp => sp.GetRequiredService<GatewayInbox>());
+        services.AddSingleton<Reconciler>();
+        services.AddHostedService(sp => sp.GetRequiredService<Reconciler>());
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapSessions(this IEndpointRouteBuilder app)
+    {
+        app.MapGatewayWebhooks();
+        var g = app.MapGroup("/api/v1/sessions").WithTags("Sessions").RequireRateLimiting(RateLimits.Api);
+        const string read = ApiScopes.SessionsRead, control = ApiScopes.SessionsControl;
+
+        g.MapGet("/", (SessionService svc, SessionState? state, CancellationToken ct) => svc.ListAsync(state, ct))
+            .RequireTenant(read).WithName("ListSessions").WithSummary("The tenant's WhatsApp numbers; filter with ?state=Connected.");
+        g.MapPost("/", async Task<Created<SessionView>> (CreateSessionRequest body, SessionService svc, HttpContext http, CancellationToken ct) =>
+        {
+            var created = await svc.CreateAsync(Actor(http), body.DisplayName, body.GatewayId, body.Kind, ct);
+            return TypedResults.Created($"/api/v1/sessions/{created.Id}", created);
+        }).RequireTenant(control, TenantRole.Admin).WithName("CreateSession").WithSummary("Adds a number; placed on the gateway with room unless one is named.");
+        g.MapGet("/{sessionId:guid}", (Guid sessionId, SessionService svc, CancellationToken ct) => svc.GetAsync(sessionId, ct))
+            .RequireTenant(read).WithName("GetSession");
+        g.MapPatch("/{sessionId:guid}", (Guid sessionId, UpdateSessionRequest body, SessionService svc, HttpContext http, CancellationToken ct) =>
+            svc.UpdateAsync(Actor(http), sessionId, body.DisplayName, body.DailyLimit, body.ClearDailyLimit, ct))
+            .RequireTenant(control, TenantRole.Admin).WithName("UpdateSession").WithSummary("Renames the number or sets its daily limit.");
+        g.MapDelete("/{sessionId:guid}", async (Guid sessionId, SessionService svc, HttpContext http, CancellationToken ct) =>
+        {
+            await svc.DeleteAsync(Actor(http), sessionId, ct);
+            return TypedResults.NoContent();
+        }).RequireTenant(control, TenantRole.Admin).WithName("DeleteSession").WithSummary("Logs the number out, removes it from its gateway and from ZapHub.");
+        g.MapPost("/{sessionId:guid}/connect", async (Guid sessionId, ConnectRequest? body, SessionService svc, HttpContext http, CancellationToken ct) =>
+        {
+            var pairing = string.Equals(body?.Mode, "pairing", StringComparison.OrdinalIgnoreCase);
+            if (pairing && string.IsNullOrWhiteSpace(body?.Phone))
+                throw ProblemException.Invalid("phone", "phone_required", "A pairing code needs the phone number that will link, e.g. (11) 99999-0001.");
+            if (body?.Mode is { } mode && !pairing && !string.Equals(mode, "qr", StringComparison.OrdinalIgnoreCase))
+                throw ProblemException.Invalid("mode", "connect_mode", "mode must be \"qr\" or \"pairing\".");
+            return TypedResults.Accepted($"/api/v1/sessions/{sessionId}/qr", await svc.ConnectAsync(Actor(http), sessionId, pairing ? body!.Phone : null, ct));
+        }).RequireTenant(control).WithName("ConnectSession").WithSummary("Starts a connection by QR code (default) or by pairing code; follow it with /qr or the live stream.");
+        g.MapGet("/{sessionId:guid}/qr", (Guid sessionId, SessionService svc, CancellationToken ct) => svc.GetQrAsync(sessionId, ct))
+            .RequireTenant(read).WithName("GetSessionQr").WithSummary("The QR code (or pairing code) to show now, with its expiry.");
+        g.MapPost("/{sessionId:guid}/logout", (Guid sessionId, SessionService svc, HttpContext http, CancellationToken ct) => svc.LogoutAsync(Actor(http), sessionId, ct))
+            .RequireTenant(control).WithName("LogoutSession").WithSummary("Unlinks the phone; connecting again needs a new scan.");
+        g.MapPost("/{sessionId:guid}/close", (Guid sessionId, SessionService svc, HttpContext http, CancellationToken ct) => svc.CloseAsync(Actor(http), sessionId, ct))
+            .RequireTenant(control).WithName("CloseSession");
+        g.MapPost("/{sessionId:guid}/restart", (Guid sessionId, SessionService svc, HttpContext http, CancellationToken ct) => svc.RestartAsync(Actor(http), sessionId, ct))
+            .RequireTenant(control).WithName("RestartSession");
+        g.MapPost("/{sessionId:guid}/primary", (Guid sessionId, SessionService svc, HttpContext http, CancellationToken ct) => svc.SetPrimaryAsync(Actor(http), sessionId, ct))
+            .RequireTenant(control, TenantRole.Admin).WithName("SetPrimarySession").WithSummary("Makes this the tenant's primary number (one per tenant).");
+        g.MapPost("/{sessionId:guid}/enable", (Guid sessionId, SessionService svc, HttpContext http, CancellationToken ct) => svc.SetEnabledAsync(Actor(http), sessionId, true, ct))
+            .RequireTenant(control, TenantRole.Admin).WithName("EnableSession");
+        g.MapPost("/{sessionId:guid}/disable", (Guid sessionId, SessionService svc, HttpContext http, CancellationToken ct) => svc.SetEnabledAsync(Actor(http), sessionId, false, ct))
+            .RequireTenant(control, TenantRole.Admin).WithName("DisableSession");
+        g.MapPost("/{sessionId:guid}/test-message", (Guid sessionId, TestMessageRequest body, SessionService svc, HttpContext http, CancellationToken ct) =>
+            svc.SendTestAsync(Actor(http), sessionId, body.To, body.Text, ct))
+            .RequireTenant(ApiScopes.MessagesSend).WithName("SendTestMessage").WithSummary("Sends a text right away (no queue) to a number typed any common Brazilian way.");
+        g.MapGet("/{sessionId:guid}/timeline", (Guid sessionId, SessionService svc, CancellationToken ct) => svc.TimelineAsync(sessionId, ct))
+            .RequireTenant(read).WithName("GetSessionTimeline").WithSummary("Every state change, newest first.");
+        return app;
+    }
+
+    private static Actor Actor(HttpContext http) => Tenancy.Actor.From(http.User, TenancyEndpoints.Ip(http));
+}

@@ -1,0 +1,100 @@
+using ZapHub.Gateways;
+
+namespace ZapHub.Features.Sessions;
+
+/// <summary>
+/// The normalized state machine. Pure: it changes the session row and returns the transition to record;
+/// the caller saves both. Every provider's signals go through here.
+/// </summary>
+public static class SessionLifecycle
+{
+    /// <summary>How long a QR code lives on each provider (Evolution rotates every 45 s, WhatsApp Web every ~20 s).</summary>
+    public static TimeSpan QrLifetime(GatewayKind kind) => kind == GatewayKind.Evolution ? TimeSpan.FromSeconds(45) : TimeSpan.FromSeconds(20);
+
+    public static SessionEvent? Apply(Session s, StateSignal signal, string cause, DateTime now, long? gatewayEventId = null)
+    {
+        s.RawState = signal.RawState;
+        // Switched off by a person: gateway chatter does not turn it back on.
+        if (s.State == SessionState.Disabled) return null;
+        // Failed waits for a person, unless the number proves itself healthy.
+        if (s.State == SessionState.Failed && signal.State != SessionState.Connected && cause != Causes.User) return null;
+        // After a scan a gateway may still report "connecting" for a moment: not a step back.
+        if (s.State == SessionState.Pairing && signal.State == SessionState.Starting) return null;
+        // A late "connecting" must not hide a QR that is on screen.
+        if (s.State == SessionState.AwaitingScan && signal.State == SessionState.Starting) return null;
+
+        var from = s.State;
+        if (signal.State == SessionState.Connected)
+        {
+            // WPPConnect's webhooks never carry the account's own number; a pairing-code login names it.
+            s.Phone = signal.Phone ?? s.Phone ?? s.PairingPhone;
+            s.ProfileName = signal.ProfileName ?? s.ProfileName;
+        }
+        if (from == signal.State) return null;
+
+        s.State = signal.State;
+        s.StateReason = signal.Reason;
+        s.UpdatedAt = now;
+        switch (signal.State)
+        {
+            case SessionState.Starting:
+                s.StartingSince ??= now;
+                break;
+            case SessionState.Connected:
+                s.ConnectedAt = now;
+                s.StartingSince = null;
+                s.LastError = null;
+                ClearCodes(s);
+                break;
+            case SessionState.Disconnected or SessionState.Failed:
+                if (from == SessionState.Connected) s.DisconnectedAt = now;
+                s.StartingSince = null;
+                ClearCodes(s);
+                break;
+            case SessionState.Pairing:
+                ClearCodes(s);
+                break;
+        }
+        return new SessionEvent
+        {
+            TenantId = s.TenantId, SessionId = s.Id, At = now, FromState = from, ToState = signal.State,
+            Cause = cause, Reason = signal.Reason, RawState = signal.RawState, GatewayEventId = gatewayEventId,
+        };
+    }
+
+    /// <summary>A new code to show. Moves a starting (or idle) session to AwaitingScan and counts the codes of this attempt.</summary>
+    public static SessionEvent? ApplyQr(Session s, QrSignal qr, GatewayKind kind, string cause, DateTime now, long? gatewayEventId = null)
+    {
+        if (s.State is SessionState.Connected or SessionState.Pairing or SessionState.Disabled or SessionState.Failed) return null;
+        if (qr.Code is not null && qr.Code == s.QrCode) return null;
+        s.QrCode = qr.Code ?? s.QrCode;
+        s.QrImage = qr.ImageDataUrl ?? s.QrImage;
+        s.PairingCode = qr.PairingCode ?? s.PairingCode;
+        s.QrExpiresAt = now + QrLifetime(kind);
+        if (qr.Code is not null) s.QrRefreshCount++;
+        s.UpdatedAt = now;
+        return Apply(s, new StateSignal(qr.RawEvent, SessionState.AwaitingScan, qr.RawEvent), cause, now, gatewayEventId);
+    }
+
+    /// <summary>A connected session that dropped without anyone asking (not a logout or unlink).</summary>
+    public static bool IsDrop(SessionEvent e) =>
+        e.FromState == SessionState.Connected && e.ToState is SessionState.Disconnected or SessionState.Starting
+        && e.Reason is not (SessionReasons.LoggedOut or SessionReasons.UnlinkedFromPhone) && e.Cause != Causes.User;
+
+    private static void ClearCodes(Session s)
+    {
+        s.QrCode = null;
+        s.QrImage = null;
+        s.QrExpiresAt = null;
+        s.PairingCode = null;
+    }
+}
+
+public static class Causes
+{
+    public const string User = "user";
+    public const string Webhook = "webhook";
+    public const string Reconciler = "reconciler";
+    public const string Timeout = "timeout";
+    public const string Breaker = "breaker";
+}

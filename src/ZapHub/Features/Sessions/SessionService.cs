@@ -1,0 +1,360 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using ZapHub.Data;
+using ZapHub.Features.Gateways;
+using ZapHub.Features.Tenancy;
+using ZapHub.Gateways;
+using ZapHub.Platform;
+
+namespace ZapHub.Features.Sessions;
+
+public sealed record SessionView(
+    Guid Id, string DisplayName, SessionState State, string? StateReason, string? RawState, string? Phone, string? ProfileName,
+    bool IsPrimary, bool Enabled, int? DailyLimit, int SentToday, Guid GatewayId, GatewayKind GatewayKind, string InstanceName,
+    DateTime? ConnectedAt, DateTime? DisconnectedAt, DateTime? LastEventAt, string? LastError, bool HasQr, string? PairingCode,
+    DateTime CreatedAt, DateTime UpdatedAt);
+
+public sealed record QrView(SessionState State, string? Code, string? Image, string? PairingCode, DateTime? ExpiresAt, int CodesShown, int MaxCodes);
+
+public sealed record TimelineEntry(DateTime At, SessionState From, SessionState To, string Cause, string? Reason, string? RawState);
+
+public sealed record TestMessageResult(string To, string ProviderMessageId);
+
+/// <summary>Session operations for the scope's tenant, shared by the REST API and the dashboard.</summary>
+public sealed class SessionService(
+    ZapHubDb db, TenantContext tenant, GatewayClients clients, AuditLog audit, TimeProvider time, IOptions<SessionOptions> options, SessionSecrets secrets)
+{
+    public async Task<IReadOnlyList<SessionView>> ListAsync(SessionState? state, CancellationToken ct)
+    {
+        var query = db.Sessions.AsNoTracking();
+        if (state is { } s) query = query.Where(x => x.State == s);
+        var rows = await query.OrderByDescending(x => x.IsPrimary).ThenBy(x => x.CreatedAt).ToListAsync(ct);
+        var kinds = await KindsAsync(ct);
+        var today = await TodayAsync(ct);
+        return rows.Select(r => View(r, kinds, today)).ToList();
+    }
+
+    public async Task<SessionView> GetAsync(Guid id, CancellationToken ct) =>
+        View(await FindAsync(id, ct, tracking: false), await KindsAsync(ct), await TodayAsync(ct));
+
+    public async Task<SessionView> CreateAsync(Actor actor, string displayName, Guid? gatewayId, GatewayKind? kind, CancellationToken ct)
+    {
+        displayName = displayName?.Trim() ?? "";
+        if (displayName.Length is 0 or > 100)
+            throw ProblemException.Invalid("displayName", "session_name", "Give the number a name of 1 to 100 characters, e.g. \"Recepção\".");
+        var tenantId = tenant.RequireTenant();
+        var limit = await db.Tenants.Where(t => t.Id == tenantId).Select(t => t.MaxSessions).FirstAsync(ct);
+        if (await db.Sessions.CountAsync(ct) >= limit)
+            throw ProblemException.Conflict("session_limit", $"Your plan allows {limit} numbers; remove one or ask the operator for more.");
+
+        var gateway = await PlaceAsync(tenantId, gatewayId, kind, ct);
+        var secret = Base64Url(RandomNumberGenerator.GetBytes(32));
+        var now = time.UtcNow();
+        string instanceName;
+        do instanceName = SessionNames.New();
+        while (await db.Sessions.IgnoreQueryFilters([ZapHubDb.TenantFilter]).AnyAsync(s => s.GatewayId == gateway.Id && s.InstanceName == instanceName, ct));
+
+        var session = new Session
+        {
+            TenantId = tenantId,
+            GatewayId = gateway.Id,
+            DisplayName = displayName,
+            InstanceName = instanceName,
+            ProtectedCallbackSecret = clients.ProtectSessionSecret(secret),
+            CallbackSecretHash = SHA256.HashData(Encoding.UTF8.GetBytes(secret)),
+            IsPrimary = !await db.Sessions.AnyAsync(ct),
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+        db.Sessions.Add(session);
+        audit.Add(db, actor, tenantId, "session.created", "session", session.Id.ToString(), $"{displayName} on {gateway.Name}");
+        await db.SaveChangesAsync(ct);
+        return await GetAsync(session.Id, ct);
+    }
+
+    public async Task<SessionView> ConnectAsync(Actor actor, Guid id, string? pairingPhone, CancellationToken ct)
+    {
+        var (session, gateway) = await LoadAsync(id, ct);
+        if (!session.Enabled) throw ProblemException.Conflict("session_disabled", "This number is disabled; enable it first.");
+        if (session.State == SessionState.Connected) throw ProblemException.Conflict("already_connected", "This number is already connected.");
+        var phone = pairingPhone is null ? null : PhoneNumberRules.Digits(PhoneNumberRules.ToE164(pairingPhone, "phone"));
+
+        var outcome = await CallAsync(session, async g =>
+        {
+            var target = await EnsureProvisionedAsync(session, gateway, g, ct);
+            return await g.ConnectAsync(target, phone, ct);
+        }, ct);
+
+        var now = time.UtcNow();
+        session.QrRefreshCount = 0;
+        session.QrCode = session.QrImage = session.PairingCode = null;
+        session.PairingPhone = phone is null ? null : "+" + phone;
+        session.StartingSince = now;
+        session.LastError = null;
+        Record(SessionLifecycle.Apply(session, new StateSignal("connect", SessionState.Starting, "connect"), Causes.User, now));
+        if (outcome.AlreadyConnected)
+            Record(SessionLifecycle.Apply(session, new StateSignal("connect", SessionState.Connected, "open"), Causes.User, now));
+        else if (outcome.QrCode is not null || outcome.PairingCode is not null)
+            Record(SessionLifecycle.ApplyQr(session, new QrSignal("connect", outcome.QrCode, outcome.QrImageDataUrl, outcome.PairingCode), gateway.Kind, Causes.User, now));
+        audit.Add(db, actor, session.TenantId, "session.connect", "session", session.Id.ToString(), phone is null ? "by QR code" : $"by pairing code for +{phone}");
+        await db.SaveChangesAsync(ct);
+        return await GetAsync(id, ct);
+    }
+
+    public async Task<QrView> GetQrAsync(Guid id, CancellationToken ct)
+    {
+        var s = await FindAsync(id, ct, tracking: false);
+        var showing = s.State == SessionState.AwaitingScan;
+        return new QrView(s.State, showing ? s.QrCode : null, showing ? s.QrImage : null, showing ? s.PairingCode : null,
+            showing ? s.QrExpiresAt : null, s.QrRefreshCount, options.Value.MaxQrCodes);
+    }
+
+    public Task<SessionView> LogoutAsync(Actor actor, Guid id, CancellationToken ct) =>
+        EndAsync(actor, id, "session.logout", SessionReasons.LoggedOut, (g, target) => g.LogoutAsync(target, ct), ct);
+
+    public Task<SessionView> CloseAsync(Actor actor, Guid id, CancellationToken ct) =>
+        EndAsync(actor, id, "session.close", SessionReasons.Closed, (g, target) => g.CloseAsync(target, ct), ct);
+
+    private async Task<SessionView> EndAsync(Actor actor, Guid id, string action, string reason, Func<IGateway, GatewaySession, Task> call, CancellationToken ct)
+    {
+        var (session, _) = await LoadAsync(id, ct);
+        if (session.ProvisionedAt is not null)
+            await CallAsync(session, async g => { await call(g, Target(session)); return true; }, ct);
+        Record(SessionLifecycle.Apply(session, new StateSignal(action, SessionState.Disconnected, action, reason), Causes.User, time.UtcNow()));
+        audit.Add(db, actor, session.TenantId, action, "session", session.Id.ToString(), session.DisplayName);
+        await db.SaveChangesAsync(ct);
+        return await GetAsync(id, ct);
+    }
+
+    public async Task<SessionView> RestartAsync(Actor actor, Guid id, CancellationToken ct)
+    {
+        var (session, _) = await LoadAsync(id, ct);
+        if (session.ProvisionedAt is null || session.State is SessionState.Created or SessionState.Disabled)
+            throw ProblemException.Conflict("session_not_started", "This number was never connected; connect it instead.");
+        await CallAsync(session, async g => { await g.RestartAsync(Target(session), ct); return true; }, ct);
+        Record(SessionLifecycle.Apply(session, new StateSignal("restart", SessionState.Starting, "restart"), Causes.User, time.UtcNow()));
+        audit.Add(db, actor, session.TenantId, "session.restart", "session", session.Id.ToString(), session.DisplayName);
+        await db.SaveChangesAsync(ct);
+        return await GetAsync(id, ct);
+    }
+
+    public async Task DeleteAsync(Actor actor, Guid id, CancellationToken ct)
+    {
+        var (session, _) = await LoadAsync(id, ct);
+        if (session.ProvisionedAt is not null)
+        {
+            try { await CallAsync(session, async g => { await g.DeleteAsync(Target(session), ct); return true; }, ct); }
+            catch (ProblemException p) when (p.Code == "gateway_lost_instance") { }
+        }
+        db.Sessions.Remove(session);
+        audit.Add(db, actor, session.TenantId, "session.deleted", "session", session.Id.ToString(), $"{session.DisplayName} {session.Phone}");
+        await db.SaveChangesAsync(ct);
+        secrets.Forget(session.Id);
+    }
+
+    public async Task<SessionView> SetPrimaryAsync(Actor actor, Guid id, CancellationToken ct)
+    {
+        var session = await FindAsync(id, ct);
+        foreach (var other in await db.Sessions.Where(s => s.IsPrimary && s.Id != id).ToListAsync(ct)) other.IsPrimary = false;
+        session.IsPrimary = true;
+        audit.Add(db, actor, session.TenantId, "session.primary", "session", session.Id.ToString(), session.DisplayName);
+        await db.SaveChangesAsync(ct);
+        return await GetAsync(id, ct);
+    }
+
+    public async Task<SessionView> SetEnabledAsync(Actor actor, Guid id, bool enabled, CancellationToken ct)
+    {
+        var (session, _) = await LoadAsync(id, ct);
+        if (session.Enabled == enabled) return await GetAsync(id, ct);
+        var now = time.UtcNow();
+        if (!enabled)
+        {
+            // Best effort: a gateway that is down must not keep a number switched on.
+            if (session.ProvisionedAt is not null)
+                try { await clientsFor(session).CloseAsync(Target(session), ct); } catch (GatewayException) { }
+            session.Enabled = false;
+            Record(SessionLifecycle.Apply(session, new StateSignal("disable", SessionState.Disabled, "disabled"), Causes.User, now));
+        }
+        else
+        {
+            session.Enabled = true;
+            var from = session.State;
+            session.State = SessionState.Disconnected;
+            session.StateReason = SessionReasons.Closed;
+            Record(new SessionEvent { TenantId = session.TenantId, SessionId = session.Id, At = now, FromState = from, ToState = SessionState.Disconnected, Cause = Causes.User, Reason = "enabled" });
+        }
+        audit.Add(db, actor, session.TenantId, enabled ? "session.enabled" : "session.disabled", "session", session.Id.ToString(), session.DisplayName);
+        await db.SaveChangesAsync(ct);
+        return await GetAsync(id, ct);
+
+        IGateway clientsFor(Session s) => clients.For(db.Gateways.First(g => g.Id == s.GatewayId));
+    }
+
+    public async Task<SessionView> UpdateAsync(Actor actor, Guid id, string? displayName, int? dailyLimit, bool clearDailyLimit, CancellationToken ct)
+    {
+        var session = await FindAsync(id, ct);
+        if (displayName is not null)
+        {
+            displayName = displayName.Trim();
+            if (displayName.Length is 0 or > 100) throw ProblemException.Invalid("displayName", "session_name", "Give the number a name of 1 to 100 characters.");
+            session.DisplayName = displayName;
+        }
+        if (dailyLimit is { } limit)
+        {
+            if (limit is < 1 or > 100_000) throw ProblemException.Invalid("dailyLimit", "daily_limit", "The daily limit must be between 1 and 100000 messages.");
+            session.DailyLimit = limit;
+        }
+        if (clearDailyLimit) session.DailyLimit = null;
+        session.UpdatedAt = time.UtcNow();
+        audit.Add(db, actor, session.TenantId, "session.settings", "session", session.Id.ToString(), $"{session.DisplayName}, daily limit {session.DailyLimit?.ToString() ?? "none"}");
+        await db.SaveChangesAsync(ct);
+        return await GetAsync(id, ct);
+    }
+
+    /// <summary>The direct test send: no queue, no retry. A clear error for a bad number or a disconnected session.</summary>
+    public async Task<TestMessageResult> SendTestAsync(Actor actor, Guid id, string to, string? text, CancellationToken ct)
+    {
+        var e164 = PhoneNumberRules.ToE164(to);
+        text = string.IsNullOrWhiteSpace(text) ? "Mensagem de teste do ZapHub ✅" : text.Trim();
+        if (text.Length > 4096) throw ProblemException.Invalid("text", "text_long", "The text may have at most 4096 characters.");
+        var (session, _) = await LoadAsync(id, ct);
+        if (session.State != SessionState.Connected)
+            throw ProblemException.Conflict("session_not_connected", "This number is not connected; connect it before sending.");
+        var today = await TodayAsync(ct);
+        if (session.SentTodayDate != today) (session.SentToday, session.SentTodayDate) = (0, today);
+        if (session.DailyLimit is { } limit && session.SentToday >= limit)
+            throw ProblemException.Conflict("daily_limit_reached", $"This number reached its daily limit of {limit} messages.");
+
+        var sent = await CallAsync(session, g => g.SendTextAsync(Target(session), PhoneNumberRules.Digits(e164), text, ct), ct);
+        session.SentToday++;
+        audit.Add(db, actor, session.TenantId, "session.test_message", "session", session.Id.ToString(), $"to {e164}");
+        await db.SaveChangesAsync(ct);
+        return new TestMessageResult(e164, sent.ProviderMessageId);
+    }
+
+    public async Task<IReadOnlyList<TimelineEntry>> TimelineAsync(Guid id, CancellationToken ct)
+    {
+        await FindAsync(id, ct, tracking: false);
+        return await db.SessionEvents.AsNoTracking().Where(e => e.SessionId == id).OrderByDescending(e => e.At).Take(500)
+            .Select(e => new TimelineEntry(e.At, e.FromState, e.ToState, e.Cause, e.Reason, e.RawState)).ToListAsync(ct);
+    }
+
+    // ---- helpers ----------------------------------------------------------------------------------------
+
+    private void Record(SessionEvent? e)
+    {
+        if (e is not null) db.SessionEvents.Add(e);
+    }
+
+    private async Task<Session> FindAsync(Guid id, CancellationToken ct, bool tracking = true)
+    {
+        var query = tracking ? db.Sessions : db.Sessions.AsNoTracking();
+        return await query.FirstOrDefaultAsync(s => s.Id == id, ct) ?? throw ProblemException.NotFound("Session");
+    }
+
+    private async Task<(Session, Gateway)> LoadAsync(Guid id, CancellationToken ct)
+    {
+        var session = await FindAsync(id, ct);
+        var gateway = await db.Gateways.FirstAsync(g => g.Id == session.GatewayId, ct);
+        return (session, gateway);
+    }
+
+    private async Task<Gateway> PlaceAsync(Guid tenantId, Guid? gatewayId, GatewayKind? kind, CancellationToken ct)
+    {
+        var sessions = db.Sessions.IgnoreQueryFilters([ZapHubDb.TenantFilter]);
+        var candidates = await db.Gateways.AsNoTracking()
+            .Where(g => g.Enabled && (g.OwnerTenantId == null || g.OwnerTenantId == tenantId))
+            .Where(g => gatewayId == null || g.Id == gatewayId)
+            .Where(g => kind == null || g.Kind == kind)
+            .Select(g => new { Gateway = g, Used = sessions.Count(s => s.GatewayId == g.Id) })
+            .ToListAsync(ct);
+        if (gatewayId is not null && candidates.Count == 0)
+            throw ProblemException.Invalid("gatewayId", "gateway_unknown", "No enabled gateway with that id is available to you.");
+        var room = candidates.Where(c => c.Used < c.Gateway.Capacity).OrderBy(c => (double)c.Used / c.Gateway.Capacity).FirstOrDefault();
+        return room?.Gateway ?? throw ProblemException.Conflict("no_gateway_capacity",
+            candidates.Count == 0 ? "No gateway is available yet; the operator must register one." : "Every gateway is full; the operator must add capacity.");
+    }
+
+    private async Task<GatewaySession> EnsureProvisionedAsync(Session session, Gateway gateway, IGateway g, CancellationToken ct)
+    {
+        if (session.ProvisionedAt is null)
+        {
+            var provisioned = await g.ProvisionAsync(session.InstanceName, CallbackUrl(session), ct);
+            session.ProtectedProviderToken = provisioned.ProviderToken is null ? null : clients.ProtectSessionSecret(provisioned.ProviderToken);
+            session.ProvisionedAt = time.UtcNow();
+            // Saved at once: the instance now exists on the gateway whatever happens next.
+            await db.SaveChangesAsync(ct);
+        }
+        return Target(session);
+    }
+
+    /// <summary>For the background workers: end an attempt on the gateway (close), without user-facing errors.</summary>
+    public Task CloseOnGatewayAsync(Session session, Gateway gateway, CancellationToken ct) =>
+        session.ProvisionedAt is null ? Task.CompletedTask : clients.For(gateway).CloseAsync(Target(session), ct);
+
+    /// <summary>For the reconciler: create the instance again on a gateway that lost it.</summary>
+    public async Task ReprovisionAsync(Session session, Gateway gateway, CancellationToken ct)
+    {
+        var provisioned = await clients.For(gateway).ProvisionAsync(session.InstanceName, CallbackUrl(session), ct);
+        if (provisioned.ProviderToken is not null) session.ProtectedProviderToken = clients.ProtectSessionSecret(provisioned.ProviderToken);
+        session.ProvisionedAt = time.UtcNow();
+    }
+
+    public GatewaySession TargetOf(Session session) => Target(session);
+
+    public Uri CallbackUrl(Session session) =>
+        new($"{clients.CallbackBase().ToString().TrimEnd('/')}/hooks/gateway/{session.Id}/{clients.UnprotectSessionSecret(session.ProtectedCallbackSecret)}");
+
+    private GatewaySession Target(Session session) =>
+        new(session.InstanceName, session.ProtectedProviderToken is null ? null : clients.UnprotectSessionSecret(session.ProtectedProviderToken), CallbackUrl(session));
+
+    /// <summary>Runs a gateway call and turns its failure into a problem the user can read; the error is kept on the session.</summary>
+    private async Task<T> CallAsync<T>(Session session, Func<IGateway, Task<T>> call, CancellationToken ct)
+    {
+        var gateway = await db.Gateways.AsNoTracking().FirstAsync(g => g.Id == session.GatewayId, ct);
+        try
+        {
+            return await call(clients.For(gateway));
+        }
+        catch (GatewayException ex)
+        {
+            session.LastError = ex.Message;
+            await db.SaveChangesAsync(CancellationToken.None);
+            throw ToProblem(ex);
+        }
+    }
+
+    public static ProblemException ToProblem(GatewayException ex) => ex.Failure switch
+    {
+        GatewayFailure.Transient or GatewayFailure.RateLimited => new ProblemException(503, "gateway_unavailable", "The WhatsApp gateway did not answer. Try again in a moment."),
+        GatewayFailure.Auth => new ProblemException(502, "gateway_auth", "The WhatsApp gateway refused ZapHub's credentials; the operator must check the gateway settings."),
+        GatewayFailure.Configuration => new ProblemException(502, "gateway_config", ex.Message),
+        GatewayFailure.NotConnected => ProblemException.Conflict("session_not_connected", "This number is not connected on the gateway; connect it again."),
+        GatewayFailure.InvalidNumber => ProblemException.Invalid("to", "number_not_on_whatsapp", "This number does not use WhatsApp."),
+        GatewayFailure.InstanceMissing => ProblemException.Conflict("gateway_lost_instance", "The gateway no longer knows this number; connect it again."),
+        _ => new ProblemException(502, "gateway_error", "The WhatsApp gateway failed: " + ex.Message),
+    };
+
+    private async Task<Dictionary<Guid, GatewayKind>> KindsAsync(CancellationToken ct) =>
+        await db.Gateways.AsNoTracking().ToDictionaryAsync(g => g.Id, g => g.Kind, ct);
+
+    private async Task<string> TodayAsync(CancellationToken ct)
+    {
+        var zone = await db.Tenants.Where(t => t.Id == tenant.TenantId).Select(t => t.TimeZone).FirstOrDefaultAsync(ct) ?? Features.Tenancy.Tenant.DefaultTimeZone;
+        return TenantDay(time.GetUtcNow(), zone);
+    }
+
+    /// <summary>The tenant's calendar day: daily limits reset at local midnight, not UTC midnight.</summary>
+    public static string TenantDay(DateTimeOffset now, string timeZone) =>
+        TimeZoneInfo.ConvertTime(now, TimeZoneInfo.FindSystemTimeZoneById(timeZone)).ToString("yyyy-MM-dd");
+
+    private static SessionView View(Session s, Dictionary<Guid, GatewayKind> kinds, string today) =>
+        new(s.Id, s.DisplayName, s.State, s.StateReason, s.RawState, s.Phone, s.ProfileName, s.IsPrimary, s.Enabled, s.DailyLimit,
+            s.SentTodayDate == today ? s.SentToday : 0, s.GatewayId, kinds.GetValueOrDefault(s.GatewayId), s.InstanceName,
+            s.ConnectedAt, s.DisconnectedAt, s.LastEventAt, s.LastError, s.State == SessionState.AwaitingScan && (s.QrCode ?? s.PairingCode) is not null,
+            s.State == SessionState.AwaitingScan ? s.PairingCode : null, s.CreatedAt, s.UpdatedAt);
+
+    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+}

@@ -1,0 +1,137 @@
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using ZapHub.Data;
+using ZapHub.Features.Gateways;
+using ZapHub.Gateways;
+using ZapHub.Platform;
+
+namespace ZapHub.Features.Sessions;
+
+/// <summary>
+/// Applies stored gateway events to sessions, oldest first, so each session sees its events in the order they
+/// arrived. One bad event is marked with its error and skipped; it never stops the loop.
+/// </summary>
+public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider time, IOptions<SessionOptions> options, ILogger<SignalProcessor> logger)
+    : BackgroundService
+{
+    private const int BatchSize = 200;
+    private readonly SemaphoreSlim wake = new(0);
+
+    public void Wake()
+    {
+        if (wake.CurrentCount == 0) wake.Release();
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                while (await ProcessBatchAsync(stoppingToken) == BatchSize) { }
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogError(ex, "Processing gateway events failed; retrying shortly");
+            }
+            try { await wake.WaitAsync(TimeSpan.FromSeconds(1), stoppingToken); }
+            catch (OperationCanceledException) { return; }
+        }
+    }
+
+    public async Task<int> ProcessBatchAsync(CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<TenantContext>().UsePlatformScope();
+        var db = scope.ServiceProvider.GetRequiredService<ZapHubDb>();
+        var clients = scope.ServiceProvider.GetRequiredService<GatewayClients>();
+
+        var events = await db.GatewayEvents.IgnoreQueryFilters([ZapHubDb.TenantFilter])
+            .Where(e => e.ProcessedAt == null).OrderBy(e => e.Id).Take(BatchSize).ToListAsync(ct);
+        if (events.Count == 0) return 0;
+        var sessionIds = events.Select(e => e.SessionId).Distinct().ToList();
+        var sessions = await db.Sessions.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(s => sessionIds.Contains(s.Id)).ToDictionaryAsync(s => s.Id, ct);
+        var gatewayIds = sessions.Values.Select(s => s.GatewayId).Distinct().ToList();
+        var gateways = await db.Gateways.Where(g => gatewayIds.Contains(g.Id)).ToDictionaryAsync(g => g.Id, ct);
+        var parsers = new Dictionary<Guid, IGateway>();
+        var toClose = new HashSet<Guid>();
+        var now = time.UtcNow();
+
+        foreach (var e in events)
+        {
+            e.ProcessedAt = now;
+            if (!sessions.TryGetValue(e.SessionId, out var session)) continue;
+            try
+            {
+                var gateway = gateways[session.GatewayId];
+                if (!parsers.TryGetValue(gateway.Id, out var parser)) parsers[gateway.Id] = parser = clients.For(gateway);
+                using var json = JsonDocument.Parse(e.Body);
+                session.LastEventAt = e.ReceivedAt;
+                foreach (var signal in parser.ParseWebhook(json.RootElement))
+                    if (await ApplyAsync(db, session, gateway.Kind, signal, e.Id, now, ct)) toClose.Add(session.Id);
+            }
+            catch (Exception ex)
+            {
+                e.Error = ex.Message.Length > 500 ? ex.Message[..500] : ex.Message;
+                logger.LogWarning(ex, "Gateway event {EventId} of session {SessionId} could not be applied", e.Id, e.SessionId);
+            }
+        }
+        await db.SaveChangesAsync(ct);
+
+        // Attempts ZapHub ended (too many QR codes, a reconnect loop) are also ended on the gateway, best effort.
+        foreach (var id in toClose)
+        {
+            var session = sessions[id];
+            try { await scope.ServiceProvider.GetRequiredService<SessionService>().CloseOnGatewayAsync(session, gateways[session.GatewayId], ct); }
+            catch (GatewayException ex) { logger.LogWarning("Could not close session {SessionId} on its gateway: {Error}", id, ex.Message); }
+        }
+        return events.Count;
+    }
+
+    /// <summary>Returns true when the attempt must also be closed on the gateway.</summary>
+    private async Task<bool> ApplyAsync(ZapHubDb db, Session session, GatewayKind kind, GatewaySignal signal, long eventId, DateTime now, CancellationToken ct)
+    {
+        var cause = $"{Causes.Webhook}:{signal.RawEvent}";
+        switch (signal)
+        {
+            case StateSignal state:
+                var change = SessionLifecycle.Apply(session, state, cause, now, eventId);
+                if (change is null) return false;
+                db.SessionEvents.Add(change);
+                return SessionLifecycle.IsDrop(change) && await Breaker.TripIfLoopingAsync(db, session, now, options.Value, ct);
+            case QrSignal qr:
+                if (SessionLifecycle.ApplyQr(session, qr, kind, cause, now, eventId) is { } shown) db.SessionEvents.Add(shown);
+                if (session.State != SessionState.AwaitingScan || session.QrRefreshCount <= options.Value.MaxQrCodes) return false;
+                if (SessionLifecycle.Apply(session, new StateSignal(qr.RawEvent, SessionState.Disconnected, "qr_limit", SessionReasons.QrExpired), Causes.Timeout, now, eventId) is { } ended)
+                    db.SessionEvents.Add(ended);
+                return true;
+            case AckSignal:
+                session.LastAckAt = now;
+                return false;
+            default:
+                return false;
+        }
+    }
+}
+
+/// <summary>Reconnect loops are cut: N drops of a connected number within a window → Failed, not retried forever.</summary>
+public static class Breaker
+{
+    public static async Task<bool> TripIfLoopingAsync(ZapHubDb db, Session session, DateTime now, SessionOptions options, CancellationToken ct)
+    {
+        var since = now - options.FlapWindow;
+        var stored = await db.SessionEvents.IgnoreQueryFilters([ZapHubDb.TenantFilter]).AsNoTracking()
+            .Where(e => e.SessionId == session.Id && e.At >= since && e.FromState == SessionState.Connected)
+            .ToListAsync(ct);
+        var pending = db.ChangeTracker.Entries<SessionEvent>().Where(x => x.State == EntityState.Added).Select(x => x.Entity)
+            .Where(e => e.SessionId == session.Id && e.At >= since && e.FromState == SessionState.Connected);
+        var drops = stored.Concat(pending).DistinctBy(e => e.Id).Count(SessionLifecycle.IsDrop);
+        if (drops < options.FlapLimit) return false;
+        var tripped = SessionLifecycle.Apply(session, new StateSignal("breaker", SessionState.Failed, session.RawState ?? "", SessionReasons.ReconnectLoop), Causes.Breaker, now);
+        if (tripped is null) return false;
+        db.SessionEvents.Add(tripped);
+        session.LastError = $"The connection dropped {drops} times in {options.FlapWindow.TotalMinutes:0} minutes; ZapHub stopped reconnecting. Check the phone, then connect again.";
+        return true;
+    }
+}
