@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using ZapHub.Features.Sessions;
 using ZapHub.Features.Tenancy;
 using ZapHub.IntegrationTests.Infrastructure;
 using Xunit.Abstractions;
@@ -20,6 +21,10 @@ public class CrossTenantIsolationTests(ITestOutputHelper output)
         [typeof(CreateApiKeyRequest)] = new { name = "probe", scopes = new[] { "sessions:read" } },
         [typeof(AddMemberRequest)] = new { email = "probe@probe.test", role = "Member" },
         [typeof(ChangeRoleRequest)] = new { role = "Owner" },
+        [typeof(CreateSessionRequest)] = new { displayName = "probe" },
+        [typeof(ConnectRequest)] = new { mode = "qr" },
+        [typeof(UpdateSessionRequest)] = new { displayName = "probe", dailyLimit = 5 },
+        [typeof(TestMessageRequest)] = new { to = "(11) 99999-0001", text = "probe" },
     };
 
     [Fact]
@@ -29,10 +34,13 @@ public class CrossTenantIsolationTests(ITestOutputHelper output)
         var a = await app.CreateTenantAsync();
         var b = await app.CreateTenantAsync();
         var (_, keyA) = await a.CreateApiKeyAsync([.. ApiScopes.All]);
+        // Nothing below may reach a gateway: the lookup must fail first. An unreachable address proves it.
+        await app.RegisterGatewayAsync("Evolution", "http://127.0.0.1:9", "unused");
         var resourcesOfB = new Dictionary<string, string>
         {
             ["apiKeyId"] = (await b.CreateApiKeyAsync(ApiScopes.SessionsRead)).Id.ToString(),
             ["memberId"] = (await b.AddMemberAsync("Member")).MemberId.ToString(),
+            ["sessionId"] = (await b.CreateSessionAsync("Recepção B")).GetProperty("id").GetString()!,
         };
 
         var routes = Routes.Api(app).Where(r => r.Tenant is not null && r.Parameters.Count > 0).ToList();
@@ -69,7 +77,9 @@ public class CrossTenantIsolationTests(ITestOutputHelper output)
         var (_, keyA) = await a.CreateApiKeyAsync([.. ApiScopes.All]);
         var (keyB, _) = await b.CreateApiKeyAsync(ApiScopes.SessionsRead);
         var memberB = await b.AddMemberAsync();
-        var secretsOfB = new[] { b.Id.ToString(), keyB.ToString(), memberB.MemberId.ToString(), b.Slug, b.OwnerEmail };
+        await app.RegisterGatewayAsync("Evolution", "http://127.0.0.1:9", "unused");
+        var sessionB = (await b.CreateSessionAsync("Recepção B")).GetProperty("id").GetString()!;
+        var secretsOfB = new[] { b.Id.ToString(), keyB.ToString(), memberB.MemberId.ToString(), b.Slug, b.OwnerEmail, sessionB, "Recepção B" };
 
         foreach (var route in Routes.Api(app).Where(r => r.Tenant is not null && r.Parameters.Count == 0 && r.Method == "GET"))
         {

@@ -92,6 +92,7 @@ public abstract class ZapHubDb(DbContextOptions options, TenantContext tenant)
             e.Property(s => s.InstanceName).HasMaxLength(40);
             e.Property(s => s.Phone).HasMaxLength(32);
             e.Property(s => s.SentTodayDate).HasMaxLength(10);
+            e.Property(s => s.Version).IsConcurrencyToken();
         });
         b.Entity<SessionEvent>(e =>
         {
@@ -106,7 +107,7 @@ public abstract class ZapHubDb(DbContextOptions options, TenantContext tenant)
             e.HasIndex(x => new { x.SessionId, x.DedupeKey }).IsUnique();
             e.HasIndex(x => new { x.ProcessedAt, x.Id });
             e.HasOne<Session>().WithMany().HasForeignKey(x => x.SessionId).OnDelete(DeleteBehavior.Cascade);
-            e.Property(x => x.DedupeKey).HasMaxLength(80);
+            e.Property(x => x.DedupeKey).HasMaxLength(100);
         });
 
         foreach (var type in b.Model.GetEntityTypes().Where(t => typeof(ITenantOwned).IsAssignableFrom(t.ClrType)))
@@ -141,13 +142,21 @@ public abstract class ZapHubDb(DbContextOptions options, TenantContext tenant)
     public override int SaveChanges(bool acceptAllChangesOnSuccess)
     {
         EnforceTenant();
+        BumpVersions();
         return base.SaveChanges(acceptAllChangesOnSuccess);
     }
 
     public override Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
     {
         EnforceTenant();
+        BumpVersions();
         return base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+    }
+
+    private void BumpVersions()
+    {
+        foreach (var entry in ChangeTracker.Entries<Session>().Where(e => e.State == EntityState.Modified))
+            entry.Entity.Version++;
     }
 
     /// <summary>

@@ -105,6 +105,20 @@ public sealed partial class ZapHubApp : WebApplicationFactory<Program>
 
     public Task<HttpClient> OperatorAsync() => SignInAsync(OperatorEmail, OperatorPassword);
 
+    /// <summary>Registers a gateway through the operator API and returns its id.</summary>
+    public async Task<Guid> RegisterGatewayAsync(string kind, string baseUrl, string credentials, int capacity = 50)
+    {
+        var op = await OperatorAsync();
+        var created = await Http.JsonAsync(await op.PostAsJsonAsync("/api/v1/admin/gateways",
+            new { name = $"{kind} {Guid.NewGuid():N}"[..20], kind, baseUrl, credentials, capacity }), HttpStatusCode.Created);
+        return created.GetProperty("id").GetGuid();
+    }
+
+    /// <summary>Registers both providers of a running emulator.</summary>
+    public async Task<(Guid Evolution, Guid WppConnect)> RegisterEmulatorAsync(EmulatorHost emulator) =>
+        (await RegisterGatewayAsync("Evolution", emulator.BaseUrl("evolution"), EmulatorHost.EvolutionKey),
+         await RegisterGatewayAsync("WppConnect", emulator.BaseUrl("wppconnect"), EmulatorHost.WppSecret));
+
     /// <summary>Creates a tenant with a new owner through the operator API and signs the owner in.</summary>
     public async Task<TestTenant> CreateTenantAsync(string? slug = null)
     {
@@ -126,6 +140,15 @@ public sealed partial class ZapHubApp : WebApplicationFactory<Program>
 
 public sealed record TestTenant(ZapHubApp App, Guid Id, string Slug, string OwnerEmail, string OwnerPassword, HttpClient Owner)
 {
+    public async Task<JsonElement> CreateSessionAsync(string name = "Recepção", string? kind = null, Guid? gatewayId = null) =>
+        await Http.JsonAsync(await Owner.PostAsJsonAsync("/api/v1/sessions", new { displayName = name, kind, gatewayId }), HttpStatusCode.Created);
+
+    public async Task<JsonElement> SessionAsync(Guid id) => await Http.JsonAsync(await Owner.GetAsync($"/api/v1/sessions/{id}"), HttpStatusCode.OK);
+
+    /// <summary>Waits until the session reaches a state (webhooks arrive asynchronously).</summary>
+    public Task<JsonElement> WaitForStateAsync(Guid id, string state, TimeSpan? timeout = null) =>
+        Eventually.WaitAsync(() => SessionAsync(id), s => s.GetProperty("state").GetString() == state, $"session {id} to be {state}", timeout);
+
     public async Task<(Guid Id, string Key)> CreateApiKeyAsync(params string[] scopes)
     {
         var response = await Owner.PostAsJsonAsync("/api/v1/api-keys", new { name = "key " + Guid.NewGuid().ToString("N")[..6], scopes });

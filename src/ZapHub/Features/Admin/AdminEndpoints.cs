@@ -58,6 +58,14 @@ public static class AdminEndpoints
             return TenancyEndpoints.ReadAuditAsync(source, before, limit, ct);
         }).WithName("AdminListAudit").WithSummary("Every tenant's audit log and the platform's, newest first.");
         Gateways.GatewayEndpoints.MapGateways(admin);
+        admin.MapGet("/gateway-events", async (ZapHubDb db, Guid? sessionId, int? limit, CancellationToken ct) =>
+        {
+            var query = db.GatewayEvents.IgnoreQueryFilters([ZapHubDb.TenantFilter]).AsNoTracking();
+            if (sessionId is { } id) query = query.Where(e => e.SessionId == id);
+            var rows = await query.OrderByDescending(e => e.Id).Take(Math.Clamp(limit ?? 100, 1, 1000))
+                .Select(e => new { e.Id, e.SessionId, e.TenantId, e.ReceivedAt, e.ProcessedAt, e.Error, e.Body }).ToListAsync(ct);
+            return new { total = await query.CountAsync(ct), events = rows };
+        }).WithName("AdminListGatewayEvents").WithSummary("The raw gateway webhooks received (the inbox), newest first, for diagnosis.");
         return app;
     }
 }

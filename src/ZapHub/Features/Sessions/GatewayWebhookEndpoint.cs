@@ -55,16 +55,20 @@ public static class GatewayWebhookEndpoint
             TenantId = entry.TenantId,
             SessionId = sessionId,
             ReceivedAt = now,
-            DedupeKey = DedupeKey(body, now),
+            DedupeKey = DedupeKey(body, entry.Kind, now),
             Body = Encoding.UTF8.GetString(body),
         }, http.RequestAborted);
         return Results.Ok(new { received = true, duplicate = !stored });
     }
 
     /// <summary>
-    /// The same body twice within ten minutes is one event (a gateway retry). Some bodies carry no timestamp at all
-    /// (WPPConnect's status-find), so a later identical one must still count: hence the time bucket.
+    /// Evolution retries failed deliveries with the same body, and every body carries its own millisecond
+    /// date_time: the body's hash identifies the event. WPPConnect never retries, and some of its bodies carry
+    /// no time at all (status-find), so two identical bodies are two events: its key includes the arrival time.
     /// </summary>
-    public static string DedupeKey(byte[] body, DateTime receivedAt) =>
-        Convert.ToHexString(SHA256.HashData(body)) + ":" + receivedAt.Ticks / TimeSpan.FromMinutes(10).Ticks;
+    public static string DedupeKey(byte[] body, GatewayKind kind, DateTime receivedAt)
+    {
+        var hash = Convert.ToHexString(SHA256.HashData(body));
+        return kind == GatewayKind.Evolution ? hash : $"{hash}:{receivedAt.Ticks}";
+    }
 }

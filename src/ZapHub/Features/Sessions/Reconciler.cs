@@ -45,6 +45,7 @@ public sealed class Reconciler(IServiceScopeFactory scopes, TimeProvider time, I
         foreach (var id in due)
         {
             try { await ReconcileAsync(id, now, ct); }
+            catch (DbUpdateConcurrencyException) { /* changed meanwhile; looked at again next pass */ }
             catch (Exception ex) when (!ct.IsCancellationRequested) { logger.LogWarning(ex, "Reconciling session {SessionId} failed", id); }
         }
         return due.Count;
@@ -64,11 +65,12 @@ public sealed class Reconciler(IServiceScopeFactory scopes, TimeProvider time, I
 
         if (session.State == SessionState.Starting && session.StartingSince < now - options.Value.StartingTimeout)
         {
-            try { await sessions.CloseOnGatewayAsync(session, gateway, ct); }
-            catch (GatewayException ex) { logger.LogInformation("Closing timed-out session {SessionId}: {Error}", sessionId, ex.Message); }
+            // Failed is saved first: the gateway's own logout/close webhooks that follow must find it already decided.
             Add(db, SessionLifecycle.Apply(session, new StateSignal("timeout", SessionState.Failed, session.RawState ?? "", SessionReasons.StartTimeout), Causes.Timeout, now));
             session.LastError = $"The gateway did not start the connection within {options.Value.StartingTimeout.TotalSeconds:0} s. Try again; if it repeats, tell the operator.";
             await db.SaveChangesAsync(ct);
+            try { await sessions.CloseOnGatewayAsync(session, gateway, ct); }
+            catch (GatewayException ex) { logger.LogInformation("Closing timed-out session {SessionId}: {Error}", sessionId, ex.Message); }
             return;
         }
 

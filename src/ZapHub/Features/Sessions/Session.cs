@@ -56,12 +56,19 @@ public sealed class Session : ITenantOwned
 
     public DateTime CreatedAt { get; set; }
     public DateTime UpdatedAt { get; set; }
+
+    /// <summary>
+    /// Optimistic concurrency: the API, the webhook processor and the reconciler all write sessions; a writer that
+    /// read an older row must re-read and re-apply instead of overwriting a newer state.
+    /// </summary>
+    public int Version { get; set; }
 }
 
 /// <summary>A transition of a session: the timeline, uptime and reconnect history come from these rows.</summary>
 public sealed class SessionEvent : ITenantOwned
 {
-    public Guid Id { get; set; } = Guid.CreateVersion7();
+    /// <summary>A sequence: two transitions in the same instant still keep their order.</summary>
+    public long Id { get; set; }
     public Guid TenantId { get; set; }
     public Guid SessionId { get; set; }
     public DateTime At { get; set; }

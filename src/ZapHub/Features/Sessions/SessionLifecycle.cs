@@ -16,8 +16,8 @@ public static class SessionLifecycle
         s.RawState = signal.RawState;
         // Switched off by a person: gateway chatter does not turn it back on.
         if (s.State == SessionState.Disabled) return null;
-        // Failed waits for a person, unless the number proves itself healthy.
-        if (s.State == SessionState.Failed && signal.State != SessionState.Connected && cause != Causes.User) return null;
+        // Failed waits for a person: late gateway chatter (an "open" after a reconnect loop) must not undo it.
+        if (s.State == SessionState.Failed && cause != Causes.User) return null;
         // After a scan a gateway may still report "connecting" for a moment: not a step back.
         if (s.State == SessionState.Pairing && signal.State == SessionState.Starting) return null;
         // A late "connecting" must not hide a QR that is on screen.
@@ -66,12 +66,14 @@ public static class SessionLifecycle
     public static SessionEvent? ApplyQr(Session s, QrSignal qr, GatewayKind kind, string cause, DateTime now, long? gatewayEventId = null)
     {
         if (s.State is SessionState.Connected or SessionState.Pairing or SessionState.Disabled or SessionState.Failed) return null;
-        if (qr.Code is not null && qr.Code == s.QrCode) return null;
+        // The same code again (the connect answer and its webhook) changes nothing once it is on screen.
+        if (qr.Code is not null && qr.Code == s.QrCode && s.State == SessionState.AwaitingScan) return null;
+        var newCode = qr.Code is not null && qr.Code != s.QrCode;
         s.QrCode = qr.Code ?? s.QrCode;
         s.QrImage = qr.ImageDataUrl ?? s.QrImage;
         s.PairingCode = qr.PairingCode ?? s.PairingCode;
         s.QrExpiresAt = now + QrLifetime(kind);
-        if (qr.Code is not null) s.QrRefreshCount++;
+        if (newCode) s.QrRefreshCount++;
         s.UpdatedAt = now;
         return Apply(s, new StateSignal(qr.RawEvent, SessionState.AwaitingScan, qr.RawEvent), cause, now, gatewayEventId);
     }

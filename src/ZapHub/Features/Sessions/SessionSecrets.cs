@@ -10,7 +10,7 @@ namespace ZapHub.Features.Sessions;
 /// </summary>
 public sealed class SessionSecrets(IServiceScopeFactory scopes)
 {
-    public sealed record Entry(byte[] Hash, Guid TenantId);
+    public sealed record Entry(byte[] Hash, Guid TenantId, ZapHub.Gateways.GatewayKind Kind);
     private readonly ConcurrentDictionary<Guid, Entry> cache = new();
 
     public async ValueTask<Entry?> GetAsync(Guid sessionId, CancellationToken ct)
@@ -19,7 +19,9 @@ public sealed class SessionSecrets(IServiceScopeFactory scopes)
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ZapHubDb>();
         var row = await db.Sessions.IgnoreQueryFilters([ZapHubDb.TenantFilter]).AsNoTracking()
-            .Where(s => s.Id == sessionId).Select(s => new Entry(s.CallbackSecretHash, s.TenantId)).FirstOrDefaultAsync(ct);
+            .Where(s => s.Id == sessionId)
+            .Join(db.Gateways, s => s.GatewayId, g => g.Id, (s, g) => new Entry(s.CallbackSecretHash, s.TenantId, g.Kind))
+            .FirstOrDefaultAsync(ct);
         if (row is not null) cache[sessionId] = row;
         return row;
     }

@@ -87,17 +87,20 @@ public sealed class SessionService(
             return await g.ConnectAsync(target, phone, ct);
         }, ct);
 
-        var now = time.UtcNow();
-        session.QrRefreshCount = 0;
-        session.QrCode = session.QrImage = session.PairingCode = null;
-        session.PairingPhone = phone is null ? null : "+" + phone;
-        session.StartingSince = now;
-        session.LastError = null;
-        Record(SessionLifecycle.Apply(session, new StateSignal("connect", SessionState.Starting, "connect"), Causes.User, now));
-        if (outcome.AlreadyConnected)
-            Record(SessionLifecycle.Apply(session, new StateSignal("connect", SessionState.Connected, "open"), Causes.User, now));
-        else if (outcome.QrCode is not null || outcome.PairingCode is not null)
-            Record(SessionLifecycle.ApplyQr(session, new QrSignal("connect", outcome.QrCode, outcome.QrImageDataUrl, outcome.PairingCode), gateway.Kind, Causes.User, now));
+        await SaveAsync(session, () =>
+        {
+            var now = time.UtcNow();
+            session.QrRefreshCount = 0;
+            session.QrCode = session.QrImage = session.PairingCode = null;
+            session.PairingPhone = phone is null ? null : "+" + phone;
+            session.StartingSince = now;
+            session.LastError = null;
+            Record(SessionLifecycle.Apply(session, new StateSignal("connect", SessionState.Starting, "connect"), Causes.User, now));
+            if (outcome.AlreadyConnected)
+                Record(SessionLifecycle.Apply(session, new StateSignal("connect", SessionState.Connected, "open"), Causes.User, now));
+            else if (outcome.QrCode is not null || outcome.PairingCode is not null)
+                Record(SessionLifecycle.ApplyQr(session, new QrSignal("connect", outcome.QrCode, outcome.QrImageDataUrl, outcome.PairingCode), gateway.Kind, Causes.User, now));
+        }, ct);
         audit.Add(db, actor, session.TenantId, "session.connect", "session", session.Id.ToString(), phone is null ? "by QR code" : $"by pairing code for +{phone}");
         await db.SaveChangesAsync(ct);
         return await GetAsync(id, ct);
@@ -122,9 +125,8 @@ public sealed class SessionService(
         var (session, _) = await LoadAsync(id, ct);
         if (session.ProvisionedAt is not null)
             await CallAsync(session, async g => { await call(g, Target(session)); return true; }, ct);
-        Record(SessionLifecycle.Apply(session, new StateSignal(action, SessionState.Disconnected, action, reason), Causes.User, time.UtcNow()));
         audit.Add(db, actor, session.TenantId, action, "session", session.Id.ToString(), session.DisplayName);
-        await db.SaveChangesAsync(ct);
+        await SaveAsync(session, () => Record(SessionLifecycle.Apply(session, new StateSignal(action, SessionState.Disconnected, action, reason), Causes.User, time.UtcNow())), ct);
         return await GetAsync(id, ct);
     }
 
@@ -134,9 +136,8 @@ public sealed class SessionService(
         if (session.ProvisionedAt is null || session.State is SessionState.Created or SessionState.Disabled)
             throw ProblemException.Conflict("session_not_started", "This number was never connected; connect it instead.");
         await CallAsync(session, async g => { await g.RestartAsync(Target(session), ct); return true; }, ct);
-        Record(SessionLifecycle.Apply(session, new StateSignal("restart", SessionState.Starting, "restart"), Causes.User, time.UtcNow()));
         audit.Add(db, actor, session.TenantId, "session.restart", "session", session.Id.ToString(), session.DisplayName);
-        await db.SaveChangesAsync(ct);
+        await SaveAsync(session, () => Record(SessionLifecycle.Apply(session, new StateSignal("restart", SessionState.Starting, "restart"), Causes.User, time.UtcNow())), ct);
         return await GetAsync(id, ct);
     }
 
@@ -148,7 +149,9 @@ public sealed class SessionService(
             try { await CallAsync(session, async g => { await g.DeleteAsync(Target(session), ct); return true; }, ct); }
             catch (ProblemException p) when (p.Code == "gateway_lost_instance") { }
         }
-        db.Sessions.Remove(session);
+        // Set-based: a webhook touching the row at the same moment must not make the delete fail.
+        await db.Sessions.Where(s => s.Id == id).ExecuteDeleteAsync(ct);
+        db.Entry(session).State = EntityState.Detached;
         audit.Add(db, actor, session.TenantId, "session.deleted", "session", session.Id.ToString(), $"{session.DisplayName} {session.Phone}");
         await db.SaveChangesAsync(ct);
         secrets.Forget(session.Id);
@@ -157,8 +160,9 @@ public sealed class SessionService(
     public async Task<SessionView> SetPrimaryAsync(Actor actor, Guid id, CancellationToken ct)
     {
         var session = await FindAsync(id, ct);
-        foreach (var other in await db.Sessions.Where(s => s.IsPrimary && s.Id != id).ToListAsync(ct)) other.IsPrimary = false;
-        session.IsPrimary = true;
+        // Set-based, so a webhook updating these rows at the same moment cannot undo it.
+        await db.Sessions.Where(s => s.IsPrimary && s.Id != id).ExecuteUpdateAsync(u => u.SetProperty(s => s.IsPrimary, false).SetProperty(s => s.Version, s => s.Version + 1), ct);
+        await db.Sessions.Where(s => s.Id == id).ExecuteUpdateAsync(u => u.SetProperty(s => s.IsPrimary, true).SetProperty(s => s.Version, s => s.Version + 1), ct);
         audit.Add(db, actor, session.TenantId, "session.primary", "session", session.Id.ToString(), session.DisplayName);
         await db.SaveChangesAsync(ct);
         return await GetAsync(id, ct);
@@ -168,23 +172,25 @@ public sealed class SessionService(
     {
         var (session, _) = await LoadAsync(id, ct);
         if (session.Enabled == enabled) return await GetAsync(id, ct);
-        var now = time.UtcNow();
-        if (!enabled)
+        if (!enabled && session.ProvisionedAt is not null)
         {
             // Best effort: a gateway that is down must not keep a number switched on.
-            if (session.ProvisionedAt is not null)
-                try { await clientsFor(session).CloseAsync(Target(session), ct); } catch (GatewayException) { }
-            session.Enabled = false;
-            Record(SessionLifecycle.Apply(session, new StateSignal("disable", SessionState.Disabled, "disabled"), Causes.User, now));
+            try { await clientsFor(session).CloseAsync(Target(session), ct); } catch (GatewayException) { }
         }
-        else
+        await SaveAsync(session, () =>
         {
-            session.Enabled = true;
+            var now = time.UtcNow();
+            session.Enabled = enabled;
+            if (!enabled)
+            {
+                Record(SessionLifecycle.Apply(session, new StateSignal("disable", SessionState.Disabled, "disabled"), Causes.User, now));
+                return;
+            }
             var from = session.State;
             session.State = SessionState.Disconnected;
             session.StateReason = SessionReasons.Closed;
             Record(new SessionEvent { TenantId = session.TenantId, SessionId = session.Id, At = now, FromState = from, ToState = SessionState.Disconnected, Cause = Causes.User, Reason = "enabled" });
-        }
+        }, ct);
         audit.Add(db, actor, session.TenantId, enabled ? "session.enabled" : "session.disabled", "session", session.Id.ToString(), session.DisplayName);
         await db.SaveChangesAsync(ct);
         return await GetAsync(id, ct);
@@ -194,20 +200,18 @@ public sealed class SessionService(
 
     public async Task<SessionView> UpdateAsync(Actor actor, Guid id, string? displayName, int? dailyLimit, bool clearDailyLimit, CancellationToken ct)
     {
+        if (displayName is not null && displayName.Trim().Length is 0 or > 100)
+            throw ProblemException.Invalid("displayName", "session_name", "Give the number a name of 1 to 100 characters.");
+        if (dailyLimit is < 1 or > 100_000)
+            throw ProblemException.Invalid("dailyLimit", "daily_limit", "The daily limit must be between 1 and 100000 messages.");
         var session = await FindAsync(id, ct);
-        if (displayName is not null)
+        await SaveAsync(session, () =>
         {
-            displayName = displayName.Trim();
-            if (displayName.Length is 0 or > 100) throw ProblemException.Invalid("displayName", "session_name", "Give the number a name of 1 to 100 characters.");
-            session.DisplayName = displayName;
-        }
-        if (dailyLimit is { } limit)
-        {
-            if (limit is < 1 or > 100_000) throw ProblemException.Invalid("dailyLimit", "daily_limit", "The daily limit must be between 1 and 100000 messages.");
-            session.DailyLimit = limit;
-        }
-        if (clearDailyLimit) session.DailyLimit = null;
-        session.UpdatedAt = time.UtcNow();
+            if (displayName is not null) session.DisplayName = displayName.Trim();
+            if (dailyLimit is not null) session.DailyLimit = dailyLimit;
+            if (clearDailyLimit) session.DailyLimit = null;
+            session.UpdatedAt = time.UtcNow();
+        }, ct);
         audit.Add(db, actor, session.TenantId, "session.settings", "session", session.Id.ToString(), $"{session.DisplayName}, daily limit {session.DailyLimit?.ToString() ?? "none"}");
         await db.SaveChangesAsync(ct);
         return await GetAsync(id, ct);
@@ -228,16 +232,19 @@ public sealed class SessionService(
             throw ProblemException.Conflict("daily_limit_reached", $"This number reached its daily limit of {limit} messages.");
 
         var sent = await CallAsync(session, g => g.SendTextAsync(Target(session), PhoneNumberRules.Digits(e164), text, ct), ct);
-        session.SentToday++;
         audit.Add(db, actor, session.TenantId, "session.test_message", "session", session.Id.ToString(), $"to {e164}");
-        await db.SaveChangesAsync(ct);
+        await SaveAsync(session, () =>
+        {
+            if (session.SentTodayDate != today) (session.SentToday, session.SentTodayDate) = (0, today);
+            session.SentToday++;
+        }, ct);
         return new TestMessageResult(e164, sent.ProviderMessageId);
     }
 
     public async Task<IReadOnlyList<TimelineEntry>> TimelineAsync(Guid id, CancellationToken ct)
     {
         await FindAsync(id, ct, tracking: false);
-        return await db.SessionEvents.AsNoTracking().Where(e => e.SessionId == id).OrderByDescending(e => e.At).Take(500)
+        return await db.SessionEvents.AsNoTracking().Where(e => e.SessionId == id).OrderByDescending(e => e.Id).Take(500)
             .Select(e => new TimelineEntry(e.At, e.FromState, e.ToState, e.Cause, e.Reason, e.RawState)).ToListAsync(ct);
     }
 
@@ -246,6 +253,30 @@ public sealed class SessionService(
     private void Record(SessionEvent? e)
     {
         if (e is not null) db.SessionEvents.Add(e);
+    }
+
+    /// <summary>
+    /// Applies a change and saves it. When the webhook processor or the reconciler changed the session meanwhile,
+    /// the row is read again and the change re-applied on top, instead of overwriting a newer state.
+    /// </summary>
+    private async Task SaveAsync(Session session, Action apply, CancellationToken ct)
+    {
+        apply();
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await db.SaveChangesAsync(ct);
+                return;
+            }
+            catch (DbUpdateConcurrencyException) when (attempt < 5)
+            {
+                foreach (var pending in db.ChangeTracker.Entries<SessionEvent>().Where(e => e.State == EntityState.Added && e.Entity.SessionId == session.Id).ToList())
+                    pending.State = EntityState.Detached;
+                await db.Entry(session).ReloadAsync(ct);
+                apply();
+            }
+        }
     }
 
     private async Task<Session> FindAsync(Guid id, CancellationToken ct, bool tracking = true)
@@ -282,10 +313,9 @@ public sealed class SessionService(
         if (session.ProvisionedAt is null)
         {
             var provisioned = await g.ProvisionAsync(session.InstanceName, CallbackUrl(session), ct);
-            session.ProtectedProviderToken = provisioned.ProviderToken is null ? null : clients.ProtectSessionSecret(provisioned.ProviderToken);
-            session.ProvisionedAt = time.UtcNow();
+            var token = provisioned.ProviderToken is null ? null : clients.ProtectSessionSecret(provisioned.ProviderToken);
             // Saved at once: the instance now exists on the gateway whatever happens next.
-            await db.SaveChangesAsync(ct);
+            await SaveAsync(session, () => (session.ProtectedProviderToken, session.ProvisionedAt) = (token, time.UtcNow()), ct);
         }
         return Target(session);
     }
@@ -320,8 +350,7 @@ public sealed class SessionService(
         }
         catch (GatewayException ex)
         {
-            session.LastError = ex.Message;
-            await db.SaveChangesAsync(CancellationToken.None);
+            await SaveAsync(session, () => session.LastError = ex.Message, CancellationToken.None);
             throw ToProblem(ex);
         }
     }

@@ -31,6 +31,11 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
             {
                 while (await ProcessBatchAsync(stoppingToken) == BatchSize) { }
             }
+            catch (DbUpdateConcurrencyException)
+            {
+                // Someone else changed one of the sessions meanwhile: nothing was saved; read again and redo the batch.
+                continue;
+            }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
                 logger.LogError(ex, "Processing gateway events failed; retrying shortly");
@@ -126,7 +131,7 @@ public static class Breaker
             .ToListAsync(ct);
         var pending = db.ChangeTracker.Entries<SessionEvent>().Where(x => x.State == EntityState.Added).Select(x => x.Entity)
             .Where(e => e.SessionId == session.Id && e.At >= since && e.FromState == SessionState.Connected);
-        var drops = stored.Concat(pending).DistinctBy(e => e.Id).Count(SessionLifecycle.IsDrop);
+        var drops = stored.Concat(pending).Count(SessionLifecycle.IsDrop);
         if (drops < options.FlapLimit) return false;
         var tripped = SessionLifecycle.Apply(session, new StateSignal("breaker", SessionState.Failed, session.RawState ?? "", SessionReasons.ReconnectLoop), Causes.Breaker, now);
         if (tripped is null) return false;

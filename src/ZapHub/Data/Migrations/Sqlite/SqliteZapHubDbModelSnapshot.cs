@@ -302,7 +302,7 @@ namespace ZapHub.Data.Migrations.Sqlite
 
                     b.Property<string>("DedupeKey")
                         .IsRequired()
-                        .HasMaxLength(80)
+                        .HasMaxLength(100)
                         .HasColumnType("TEXT");
 
                     b.Property<string>("Error")
@@ -448,6 +448,10 @@ namespace ZapHub.Data.Migrations.Sqlite
                     b.Property<DateTime>("UpdatedAt")
                         .HasColumnType("TEXT");
 
+                    b.Property<int>("Version")
+                        .IsConcurrencyToken()
+                        .HasColumnType("INTEGER");
+
                     b.HasKey("Id");
 
                     b.HasIndex("State");
@@ -462,9 +466,9 @@ namespace ZapHub.Data.Migrations.Sqlite
 
             modelBuilder.Entity("ZapHub.Features.Sessions.SessionEvent", b =>
                 {
-                    b.Property<Guid>("Id")
+                    b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
-                        .HasColumnType("TEXT");
+                        .HasColumnType("INTEGER");
 
                     b.Property<DateTime>("At")
                         .HasColumnType("TEXT");

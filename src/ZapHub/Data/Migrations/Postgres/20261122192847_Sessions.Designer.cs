@@ -12,7 +12,7 @@ using ZapHub.Data;
 namespace ZapHub.Data.Migrations.Postgres
 {
     [DbContext(typeof(PostgresZapHubDb))]
-    [Migration("20261122191219_Sessions")]
+    [Migration("20261122192847_Sessions")]
     partial class Sessions
     {
         /// <inheritdoc />
@@ -318,8 +318,8 @@ namespace ZapHub.Data.Migrations.Postgres
 
                     b.Property<string>("DedupeKey")
                         .IsRequired()
-                        .HasMaxLength(80)
-                        .HasColumnType("character varying(80)");
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
 
                     b.Property<string>("Error")
                         .HasColumnType("text");
@@ -464,6 +464,10 @@ namespace ZapHub.Data.Migrations.Postgres
                     b.Property<DateTime>("UpdatedAt")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<int>("Version")
+                        .IsConcurrencyToken()
+                        .HasColumnType("integer");
+
                     b.HasKey("Id");
 
                     b.HasIndex("State");
@@ -478,9 +482,11 @@ namespace ZapHub.Data.Migrations.Postgres
 
             modelBuilder.Entity("ZapHub.Features.Sessions.SessionEvent", b =>
                 {
-                    b.Property<Guid>("Id")
+                    b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
-                        .HasColumnType("uuid");
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
 
                     b.Property<DateTime>("At")
                         .HasColumnType("timestamp with time zone");

@@ -77,7 +77,8 @@ namespace ZapHub.Data.Migrations.Sqlite
                     ProtectedProviderToken = table.Column<string>(type: "TEXT", nullable: true),
                     ProvisionedAt = table.Column<DateTime>(type: "TEXT", nullable: true),
                     CreatedAt = table.Column<DateTime>(type: "TEXT", nullable: false),
-                    UpdatedAt = table.Column<DateTime>(type: "TEXT", nullable: false)
+                    UpdatedAt = table.Column<DateTime>(type: "TEXT", nullable: false),
+                    Version = table.Column<int>(type: "INTEGER", nullable: false)
                 },
                 constraints: table =>
                 {
@@ -105,7 +106,7 @@ namespace ZapHub.Data.Migrations.Sqlite
                     TenantId = table.Column<Guid>(type: "TEXT", nullable: false),
                     SessionId = table.Column<Guid>(type: "TEXT", nullable: false),
                     ReceivedAt = table.Column<DateTime>(type: "TEXT", nullable: false),
-                    DedupeKey = table.Column<string>(type: "TEXT", maxLength: 80, nullable: false),
+                    DedupeKey = table.Column<string>(type: "TEXT", maxLength: 100, nullable: false),
                     Body = table.Column<string>(type: "TEXT", nullable: false),
                     ProcessedAt = table.Column<DateTime>(type: "TEXT", nullable: true),
                     Error = table.Column<string>(type: "TEXT", nullable: true)
@@ -125,7 +126,8 @@ namespace ZapHub.Data.Migrations.Sqlite
                 name: "SessionEvents",
                 columns: table => new
                 {
-                    Id = table.Column<Guid>(type: "TEXT", nullable: false),
+                    Id = table.Column<long>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
                     TenantId = table.Column<Guid>(type: "TEXT", nullable: false),
                     SessionId = table.Column<Guid>(type: "TEXT", nullable: false),
                     At = table.Column<DateTime>(type: "TEXT", nullable: false),

@@ -11,7 +11,7 @@ using ZapHub.Data;
 namespace ZapHub.Data.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteZapHubDb))]
-    [Migration("20261122191208_Sessions")]
+    [Migration("20261122192836_Sessions")]
     partial class Sessions
     {
         /// <inheritdoc />
@@ -305,7 +305,7 @@ namespace ZapHub.Data.Migrations.Sqlite
 
                     b.Property<string>("DedupeKey")
                         .IsRequired()
-                        .HasMaxLength(80)
+                        .HasMaxLength(100)
                         .HasColumnType("TEXT");
 
                     b.Property<string>("Error")
@@ -451,6 +451,10 @@ namespace ZapHub.Data.Migrations.Sqlite
                     b.Property<DateTime>("UpdatedAt")
                         .HasColumnType("TEXT");
 
+                    b.Property<int>("Version")
+                        .IsConcurrencyToken()
+                        .HasColumnType("INTEGER");
+
                     b.HasKey("Id");
 
                     b.HasIndex("State");
@@ -465,9 +469,9 @@ namespace ZapHub.Data.Migrations.Sqlite
 
             modelBuilder.Entity("ZapHub.Features.Sessions.SessionEvent", b =>
                 {
-                    b.Property<Guid>("Id")
+                    b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
-                        .HasColumnType("TEXT");
+                        .HasColumnType("INTEGER");
 
                     b.Property<DateTime>("At")
                         .HasColumnType("TEXT");
