@@ -1,0 +1,84 @@
+using ZapHub.Features.Sessions;
+using ZapHub.Gateways;
+
+namespace ZapHub.UnitTests;
+
+public class SessionLifecycleTests
+{
+    private static readonly DateTime Now = new(2026, 11, 22, 12, 0, 0, DateTimeKind.Utc);
+
+    private static Session NewSession(SessionState state = SessionState.Created) => new()
+    {
+        DisplayName = "Recepção", InstanceName = "zhabc", ProtectedCallbackSecret = "x", CallbackSecretHash = [], State = state,
+    };
+
+    private static StateSignal To(SessionState state, string? reason = null, string? phone = null) => new("test", state, "raw", reason, phone, "Perfil");
+
+    [Fact]
+    public void ATransitionIsRecordedWithCauseAndReason()
+    {
+        var s = NewSession(SessionState.Connected);
+        var e = SessionLifecycle.Apply(s, To(SessionState.Disconnected, SessionReasons.LoggedOut), Causes.Webhook, Now);
+        Assert.NotNull(e);
+        Assert.Equal((SessionState.Connected, SessionState.Disconnected, SessionReasons.LoggedOut), (e.FromState, e.ToState, e.Reason));
+        Assert.Equal(Now, s.DisconnectedAt);
+    }
+
+    [Fact]
+    public void ConnectingFillsPhoneAndProfileAndClearsTheQr()
+    {
+        var s = NewSession(SessionState.AwaitingScan);
+        s.QrCode = "2@x";
+        SessionLifecycle.Apply(s, To(SessionState.Connected, phone: "+5511999990001"), Causes.Webhook, Now);
+        Assert.Equal(("+5511999990001", "Perfil"), (s.Phone, s.ProfileName));
+        Assert.Null(s.QrCode);
+        Assert.Equal(Now, s.ConnectedAt);
+    }
+
+    [Fact]
+    public void SameStateRecordsNothing() => Assert.Null(SessionLifecycle.Apply(NewSession(SessionState.Connected), To(SessionState.Connected), Causes.Webhook, Now));
+
+    [Fact]
+    public void ADisabledSessionIgnoresTheGateway() =>
+        Assert.Null(SessionLifecycle.Apply(NewSession(SessionState.Disabled), To(SessionState.Connected), Causes.Webhook, Now));
+
+    [Fact]
+    public void FailedWaitsForAPerson()
+    {
+        var s = NewSession(SessionState.Failed);
+        Assert.Null(SessionLifecycle.Apply(s, To(SessionState.Connected), Causes.Webhook, Now));
+        Assert.NotNull(SessionLifecycle.Apply(s, To(SessionState.Starting), Causes.User, Now));
+    }
+
+    [Fact]
+    public void ALateConnectingDoesNotHideAQrOnScreen()
+    {
+        var s = NewSession(SessionState.AwaitingScan);
+        Assert.Null(SessionLifecycle.Apply(s, To(SessionState.Starting), Causes.Webhook, Now));
+        Assert.Equal(SessionState.AwaitingScan, s.State);
+    }
+
+    [Fact]
+    public void QrCodesCountAndExpirePerProvider()
+    {
+        var s = NewSession(SessionState.Starting);
+        SessionLifecycle.ApplyQr(s, new QrSignal("qr", "2@a", "data:x", null), GatewayKind.Evolution, Causes.Webhook, Now);
+        Assert.Equal((SessionState.AwaitingScan, 1, Now.AddSeconds(45)), (s.State, s.QrRefreshCount, s.QrExpiresAt));
+        Assert.Null(SessionLifecycle.ApplyQr(s, new QrSignal("qr", "2@a", "data:x", null), GatewayKind.Evolution, Causes.Webhook, Now));
+        SessionLifecycle.ApplyQr(s, new QrSignal("qr", "2@b", "data:y", null), GatewayKind.WppConnect, Causes.Webhook, Now);
+        Assert.Equal((2, Now.AddSeconds(20)), (s.QrRefreshCount, s.QrExpiresAt));
+    }
+
+    [Fact]
+    public void AQrForAConnectedSessionIsStale() =>
+        Assert.Null(SessionLifecycle.ApplyQr(NewSession(SessionState.Connected), new QrSignal("qr", "2@a", null, null), GatewayKind.WppConnect, Causes.Webhook, Now));
+
+    [Theory]
+    [InlineData(SessionReasons.ConnectionLost, Causes.Webhook, true)]
+    [InlineData(SessionReasons.ServerClosed, Causes.Reconciler, true)]
+    [InlineData(SessionReasons.LoggedOut, Causes.Webhook, false)]
+    [InlineData(SessionReasons.UnlinkedFromPhone, Causes.Webhook, false)]
+    [InlineData(SessionReasons.ConnectionLost, Causes.User, false)]
+    public void OnlyUnaskedDropsCountTowardsTheBreaker(string reason, string cause, bool isDrop) =>
+        Assert.Equal(isDrop, SessionLifecycle.IsDrop(new SessionEvent { FromState = SessionState.Connected, ToState = SessionState.Disconnected, Reason = reason, Cause = cause }));
+}
