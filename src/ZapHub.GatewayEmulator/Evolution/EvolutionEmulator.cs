@@ -455,8 +455,8 @@ public sealed class EvolutionEmulator(IOptions<EmulatorOptions> options, Webhook
             disconnectionObject = "{\"error\":{\"data\":null,\"isBoom\":true,\"output\":{\"statusCode\":401}},\"date\":\"" + now.UtcDateTime.ToString("O") + "\"}",
         });
         Emit(instance, "logout.instance", null);
+        // The account JID stays on the instance: the real server keeps "sender" on events after a logout.
         EmitConnection(instance, "close", 401);
-        instance.Wuid = null;
     }
 
     private void Ack(EvolutionInstance instance, string key, string jid, string status) =>
