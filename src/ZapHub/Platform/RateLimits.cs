@@ -16,7 +16,7 @@ public sealed class RateLimitOptions
     /// <summary>API requests per caller (API key or user, else address) per second, with a burst of the same size.</summary>
     [Range(1, 1_000_000)] public int ApiPerSecond { get; set; } = 50;
 
-    /// <summary>Gateway webhooks per session per second (a QR storm or an inbound burst stays well below).</summary>
+    /// <summary>Gateway webhooks per session and sender address per second (a QR storm or an inbound burst stays well below).</summary>
     [Range(1, 10_000_000)] public int GatewayWebhooksPerSecond { get; set; } = 1000;
 }
 
@@ -52,8 +52,9 @@ public static class RateLimits
             o.AddPolicy(Features.Sessions.GatewayWebhookEndpoint.RateLimitPolicy, context =>
             {
                 var limits = context.RequestServices.GetRequiredService<IOptions<RateLimitOptions>>().Value;
-                var session = context.Request.RouteValues["sessionId"]?.ToString() ?? "unknown";
-                return RateLimitPartition.GetTokenBucketLimiter(session, _ => new TokenBucketRateLimiterOptions
+                // Per session and sender: somebody hammering a session's URL must not use up its real gateway's budget.
+                var partition = $"{context.Request.RouteValues["sessionId"]}|{context.Connection.RemoteIpAddress}";
+                return RateLimitPartition.GetTokenBucketLimiter(partition, _ => new TokenBucketRateLimiterOptions
                 {
                     TokenLimit = limits.GatewayWebhooksPerSecond,
                     TokensPerPeriod = limits.GatewayWebhooksPerSecond,
