@@ -16,7 +16,8 @@ public static class DataExtensions
         services.AddScoped<TenantContext>();
 
         services.AddDbContextFactory<SqliteZapHubDb>((sp, o) =>
-            o.UseSqlite(Storage(sp).ResolveConnectionString(), s => s.MigrationsHistoryTable("__migrations")),
+            o.UseSqlite(Storage(sp).ResolveConnectionString(), s => s.MigrationsHistoryTable("__migrations"))
+             .AddInterceptors(new SqlitePragmas(Storage(sp).SqliteSynchronous)),
             ServiceLifetime.Scoped);
         services.AddDbContextFactory<PostgresZapHubDb>((sp, o) =>
             o.UseNpgsql(Storage(sp).ResolveConnectionString(), s => s.MigrationsHistoryTable("__migrations")),

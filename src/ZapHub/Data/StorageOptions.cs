@@ -14,6 +14,10 @@ public sealed class StorageOptions : IValidatableObject
     [Required]
     public string DataDirectory { get; set; } = "./data";
 
+    /// <summary>SQLite's synchronous pragma: NORMAL (default, WAL: durable against app crashes) or FULL (also against power loss, slower).</summary>
+    [RegularExpression("^(NORMAL|FULL)$", ErrorMessage = "Storage:SqliteSynchronous must be NORMAL or FULL.")]
+    public string SqliteSynchronous { get; set; } = "NORMAL";
+
     /// <summary>Required for PostgreSQL; optional for SQLite (defaults to a file in <see cref="DataDirectory"/>).</summary>
     public string? ConnectionString { get; set; }
 

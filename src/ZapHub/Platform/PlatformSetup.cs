@@ -18,6 +18,7 @@ public static class PlatformSetup
         services.AddRateLimits();
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
         services.AddHttpContextAccessor();
+        services.AddOptions<NodeOptions>().BindConfiguration(NodeOptions.Section);
         if (!builder.Environment.IsDevelopment())
             builder.Logging.AddJsonConsole(o => o.IncludeScopes = true);
         return builder;

@@ -1,5 +1,9 @@
+using System.Data.Common;
 using System.Threading.Channels;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Metadata;
+using Microsoft.EntityFrameworkCore.Storage;
 using ZapHub.Data;
 
 namespace ZapHub.Features.Sessions;
@@ -12,82 +16,162 @@ namespace ZapHub.Features.Sessions;
 public sealed class GatewayInbox(IServiceScopeFactory scopes, SignalProcessor processor, ILogger<GatewayInbox> logger) : BackgroundService
 {
     private const int MaxBatch = 1000;
+
+    /// <summary>Under load, a batch may wait this long for more events: fewer, larger commits.</summary>
+    private static readonly TimeSpan Linger = TimeSpan.FromMilliseconds(1);
+
     private sealed record Item(GatewayEvent Event, TaskCompletionSource<bool> Stored);
     private readonly Channel<Item> queue = Channel.CreateBounded<Item>(new BoundedChannelOptions(20_000) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    private Writer? writer;
 
     /// <summary>True when stored, false when it was a duplicate of an event already stored.</summary>
     public async Task<bool> StoreAsync(GatewayEvent e, CancellationToken ct)
     {
         var item = new Item(e, new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously));
-        await queue.Writer.WriteAsync(item, ct);
-        return await item.Stored.Task.WaitAsync(ct);
+        if (!queue.Writer.TryWrite(item)) await queue.Writer.WriteAsync(item, ct);
+        // Not cancelled with the request: once queued, the event is committed either way, and the commit is quick.
+        return await item.Stored.Task;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var batch = new List<Item>(MaxBatch);
-        while (await queue.Reader.WaitToReadAsync(stoppingToken))
+        try
         {
-            batch.Clear();
-            while (batch.Count < MaxBatch && queue.Reader.TryRead(out var item)) batch.Add(item);
-            try
+            while (await queue.Reader.WaitToReadAsync(stoppingToken))
             {
-                await WriteAsync(batch, stoppingToken);
-                processor.Wake();
+                batch.Clear();
+                Drain(batch);
+                if (batch.Count > 1 && batch.Count < 64)
+                {
+                    await Task.Delay(Linger, stoppingToken);
+                    Drain(batch);
+                }
+                try
+                {
+                    writer ??= await Writer.OpenAsync(scopes, stoppingToken);
+                    var stored = await writer.InsertAsync(batch, stoppingToken);
+                    for (var i = 0; i < batch.Count; i++) batch[i].Stored.TrySetResult(stored[i]);
+                    processor.Wake();
+                }
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+                {
+                    await ResetWriterAsync();
+                    if (batch.Count > 1 && ex is DbException)
+                    {
+                        // Most likely a session deleted meanwhile (foreign key): one by one, so the others still go in.
+                        await WriteOneByOneAsync(batch, stoppingToken);
+                        continue;
+                    }
+                    // The gateway gets an error and keeps its event for a retry (Evolution retries; WPPConnect does not).
+                    logger.LogError(ex, "Could not store {Count} gateway events", batch.Count);
+                    foreach (var item in batch) item.Stored.TrySetException(ex);
+                }
             }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-            {
-                // The gateway gets an error and keeps its event for a retry (Evolution retries; WPPConnect does not).
-                logger.LogError(ex, "Could not store {Count} gateway events", batch.Count);
-                foreach (var item in batch) item.Stored.TrySetException(ex);
-            }
+        }
+        finally
+        {
+            await ResetWriterAsync();
         }
     }
 
-    private async Task WriteAsync(List<Item> batch, CancellationToken ct)
+    private void Drain(List<Item> batch)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        scope.ServiceProvider.GetRequiredService<TenantContext>().UsePlatformScope();
-        var db = scope.ServiceProvider.GetRequiredService<ZapHubDb>();
-        var keys = batch.Select(i => i.Event.DedupeKey).Distinct().ToList();
-        var existing = (await db.GatewayEvents.IgnoreQueryFilters([ZapHubDb.TenantFilter]).AsNoTracking()
-                .Where(e => keys.Contains(e.DedupeKey)).Select(e => new { e.SessionId, e.DedupeKey }).ToListAsync(ct))
-            .Select(x => (x.SessionId, x.DedupeKey)).ToHashSet();
-        var fresh = new List<Item>();
+        while (batch.Count < MaxBatch && queue.Reader.TryRead(out var item)) batch.Add(item);
+    }
+
+    private async Task WriteOneByOneAsync(List<Item> batch, CancellationToken ct)
+    {
         foreach (var item in batch)
         {
-            if (existing.Add((item.Event.SessionId, item.Event.DedupeKey))) fresh.Add(item);
-            else item.Stored.TrySetResult(false);
+            try
+            {
+                writer ??= await Writer.OpenAsync(scopes, ct);
+                item.Stored.TrySetResult((await writer.InsertAsync([item], ct))[0]);
+            }
+            catch (DbException)
+            {
+                await ResetWriterAsync();
+                item.Stored.TrySetResult(false);
+            }
         }
-        db.GatewayEvents.AddRange(fresh.Select(i => i.Event));
-        try
-        {
-            await db.SaveChangesAsync(ct);
-        }
-        catch (DbUpdateException) when (fresh.Count > 0)
-        {
-            // A session deleted meanwhile (foreign key) or a duplicate stored by another node: one by one.
-            foreach (var item in fresh) await WriteOneAsync(item, ct);
-            return;
-        }
-        foreach (var item in fresh) item.Stored.TrySetResult(true);
     }
 
-    private async Task WriteOneAsync(Item item, CancellationToken ct)
+    private async Task ResetWriterAsync()
     {
-        await using var scope = scopes.CreateAsyncScope();
-        scope.ServiceProvider.GetRequiredService<TenantContext>().UsePlatformScope();
-        var db = scope.ServiceProvider.GetRequiredService<ZapHubDb>();
-        item.Event.Id = 0;
-        db.GatewayEvents.Add(item.Event);
-        try
+        if (writer is null) return;
+        await writer.DisposeAsync();
+        writer = null;
+    }
+
+    /// <summary>
+    /// One open connection and one prepared INSERT … ON CONFLICT DO NOTHING, kept for the writer's life: the unique
+    /// (session, dedupe key) index decides duplicates, so no lookup precedes the write. Parameters come from EF
+    /// Core's own type mappings, so GUIDs and times are stored exactly as EF stores them on either provider.
+    /// </summary>
+    private sealed class Writer : IAsyncDisposable
+    {
+        private static readonly string[] Columns =
+            [nameof(GatewayEvent.TenantId), nameof(GatewayEvent.SessionId), nameof(GatewayEvent.ReceivedAt), nameof(GatewayEvent.DedupeKey), nameof(GatewayEvent.Body)];
+
+        private readonly AsyncServiceScope scope;
+        private readonly ZapHubDb db;
+        private readonly DbCommand command;
+        private readonly DbParameter[] parameters;
+        private readonly RelationalTypeMapping[] mappings;
+
+        private Writer(AsyncServiceScope scope, ZapHubDb db, DbCommand command, DbParameter[] parameters, RelationalTypeMapping[] mappings) =>
+            (this.scope, this.db, this.command, this.parameters, this.mappings) = (scope, db, command, parameters, mappings);
+
+        public static async Task<Writer> OpenAsync(IServiceScopeFactory scopes, CancellationToken ct)
         {
-            await db.SaveChangesAsync(ct);
-            item.Stored.TrySetResult(true);
+            var scope = scopes.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<ZapHubDb>();
+            var sql = db.GetService<ISqlGenerationHelper>();
+            var types = db.GetService<IRelationalTypeMappingSource>();
+            var entity = db.Model.FindEntityType(typeof(GatewayEvent))!;
+            var table = StoreObjectIdentifier.Table(entity.GetTableName()!, entity.GetSchema());
+            string Column(string property) => sql.DelimitIdentifier(entity.FindProperty(property)!.GetColumnName(table)!);
+
+            await db.Database.OpenConnectionAsync(ct);
+            var command = db.Database.GetDbConnection().CreateCommand();
+            command.CommandText =
+                $"INSERT INTO {sql.DelimitIdentifier(table.Name, table.Schema)} ({string.Join(", ", Columns.Select(Column))}) " +
+                $"VALUES ({string.Join(", ", Columns.Select((_, i) => "@p" + i))}) " +
+                $"ON CONFLICT ({Column(nameof(GatewayEvent.SessionId))}, {Column(nameof(GatewayEvent.DedupeKey))}) DO NOTHING";
+            var mappings = Columns.Select(c => types.FindMapping(entity.FindProperty(c)!)!).ToArray();
+            object[] samples = [Guid.Empty, Guid.Empty, DateTime.UtcNow, "", ""];
+            var parameters = Columns.Select((_, i) => mappings[i].CreateParameter(command, "@p" + i, samples[i])).ToArray();
+            command.Parameters.AddRange(parameters);
+            return new Writer(scope, db, command, parameters, mappings);
         }
-        catch (DbUpdateException)
+
+        public async Task<bool[]> InsertAsync(IReadOnlyList<Item> batch, CancellationToken ct)
         {
-            item.Stored.TrySetResult(false);
+            await using var transaction = await db.Database.GetDbConnection().BeginTransactionAsync(ct);
+            command.Transaction = transaction;
+            var stored = new bool[batch.Count];
+            for (var i = 0; i < batch.Count; i++)
+            {
+                var e = batch[i].Event;
+                Set(0, e.TenantId);
+                Set(1, e.SessionId);
+                Set(2, e.ReceivedAt);
+                Set(3, e.DedupeKey);
+                Set(4, e.Body);
+                stored[i] = await command.ExecuteNonQueryAsync(ct) == 1;
+            }
+            await transaction.CommitAsync(ct);
+            return stored;
+        }
+
+        private void Set(int index, object value) => parameters[index].Value = mappings[index].Converter?.ConvertToProvider(value) ?? value;
+
+        public async ValueTask DisposeAsync()
+        {
+            await command.DisposeAsync();
+            await db.Database.CloseConnectionAsync();
+            await scope.DisposeAsync();
         }
     }
 }

@@ -68,7 +68,8 @@ public static class GatewayWebhookEndpoint
     /// </summary>
     public static string DedupeKey(byte[] body, GatewayKind kind, DateTime receivedAt)
     {
-        var hash = Convert.ToHexString(SHA256.HashData(body));
+        // 128 bits of SHA-256 identify an event well enough and keep the unique index small.
+        var hash = Convert.ToHexString(SHA256.HashData(body), 0, 16);
         return kind == GatewayKind.Evolution ? hash : $"{hash}:{receivedAt.Ticks}";
     }
 }

@@ -11,12 +11,13 @@ namespace ZapHub.Features.Sessions;
 /// transitional states or silent for too long, ends attempts stuck in Starting, and re-creates instances a
 /// restarted gateway forgot.
 /// </summary>
-public sealed class Reconciler(IServiceScopeFactory scopes, TimeProvider time, IOptions<SessionOptions> options, ILogger<Reconciler> logger) : BackgroundService
+public sealed class Reconciler(IServiceScopeFactory scopes, TimeProvider time, IOptions<SessionOptions> options, ILogger<Reconciler> logger, IOptions<NodeOptions> node) : BackgroundService
 {
     private static readonly SessionState[] Transitional = [SessionState.Starting, SessionState.AwaitingScan, SessionState.Pairing];
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        if (!node.Value.RunsWorkers) return;
         using var timer = new PeriodicTimer(options.Value.ReconcileInterval, time);
         do
         {

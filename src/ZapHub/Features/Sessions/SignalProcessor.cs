@@ -12,7 +12,7 @@ namespace ZapHub.Features.Sessions;
 /// Applies stored gateway events to sessions, oldest first, so each session sees its events in the order they
 /// arrived. One bad event is marked with its error and skipped; it never stops the loop.
 /// </summary>
-public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider time, IOptions<SessionOptions> options, ILogger<SignalProcessor> logger)
+public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider time, IOptions<SessionOptions> options, ILogger<SignalProcessor> logger, IOptions<NodeOptions> node)
     : BackgroundService
 {
     private const int BatchSize = 200;
@@ -25,6 +25,7 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        if (!node.Value.RunsWorkers) return;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
