@@ -11,7 +11,8 @@ namespace ZapHub.Features.Sessions;
 /// transitional states or silent for too long, ends attempts stuck in Starting, and re-creates instances a
 /// restarted gateway forgot.
 /// </summary>
-public sealed class Reconciler(IServiceScopeFactory scopes, TimeProvider time, IOptions<SessionOptions> options, ILogger<Reconciler> logger, IOptions<NodeOptions> node) : BackgroundService
+public sealed class Reconciler(IServiceScopeFactory scopes, TimeProvider time, IOptions<SessionOptions> options, ILogger<Reconciler> logger,
+    IOptions<NodeOptions> node, SessionNotifier notifier) : BackgroundService
 {
     private static readonly SessionState[] Transitional = [SessionState.Starting, SessionState.AwaitingScan, SessionState.Pairing];
 
@@ -70,6 +71,7 @@ public sealed class Reconciler(IServiceScopeFactory scopes, TimeProvider time, I
             Add(db, SessionLifecycle.Apply(session, new StateSignal("timeout", SessionState.Failed, session.RawState ?? "", SessionReasons.StartTimeout), Causes.Timeout, now));
             session.LastError = $"The gateway did not start the connection within {options.Value.StartingTimeout.TotalSeconds:0} s. Try again; if it repeats, tell the operator.";
             await db.SaveChangesAsync(ct);
+            notifier.Publish(session.TenantId, session.Id);
             try { await sessions.CloseOnGatewayAsync(session, gateway, ct); }
             catch (GatewayException ex) { logger.LogInformation("Closing timed-out session {SessionId}: {Error}", sessionId, ex.Message); }
             return;
@@ -108,6 +110,7 @@ public sealed class Reconciler(IServiceScopeFactory scopes, TimeProvider time, I
                 session.LastError = null;
         }
         await db.SaveChangesAsync(ct);
+        notifier.Publish(session.TenantId, session.Id);
     }
 
     private static void Add(ZapHubDb db, SessionEvent? change)

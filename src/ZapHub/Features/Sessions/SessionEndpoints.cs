@@ -26,6 +26,7 @@ public static class SessionEndpoints
         services.AddHttpClient(GatewayClients.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan);
         services.AddSingleton<GatewayClients>();
         services.AddSingleton<SessionSecrets>();
+        services.AddSingleton<SessionNotifier>();
         services.AddScoped<SessionService>();
         services.AddSingleton<SignalProcessor>();
         services.AddHostedService(sp => sp.GetRequiredService<SignalProcessor>());

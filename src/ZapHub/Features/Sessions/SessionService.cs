@@ -24,7 +24,8 @@ public sealed record TestMessageResult(string To, string ProviderMessageId);
 
 /// <summary>Session operations for the scope's tenant, shared by the REST API and the dashboard.</summary>
 public sealed class SessionService(
-    ZapHubDb db, TenantContext tenant, GatewayClients clients, AuditLog audit, TimeProvider time, IOptions<SessionOptions> options, SessionSecrets secrets)
+    ZapHubDb db, TenantContext tenant, GatewayClients clients, AuditLog audit, TimeProvider time, IOptions<SessionOptions> options,
+    SessionSecrets secrets, SessionNotifier notifier)
 {
     public async Task<IReadOnlyList<SessionView>> ListAsync(SessionState? state, CancellationToken ct)
     {
@@ -71,6 +72,7 @@ public sealed class SessionService(
         db.Sessions.Add(session);
         audit.Add(db, actor, tenantId, "session.created", "session", session.Id.ToString(), $"{displayName} on {gateway.Name}");
         await db.SaveChangesAsync(ct);
+        notifier.Publish(tenantId, session.Id);
         return await GetAsync(session.Id, ct);
     }
 
@@ -84,6 +86,10 @@ public sealed class SessionService(
         var outcome = await CallAsync(session, async g =>
         {
             var target = await EnsureProvisionedAsync(session, gateway, g, ct);
+            // Both gateways ignore a phone number on an attempt already running (Evolution reads ?number= only from
+            // "close"; WPPConnect ignores the body of a started session): end that attempt first.
+            if (phone is not null && session.State is SessionState.Starting or SessionState.AwaitingScan or SessionState.Pairing)
+                await g.CloseAsync(target, ct);
             return await g.ConnectAsync(target, phone, ct);
         }, ct);
 
@@ -155,6 +161,7 @@ public sealed class SessionService(
         audit.Add(db, actor, session.TenantId, "session.deleted", "session", session.Id.ToString(), $"{session.DisplayName} {session.Phone}");
         await db.SaveChangesAsync(ct);
         secrets.Forget(session.Id);
+        notifier.Publish(session.TenantId, session.Id);
     }
 
     public async Task<SessionView> SetPrimaryAsync(Actor actor, Guid id, CancellationToken ct)
@@ -165,6 +172,7 @@ public sealed class SessionService(
         await db.Sessions.Where(s => s.Id == id).ExecuteUpdateAsync(u => u.SetProperty(s => s.IsPrimary, true).SetProperty(s => s.Version, s => s.Version + 1), ct);
         audit.Add(db, actor, session.TenantId, "session.primary", "session", session.Id.ToString(), session.DisplayName);
         await db.SaveChangesAsync(ct);
+        notifier.Publish(session.TenantId, session.Id);
         return await GetAsync(id, ct);
     }
 
@@ -267,6 +275,7 @@ public sealed class SessionService(
             try
             {
                 await db.SaveChangesAsync(ct);
+                notifier.Publish(session.TenantId, session.Id);
                 return;
             }
             catch (DbUpdateConcurrencyException) when (attempt < 5)

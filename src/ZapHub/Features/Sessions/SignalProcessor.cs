@@ -12,7 +12,8 @@ namespace ZapHub.Features.Sessions;
 /// Applies stored gateway events to sessions, oldest first, so each session sees its events in the order they
 /// arrived. One bad event is marked with its error and skipped; it never stops the loop.
 /// </summary>
-public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider time, IOptions<SessionOptions> options, ILogger<SignalProcessor> logger, IOptions<NodeOptions> node)
+public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider time, IOptions<SessionOptions> options, ILogger<SignalProcessor> logger,
+    IOptions<NodeOptions> node, SessionNotifier notifier)
     : BackgroundService
 {
     private const int BatchSize = 200;
@@ -84,6 +85,7 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
             }
         }
         await db.SaveChangesAsync(ct);
+        foreach (var session in sessions.Values) notifier.Publish(session.TenantId, session.Id);
 
         // Attempts ZapHub ended (too many QR codes, a reconnect loop) are also ended on the gateway, best effort.
         foreach (var id in toClose)

@@ -1,0 +1,98 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Playwright;
+using ZapHub.BrowserTests.Pages;
+using ZapHub.IntegrationTests.Infrastructure;
+using static Microsoft.Playwright.Assertions;
+
+namespace ZapHub.BrowserTests;
+
+/// <summary>The README's journey in a real browser, in demo mode: the built-in emulator plays the phone.</summary>
+public class WhatsAppTests(BrowserFixture browser) : IClassFixture<BrowserFixture>
+{
+    [Fact]
+    public async Task OwnerConnectsANumberByQrSeesItLiveSendsATestAndSeesTheUnlink()
+    {
+        await using var app = new ZapHubApp().With("Demo:Enabled", "true");
+        var baseUrl = app.ServeOverKestrel();
+        var a = await app.CreateTenantAsync();
+        var b = await app.CreateTenantAsync();
+
+        var page = await browser.NewPageAsync(baseUrl);
+        await new LoginPage(page).OpenAsync();
+        await new LoginPage(page).SignInAsync(a.OwnerEmail, a.OwnerPassword);
+        var numbers = new WhatsAppPage(page);
+        await numbers.OpenAsync();
+
+        // Tenant B watches its own page at the same time.
+        var other = await browser.NewPageAsync(baseUrl);
+        await new LoginPage(other).OpenAsync();
+        await new LoginPage(other).SignInAsync(b.OwnerEmail, b.OwnerPassword);
+        var otherNumbers = new WhatsAppPage(other);
+        await otherNumbers.OpenAsync();
+
+        await numbers.AddNumberAsync("Recepção Centro");
+        await Expect(numbers.QrImage).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("qr-countdown")).ToContainTextAsync("s");
+        await BrowserFixture.ScreenshotAsync(page, "whatsapp-qr-desktop");
+        await page.EvaluateAsync("window.__noReload = true");
+
+        var session = (await a.Owner.GetFromJsonAsync<JsonElement>("/api/v1/sessions"))[0];
+        var instance = session.GetProperty("instanceName").GetString();
+        var scan = await app.Anonymous().PostAsJsonAsync($"/emulator/_emulator/evolution/{instance}/scan", new { phone = "5511999990001", profileName = "Barbearia" });
+        Assert.True(scan.IsSuccessStatusCode);
+
+        await Expect(numbers.Status("Recepção Centro")).ToHaveTextAsync("Conectado");
+        await Expect(numbers.Phone("Recepção Centro")).ToHaveTextAsync("+5511999990001");
+        await Expect(numbers.Dialog).ToHaveCountAsync(0);
+        Assert.True(await page.EvaluateAsync<bool>("window.__noReload === true"), "the page reloaded");
+        await BrowserFixture.ScreenshotAsync(page, "whatsapp-connected-desktop");
+
+        await numbers.SendTestAsync("Recepção Centro", "(11) 98888-7777");
+        await Expect(numbers.Notice).ToContainTextAsync("+5511988887777");
+        var received = await app.Anonymous().GetFromJsonAsync<JsonElement>($"/emulator/_emulator/messages?instance={instance}");
+        Assert.Contains(received.EnumerateArray(), m => m.GetProperty("to").GetString() == "5511988887777");
+
+        var phone = await browser.NewPageAsync(baseUrl, BrowserFixture.Phone);
+        await new LoginPage(phone).OpenAsync();
+        await new LoginPage(phone).SignInAsync(a.OwnerEmail, a.OwnerPassword);
+        await new WhatsAppPage(phone).OpenAsync();
+        await Expect(new WhatsAppPage(phone).Status("Recepção Centro")).ToHaveTextAsync("Conectado");
+        await BrowserFixture.ScreenshotAsync(phone, "whatsapp-connected-phone");
+
+        await app.Anonymous().PostAsync($"/emulator/_emulator/evolution/{instance}/unlink", null);
+        await Expect(numbers.Status("Recepção Centro")).ToHaveTextAsync("Desconectado");
+        await Expect(new WhatsAppPage(phone).Status("Recepção Centro")).ToHaveTextAsync("Desconectado");
+        await BrowserFixture.ScreenshotAsync(page, "whatsapp-disconnected-desktop");
+
+        // Tenant B saw none of it.
+        await Expect(otherNumbers.Cards).ToHaveCountAsync(0);
+        Assert.DoesNotContain("Recepção Centro", await other.ContentAsync());
+    }
+
+    [Fact]
+    public async Task APairingCodeConnectsWithoutTheCamera()
+    {
+        await using var app = new ZapHubApp().With("Demo:Enabled", "true");
+        var baseUrl = app.ServeOverKestrel();
+        var a = await app.CreateTenantAsync();
+        var page = await browser.NewPageAsync(baseUrl, BrowserFixture.Phone);
+        await new LoginPage(page).OpenAsync();
+        await new LoginPage(page).SignInAsync(a.OwnerEmail, a.OwnerPassword);
+        var numbers = new WhatsAppPage(page);
+        await numbers.OpenAsync();
+        await numbers.AddNumberAsync("Celular");
+        await page.GetByText("Usar um código de pareamento").ClickAsync();
+        await page.GetByTestId("pairing-phone").FillAsync("(11) 97777-0001");
+        await page.GetByTestId("pairing-submit").ClickAsync();
+        var code = page.GetByTestId("pairing-code");
+        await Expect(code).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^[A-Z0-9]{4}-[A-Z0-9]{4}$"));
+        await BrowserFixture.ScreenshotAsync(page, "whatsapp-pairing-phone");
+
+        var instance = (await a.Owner.GetFromJsonAsync<JsonElement>("/api/v1/sessions"))[0].GetProperty("instanceName").GetString();
+        var paired = await app.Anonymous().PostAsJsonAsync($"/emulator/_emulator/evolution/{instance}/pair",
+            new { code = (await code.TextContentAsync())!.Replace("-", ""), phone = "5511977770001" });
+        Assert.True(paired.IsSuccessStatusCode);
+        await Expect(numbers.Status("Celular")).ToHaveTextAsync("Conectado");
+    }
+}
