@@ -178,12 +178,12 @@ public sealed class SessionService(
 
     public async Task<SessionView> SetEnabledAsync(Actor actor, Guid id, bool enabled, CancellationToken ct)
     {
-        var (session, _) = await LoadAsync(id, ct);
+        var (session, gateway) = await LoadAsync(id, ct);
         if (session.Enabled == enabled) return await GetAsync(id, ct);
         if (!enabled && session.ProvisionedAt is not null)
         {
             // Best effort: a gateway that is down must not keep a number switched on.
-            try { await clientsFor(session).CloseAsync(Target(session), ct); } catch (GatewayException) { }
+            try { await clients.For(gateway).CloseAsync(Target(session), ct); } catch (GatewayException) { }
         }
         await SaveAsync(session, () =>
         {
@@ -202,8 +202,6 @@ public sealed class SessionService(
         audit.Add(db, actor, session.TenantId, enabled ? "session.enabled" : "session.disabled", "session", session.Id.ToString(), session.DisplayName);
         await db.SaveChangesAsync(ct);
         return await GetAsync(id, ct);
-
-        IGateway clientsFor(Session s) => clients.For(db.Gateways.First(g => g.Id == s.GatewayId));
     }
 
     public async Task<SessionView> UpdateAsync(Actor actor, Guid id, string? displayName, int? dailyLimit, bool clearDailyLimit, CancellationToken ct)
