@@ -95,4 +95,36 @@ public class WhatsAppTests(BrowserFixture browser) : IClassFixture<BrowserFixtur
         Assert.True(paired.IsSuccessStatusCode);
         await Expect(numbers.Status("Celular")).ToHaveTextAsync("Conectado");
     }
+
+    [Fact]
+    public async Task TheDetailPageShowsTheTimelineAndTheOperatorSeesTheNumber()
+    {
+        await using var app = new ZapHubApp().With("Demo:Enabled", "true");
+        var baseUrl = app.ServeOverKestrel();
+        var a = await app.CreateTenantAsync();
+        var session = await a.CreateSessionAsync("Caixa", "Evolution");
+        var id = session.GetProperty("id").GetGuid();
+        await a.Owner.PostAsJsonAsync($"/api/v1/sessions/{id}/connect", new { });
+        await a.WaitForStateAsync(id, "AwaitingScan");
+        await app.Anonymous().PostAsJsonAsync($"/emulator/_emulator/evolution/{session.GetProperty("instanceName").GetString()}/scan", new { phone = "5511999990002" });
+        await a.WaitForStateAsync(id, "Connected");
+
+        var page = await browser.NewPageAsync(baseUrl);
+        await new LoginPage(page).OpenAsync();
+        await new LoginPage(page).SignInAsync(a.OwnerEmail, a.OwnerPassword);
+        await new WhatsAppPage(page).OpenAsync();
+        await new WhatsAppPage(page).Card("Caixa").GetByTestId("open-detail").ClickAsync();
+        await Expect(page.GetByTestId("detail-phone")).ToHaveTextAsync("+5511999990002");
+        await Expect(page.GetByTestId("timeline").Locator("li")).ToHaveCountAsync(3);
+        await Expect(page.GetByTestId("timeline")).ToContainTextAsync("Aviso do servidor");
+        await BrowserFixture.ScreenshotAsync(page, "session-detail-desktop");
+
+        var op = await browser.NewPageAsync(baseUrl);
+        await new LoginPage(op).OpenAsync();
+        await new LoginPage(op).SignInAsync(ZapHubApp.OperatorEmail, ZapHubApp.OperatorPassword);
+        await op.GotoAsync("/admin/sessions");
+        await Expect(op.GetByTestId("all-sessions-table")).ToContainTextAsync("Caixa");
+        await Expect(op.GetByTestId("all-sessions-table")).ToContainTextAsync("+5511999990002");
+        await BrowserFixture.ScreenshotAsync(op, "operator-all-sessions-desktop");
+    }
 }
