@@ -10,8 +10,10 @@ namespace ZapHub.BrowserTests;
 /// <summary>The README's journey in a real browser, in demo mode: the built-in emulator plays the phone.</summary>
 public class WhatsAppTests(BrowserFixture browser) : IClassFixture<BrowserFixture>
 {
-    [Fact]
-    public async Task OwnerConnectsANumberByQrSeesItLiveSendsATestAndSeesTheUnlink()
+    [Theory]
+    [InlineData("evolution", "Evolution")]
+    [InlineData("wppconnect", "WppConnect")]
+    public async Task OwnerConnectsANumberByQrSeesItLiveSendsATestAndSeesTheUnlink(string provider, string kind)
     {
         await using var app = new ZapHubApp().With("Demo:Enabled", "true");
         var baseUrl = app.ServeOverKestrel();
@@ -31,22 +33,24 @@ public class WhatsAppTests(BrowserFixture browser) : IClassFixture<BrowserFixtur
         var otherNumbers = new WhatsAppPage(other);
         await otherNumbers.OpenAsync();
 
+        await page.Locator("select").First.SelectOptionAsync(kind);
         await numbers.AddNumberAsync("Recepção Centro");
         await Expect(numbers.QrImage).ToBeVisibleAsync();
         await Expect(page.GetByTestId("qr-countdown")).ToContainTextAsync("s");
-        await BrowserFixture.ScreenshotAsync(page, "whatsapp-qr-desktop");
+        await BrowserFixture.ScreenshotAsync(page, $"whatsapp-qr-{provider}-desktop");
         await page.EvaluateAsync("window.__noReload = true");
 
         var session = (await a.Owner.GetFromJsonAsync<JsonElement>("/api/v1/sessions"))[0];
         var instance = session.GetProperty("instanceName").GetString();
-        var scan = await app.Anonymous().PostAsJsonAsync($"/emulator/_emulator/evolution/{instance}/scan", new { phone = "5511999990001", profileName = "Barbearia" });
+        var scan = await app.Anonymous().PostAsJsonAsync($"/emulator/_emulator/{provider}/{instance}/scan", new { phone = "5511999990001", profileName = "Barbearia" });
         Assert.True(scan.IsSuccessStatusCode);
 
         await Expect(numbers.Status("Recepção Centro")).ToHaveTextAsync("Conectado");
-        await Expect(numbers.Phone("Recepção Centro")).ToHaveTextAsync("+5511999990001");
+        // WPPConnect's webhooks never carry the account's own number (see the contract); Evolution's do.
+        if (provider == "evolution") await Expect(numbers.Phone("Recepção Centro")).ToHaveTextAsync("+5511999990001");
         await Expect(numbers.Dialog).ToHaveCountAsync(0);
         Assert.True(await page.EvaluateAsync<bool>("window.__noReload === true"), "the page reloaded");
-        await BrowserFixture.ScreenshotAsync(page, "whatsapp-connected-desktop");
+        await BrowserFixture.ScreenshotAsync(page, $"whatsapp-connected-{provider}-desktop");
 
         await numbers.SendTestAsync("Recepção Centro", "(11) 98888-7777");
         await Expect(numbers.Notice).ToContainTextAsync("+5511988887777");
@@ -58,16 +62,39 @@ public class WhatsAppTests(BrowserFixture browser) : IClassFixture<BrowserFixtur
         await new LoginPage(phone).SignInAsync(a.OwnerEmail, a.OwnerPassword);
         await new WhatsAppPage(phone).OpenAsync();
         await Expect(new WhatsAppPage(phone).Status("Recepção Centro")).ToHaveTextAsync("Conectado");
-        await BrowserFixture.ScreenshotAsync(phone, "whatsapp-connected-phone");
+        await BrowserFixture.ScreenshotAsync(phone, $"whatsapp-connected-{provider}-phone");
 
-        await app.Anonymous().PostAsync($"/emulator/_emulator/evolution/{instance}/unlink", null);
+        await app.Anonymous().PostAsync($"/emulator/_emulator/{provider}/{instance}/unlink", null);
         await Expect(numbers.Status("Recepção Centro")).ToHaveTextAsync("Desconectado");
         await Expect(new WhatsAppPage(phone).Status("Recepção Centro")).ToHaveTextAsync("Desconectado");
-        await BrowserFixture.ScreenshotAsync(page, "whatsapp-disconnected-desktop");
+        await BrowserFixture.ScreenshotAsync(page, $"whatsapp-disconnected-{provider}-desktop");
 
         // Tenant B saw none of it.
         await Expect(otherNumbers.Cards).ToHaveCountAsync(0);
         Assert.DoesNotContain("Recepção Centro", await other.ContentAsync());
+    }
+
+    [Fact]
+    public async Task TheQrCodeRefreshesOnItsOwnWhenItExpires()
+    {
+        await using var app = new ZapHubApp().With("Demo:Enabled", "true").With("Emulator:EvolutionQrInterval", "00:00:02");
+        var baseUrl = app.ServeOverKestrel();
+        var a = await app.CreateTenantAsync();
+        var page = await browser.NewPageAsync(baseUrl);
+        await new LoginPage(page).OpenAsync();
+        await new LoginPage(page).SignInAsync(a.OwnerEmail, a.OwnerPassword);
+        var numbers = new WhatsAppPage(page);
+        await numbers.OpenAsync();
+        await page.Locator("select").First.SelectOptionAsync("Evolution");
+        await numbers.AddNumberAsync("Balcão");
+        await Expect(numbers.QrImage).ToBeVisibleAsync();
+        var first = await numbers.QrImage.GetAttributeAsync("src");
+        await Expect(page.GetByText("Código 1 de")).ToBeVisibleAsync();
+        await page.EvaluateAsync("window.__noReload = true");
+        await Expect(page.GetByText("Código 2 de")).ToBeVisibleAsync(new() { Timeout = 10_000 });
+        Assert.NotEqual(first, await numbers.QrImage.GetAttributeAsync("src"));
+        Assert.True(await page.EvaluateAsync<bool>("window.__noReload === true"), "the page reloaded");
+        await BrowserFixture.ScreenshotAsync(page, "whatsapp-qr-refreshed-desktop");
     }
 
     [Fact]
@@ -81,6 +108,7 @@ public class WhatsAppTests(BrowserFixture browser) : IClassFixture<BrowserFixtur
         await new LoginPage(page).SignInAsync(a.OwnerEmail, a.OwnerPassword);
         var numbers = new WhatsAppPage(page);
         await numbers.OpenAsync();
+        await page.Locator("select").First.SelectOptionAsync("Evolution");
         await numbers.AddNumberAsync("Celular");
         await page.GetByText("Usar um código de pareamento").ClickAsync();
         await page.GetByTestId("pairing-phone").FillAsync("(11) 97777-0001");
