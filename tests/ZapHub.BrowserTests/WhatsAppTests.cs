@@ -34,10 +34,18 @@ public class WhatsAppTests(BrowserFixture browser) : IClassFixture<BrowserFixtur
         await otherNumbers.OpenAsync();
 
         await page.Locator("select").First.SelectOptionAsync(kind);
+        // The owner also has the page open on a phone: every state below is seen (and captured) at both widths.
+        var phone = await browser.NewPageAsync(baseUrl, BrowserFixture.Phone);
+        await new LoginPage(phone).OpenAsync();
+        await new LoginPage(phone).SignInAsync(a.OwnerEmail, a.OwnerPassword);
+        await new WhatsAppPage(phone).OpenAsync();
+
         await numbers.AddNumberAsync("Recepção Centro");
         await Expect(numbers.QrImage).ToBeVisibleAsync();
         await Expect(page.GetByTestId("qr-countdown")).ToContainTextAsync("s");
         await BrowserFixture.ScreenshotAsync(page, $"whatsapp-qr-{provider}-desktop");
+        await Expect(new WhatsAppPage(phone).Status("Recepção Centro")).ToHaveTextAsync("Aguardando leitura do QR");
+        await BrowserFixture.ScreenshotAsync(phone, $"whatsapp-awaiting-scan-{provider}-phone");
         await page.EvaluateAsync("window.__noReload = true");
 
         var session = (await a.Owner.GetFromJsonAsync<JsonElement>("/api/v1/sessions"))[0];
@@ -57,10 +65,6 @@ public class WhatsAppTests(BrowserFixture browser) : IClassFixture<BrowserFixtur
         var received = await app.Anonymous().GetFromJsonAsync<JsonElement>($"/emulator/_emulator/messages?instance={instance}");
         Assert.Contains(received.EnumerateArray(), m => m.GetProperty("to").GetString() == "5511988887777");
 
-        var phone = await browser.NewPageAsync(baseUrl, BrowserFixture.Phone);
-        await new LoginPage(phone).OpenAsync();
-        await new LoginPage(phone).SignInAsync(a.OwnerEmail, a.OwnerPassword);
-        await new WhatsAppPage(phone).OpenAsync();
         await Expect(new WhatsAppPage(phone).Status("Recepção Centro")).ToHaveTextAsync("Conectado");
         await BrowserFixture.ScreenshotAsync(phone, $"whatsapp-connected-{provider}-phone");
 
@@ -68,6 +72,7 @@ public class WhatsAppTests(BrowserFixture browser) : IClassFixture<BrowserFixtur
         await Expect(numbers.Status("Recepção Centro")).ToHaveTextAsync("Desconectado");
         await Expect(new WhatsAppPage(phone).Status("Recepção Centro")).ToHaveTextAsync("Desconectado");
         await BrowserFixture.ScreenshotAsync(page, $"whatsapp-disconnected-{provider}-desktop");
+        await BrowserFixture.ScreenshotAsync(phone, $"whatsapp-disconnected-{provider}-phone");
 
         // Tenant B saw none of it.
         await Expect(otherNumbers.Cards).ToHaveCountAsync(0);

@@ -80,6 +80,16 @@ public class ComponentTests : BunitContext
         Assert.StartsWith("data:image/png;base64,iVBOR", dialog.Find("[data-testid=qr-image]").GetAttribute("src"));
     }
 
+    [Fact]
+    public void TheTilesCountNumbersByWhatTheyNeed()
+    {
+        SessionState[] states = [SessionState.Connected, SessionState.Connected, SessionState.Disconnected, SessionState.AwaitingScan,
+            SessionState.Starting, SessionState.Pairing, SessionState.Failed, SessionState.Disabled];
+        var tiles = Render<StatTiles>(p => p.Add(t => t.Sessions, states.Select(Session).ToList()));
+        string Tile(string id) => tiles.Find($"[data-testid=tile-{id}]").TextContent;
+        Assert.Equal(("8", "2", "1", "3", "1"), (Tile("total"), Tile("connected"), Tile("disconnected"), Tile("waiting"), Tile("error")));
+    }
+
     private static SessionView Session(SessionState state) => new(Guid.NewGuid(), "Recepção", state, null, null, null, null, true, true, null, 0,
         Guid.NewGuid(), GatewayKind.Evolution, "zhabc", null, null, null, null, state == SessionState.AwaitingScan, null, DateTime.UtcNow, DateTime.UtcNow);
 }
