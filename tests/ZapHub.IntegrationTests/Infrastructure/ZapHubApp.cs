@@ -18,7 +18,15 @@ public sealed partial class ZapHubApp : WebApplicationFactory<Program>
     public const string OperatorPassword = "Operator-Pass-123";
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    private readonly TestDatabase database = TestDatabase.Create();
+    private readonly TestDatabase database;
+    private readonly bool ownsDatabase;
+
+    /// <summary>A new app on its own throw-away database, or a second node on another app's database.</summary>
+    public ZapHubApp(ZapHubApp? shareDatabaseWith = null)
+    {
+        database = shareDatabaseWith?.database ?? TestDatabase.Create();
+        ownsDatabase = shareDatabaseWith is null;
+    }
     private readonly Dictionary<string, string?> settings = new()
     {
         ["RateLimits:LoginPerMinute"] = "10000",
@@ -57,7 +65,7 @@ public sealed partial class ZapHubApp : WebApplicationFactory<Program>
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
-        await database.DisposeAsync();
+        if (ownsDatabase) await database.DisposeAsync();
     }
 
     private bool overKestrel;

@@ -27,6 +27,7 @@ public static class SessionEndpoints
         services.AddSingleton<GatewayClients>();
         services.AddSingleton<SessionSecrets>();
         services.AddSingleton<SessionNotifier>();
+        services.AddHostedService<PostgresFanOut>();
         services.AddScoped<SessionService>();
         services.AddSingleton<SignalProcessor>();
         services.AddHostedService(sp => sp.GetRequiredService<SignalProcessor>());

@@ -1,3 +1,5 @@
+using System.Threading.Channels;
+
 namespace ZapHub.Features.Sessions;
 
 /// <summary>
@@ -9,6 +11,19 @@ public sealed class SessionNotifier
 {
     private readonly Lock sync = new();
     private readonly Dictionary<Guid, List<Func<Guid, Task>>> subscribers = [];
+    private Channel<(Guid Tenant, Guid Session)>? outgoing;
+
+    /// <summary>Identifies this node in cross-node notifications, so it ignores its own echo.</summary>
+    public Guid NodeId { get; } = Guid.NewGuid();
+
+    public bool FansOut => outgoing is not null;
+
+    /// <summary>Called by the cross-node fan-out when it starts: from then on every publish is also handed to it.</summary>
+    public ChannelReader<(Guid Tenant, Guid Session)> EnableFanOut()
+    {
+        outgoing = Channel.CreateBounded<(Guid, Guid)>(new BoundedChannelOptions(10_000) { SingleReader = true, FullMode = BoundedChannelFullMode.DropOldest });
+        return outgoing.Reader;
+    }
 
     public IDisposable Subscribe(Guid tenantId, Func<Guid, Task> onChanged)
     {
@@ -26,6 +41,13 @@ public sealed class SessionNotifier
     }
 
     public void Publish(Guid tenantId, Guid sessionId)
+    {
+        DispatchLocal(tenantId, sessionId);
+        outgoing?.Writer.TryWrite((tenantId, sessionId));
+    }
+
+    /// <summary>Delivers to this node's subscribers only (used for notifications that came from other nodes).</summary>
+    public void DispatchLocal(Guid tenantId, Guid sessionId)
     {
         Func<Guid, Task>[] targets;
         lock (sync)

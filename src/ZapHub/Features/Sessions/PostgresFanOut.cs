@@ -1,0 +1,71 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using ZapHub.Data;
+
+namespace ZapHub.Features.Sessions;
+
+/// <summary>
+/// On PostgreSQL, session changes reach browsers connected to other nodes: each publish becomes a NOTIFY with ids
+/// only, and every node LISTENs and feeds its local notifier, which re-reads through tenant-filtered queries
+/// (docs/adr/0006-live-updates.md). A node ignores its own echo. On SQLite (one node) this does nothing.
+/// </summary>
+public sealed class PostgresFanOut(SessionNotifier notifier, IOptions<StorageOptions> storage, ILogger<PostgresFanOut> logger) : BackgroundService
+{
+    private const string ChannelName = "zaphub_sessions";
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (storage.Value.Provider != StorageProvider.Postgres) return;
+        var outgoing = notifier.EnableFanOut();
+        await using var dataSource = NpgsqlDataSource.Create(storage.Value.ResolveConnectionString());
+        var sending = SendAsync(dataSource, outgoing, stoppingToken);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
+                connection.Notification += (_, e) => Receive(e.Payload);
+                await using (var listen = new NpgsqlCommand($"LISTEN {ChannelName}", connection))
+                    await listen.ExecuteNonQueryAsync(stoppingToken);
+                while (!stoppingToken.IsCancellationRequested) await connection.WaitAsync(stoppingToken);
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogWarning(ex, "Listening for session changes from other nodes failed; retrying");
+                await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken);
+            }
+        }
+        await sending;
+    }
+
+    private async Task SendAsync(NpgsqlDataSource dataSource, ChannelReader<(Guid Tenant, Guid Session)> outgoing, CancellationToken ct)
+    {
+        try
+        {
+            await foreach (var (tenant, session) in outgoing.ReadAllAsync(ct))
+            {
+                try
+                {
+                    await using var notify = dataSource.CreateCommand("SELECT pg_notify(@channel, @payload)");
+                    notify.Parameters.AddWithValue("channel", ChannelName);
+                    notify.Parameters.AddWithValue("payload", $"{notifier.NodeId}|{tenant}|{session}");
+                    await notify.ExecuteNonQueryAsync(ct);
+                }
+                catch (Exception ex) when (!ct.IsCancellationRequested)
+                {
+                    logger.LogWarning(ex, "Could not tell other nodes about session {SessionId}", session);
+                }
+            }
+        }
+        catch (OperationCanceledException) { }
+    }
+
+    private void Receive(string payload)
+    {
+        var parts = payload.Split('|');
+        if (parts.Length != 3 || !Guid.TryParse(parts[0], out var node) || node == notifier.NodeId) return;
+        if (Guid.TryParse(parts[1], out var tenant) && Guid.TryParse(parts[2], out var session))
+            notifier.DispatchLocal(tenant, session);
+    }
+}
