@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace ZapHub.Gateways;
 
 /// <summary>Where a session lives on its gateway. The provider token is decrypted only for the call.</summary>
@@ -43,7 +41,4 @@ public interface IGateway
     Task<SentRef> SendTextAsync(GatewaySession session, string toDigits, string text, CancellationToken ct);
 
     Task<bool> IsOnWhatsAppAsync(GatewaySession session, string digits, CancellationToken ct);
-
-    /// <summary>Turns one webhook body into normalized signals. Never throws for a well-formed JSON value.</summary>
-    IReadOnlyList<GatewaySignal> ParseWebhook(JsonElement body);
 }

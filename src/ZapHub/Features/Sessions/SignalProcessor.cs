@@ -52,7 +52,6 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
         await using var scope = scopes.CreateAsyncScope();
         scope.ServiceProvider.GetRequiredService<TenantContext>().UsePlatformScope();
         var db = scope.ServiceProvider.GetRequiredService<ZapHubDb>();
-        var clients = scope.ServiceProvider.GetRequiredService<GatewayClients>();
 
         var events = await db.GatewayEvents.IgnoreQueryFilters([ZapHubDb.TenantFilter])
             .Where(e => e.ProcessedAt == null).OrderBy(e => e.Id).Take(BatchSize).ToListAsync(ct);
@@ -61,7 +60,6 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
         var sessions = await db.Sessions.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(s => sessionIds.Contains(s.Id)).ToDictionaryAsync(s => s.Id, ct);
         var gatewayIds = sessions.Values.Select(s => s.GatewayId).Distinct().ToList();
         var gateways = await db.Gateways.Where(g => gatewayIds.Contains(g.Id)).ToDictionaryAsync(g => g.Id, ct);
-        var parsers = new Dictionary<Guid, IGateway>();
         var toClose = new HashSet<Guid>();
         var now = time.UtcNow();
 
@@ -72,10 +70,9 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
             try
             {
                 var gateway = gateways[session.GatewayId];
-                if (!parsers.TryGetValue(gateway.Id, out var parser)) parsers[gateway.Id] = parser = clients.For(gateway);
                 using var json = JsonDocument.Parse(e.Body);
                 session.LastEventAt = e.ReceivedAt;
-                foreach (var signal in parser.ParseWebhook(json.RootElement))
+                foreach (var signal in WebhookParser.Parse(gateway.Kind, json.RootElement))
                     if (await ApplyAsync(db, session, gateway.Kind, signal, e.Id, now, ct)) toClose.Add(session.Id);
             }
             catch (Exception ex)

@@ -36,7 +36,7 @@ public sealed class EvolutionGateway(GatewayHttp http, string baseUrl, string ap
             return new Provisioned(null);
         }
         if (!reply.Ok) throw GatewayHttp.Classify(reply, "Creating the Evolution instance");
-        return new Provisioned(EvolutionMapping.Str(reply.Json(), "hash"));
+        return new Provisioned(JsonFields.Str(reply.Json(), "hash"));
     }
 
     private async Task SetWebhookAsync(string instanceName, Uri callbackUrl, CancellationToken ct)
@@ -55,10 +55,10 @@ public sealed class EvolutionGateway(GatewayHttp http, string baseUrl, string ap
         if (!reply.Ok) throw Classify(reply, "Connecting");
         var json = reply.Json();
         if (json.ValueKind == JsonValueKind.Object && json.TryGetProperty("error", out var e) && e.ValueKind == JsonValueKind.True)
-            throw new GatewayException(GatewayFailure.Transient, "Evolution could not start the connection: " + EvolutionMapping.Str(json, "message"), 200);
+            throw new GatewayException(GatewayFailure.Transient, "Evolution could not start the connection: " + JsonFields.Str(json, "message"), 200);
         if (json.ValueKind == JsonValueKind.Object && json.TryGetProperty("instance", out var instance))
-            return new ConnectOutcome(EvolutionMapping.Str(instance, "state") == "open", null, null, null);
-        return new ConnectOutcome(false, EvolutionMapping.Str(json, "code"), EvolutionMapping.Str(json, "base64"), EvolutionMapping.Str(json, "pairingCode"));
+            return new ConnectOutcome(JsonFields.Str(instance, "state") == "open", null, null, null);
+        return new ConnectOutcome(false, JsonFields.Str(json, "code"), JsonFields.Str(json, "base64"), JsonFields.Str(json, "pairingCode"));
     }
 
     public async Task<ObservedState> GetStateAsync(GatewaySession session, CancellationToken ct)
@@ -69,9 +69,9 @@ public sealed class EvolutionGateway(GatewayHttp http, string baseUrl, string ap
         var rows = reply.Json();
         if (rows.ValueKind != JsonValueKind.Array || rows.GetArrayLength() == 0) return new ObservedState(false, null);
         var row = rows[0];
-        var status = EvolutionMapping.Str(row, "connectionStatus") ?? "close";
-        var reason = EvolutionMapping.Int(row, "disconnectionReasonCode");
-        return new ObservedState(true, EvolutionMapping.Connection("fetchInstances", status, (int?)reason, EvolutionMapping.Str(row, "ownerJid"), EvolutionMapping.Str(row, "profileName")));
+        var status = JsonFields.Str(row, "connectionStatus") ?? "close";
+        var reason = JsonFields.Int(row, "disconnectionReasonCode");
+        return new ObservedState(true, EvolutionMapping.Connection("fetchInstances", status, (int?)reason, JsonFields.Str(row, "ownerJid"), JsonFields.Str(row, "profileName")));
     }
 
     public async Task LogoutAsync(GatewaySession session, CancellationToken ct)
@@ -105,7 +105,7 @@ public sealed class EvolutionGateway(GatewayHttp http, string baseUrl, string ap
         var reply = await CallAsync(HttpMethod.Post, $"/message/sendText/{Name(session)}", new { number = toDigits, text }, true, ct);
         if (!reply.Ok) throw Classify(reply, "Sending the message");
         var json = reply.Json();
-        var id = json.ValueKind == JsonValueKind.Object && json.TryGetProperty("key", out var key) ? EvolutionMapping.Str(key, "id") : null;
+        var id = json.ValueKind == JsonValueKind.Object && json.TryGetProperty("key", out var key) ? JsonFields.Str(key, "id") : null;
         return new SentRef(id ?? throw new GatewayException(GatewayFailure.Permanent, "Evolution accepted the message without returning its id.", 201));
     }
 
@@ -116,8 +116,6 @@ public sealed class EvolutionGateway(GatewayHttp http, string baseUrl, string ap
         var json = reply.Json();
         return json.ValueKind == JsonValueKind.Array && json.EnumerateArray().Any(r => r.TryGetProperty("exists", out var x) && x.ValueKind == JsonValueKind.True);
     }
-
-    public IReadOnlyList<GatewaySignal> ParseWebhook(JsonElement body) => EvolutionMapping.Parse(body);
 
     private Task<GatewayHttp.Reply> CallAsync(HttpMethod method, string path, object? body, bool longCall, CancellationToken ct) =>
         http.SendAsync(method, baseUrl.TrimEnd('/') + path, r => r.Headers.Add("apikey", apiKey), body, longCall, ct);

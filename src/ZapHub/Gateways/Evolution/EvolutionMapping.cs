@@ -37,36 +37,36 @@ public static class EvolutionMapping
 
     public static IReadOnlyList<GatewaySignal> Parse(JsonElement body)
     {
-        var evt = Str(body, "event") ?? "";
+        var evt = JsonFields.Str(body, "event") ?? "";
         var data = body.TryGetProperty("data", out var d) ? d : default;
         switch (evt)
         {
             case "connection.update" when data.ValueKind == JsonValueKind.Object:
-                return [Connection(evt, Str(data, "state") ?? "", (int?)Int(data, "statusReason"), Str(data, "wuid"), Str(data, "profileName"))];
+                return [Connection(evt, JsonFields.Str(data, "state") ?? "", (int?)JsonFields.Int(data, "statusReason"), JsonFields.Str(data, "wuid"), JsonFields.Str(data, "profileName"))];
 
             case "qrcode.updated" when data.ValueKind == JsonValueKind.Object:
                 // Same event name, two shapes: a new code, or the QRCODE_LIMIT notice.
                 if (data.TryGetProperty("qrcode", out var qr) && qr.ValueKind == JsonValueKind.Object)
-                    return [new QrSignal(evt, Str(qr, "code"), Str(qr, "base64"), Str(qr, "pairingCode"))];
+                    return [new QrSignal(evt, JsonFields.Str(qr, "code"), JsonFields.Str(qr, "base64"), JsonFields.Str(qr, "pairingCode"))];
                 return [new StateSignal(evt, SessionState.Disconnected, "qr_limit", SessionReasons.QrLimit)];
 
             case "logout.instance":
                 return [new StateSignal(evt, SessionState.Disconnected, "logout", SessionReasons.LoggedOut)];
 
-            case "status.instance" when Str(data, "status") == "closed":
-                return [new StateSignal(evt, SessionState.Disconnected, "closed", Int(data, "disconnectionReasonCode") == 401 ? SessionReasons.LoggedOut : SessionReasons.Closed)];
+            case "status.instance" when JsonFields.Str(data, "status") == "closed":
+                return [new StateSignal(evt, SessionState.Disconnected, "closed", JsonFields.Int(data, "disconnectionReasonCode") == 401 ? SessionReasons.LoggedOut : SessionReasons.Closed)];
 
             case "instance.delete" or "remove.instance":
                 return [new StateSignal(evt, SessionState.Disconnected, "deleted", SessionReasons.GatewayLostInstance)];
 
-            case "messages.update" when data.ValueKind == JsonValueKind.Object && Str(data, "keyId") is { } keyId:
-                return [new AckSignal(evt, keyId, Ack(Str(data, "status")))];
+            case "messages.update" when data.ValueKind == JsonValueKind.Object && JsonFields.Str(data, "keyId") is { } keyId:
+                return [new AckSignal(evt, keyId, Ack(JsonFields.Str(data, "status")))];
 
             case "messages.upsert" when data.ValueKind == JsonValueKind.Object
-                && data.TryGetProperty("key", out var key) && key.ValueKind == JsonValueKind.Object && !Bool(key, "fromMe"):
-                return [new InboundSignal(evt, Str(key, "id") ?? "", PhoneFromJid(Str(key, "remoteJid")) ?? Str(key, "remoteJid") ?? "",
-                    Str(data, "pushName"), InboundText(data), MediaType(Str(data, "messageType")),
-                    Int(data, "messageTimestamp") is { } ts ? DateTimeOffset.FromUnixTimeSeconds(ts) : DateTimeOffset.UtcNow)];
+                && data.TryGetProperty("key", out var key) && key.ValueKind == JsonValueKind.Object && !JsonFields.Bool(key, "fromMe"):
+                return [new InboundSignal(evt, JsonFields.Str(key, "id") ?? "", PhoneFromJid(JsonFields.Str(key, "remoteJid")) ?? JsonFields.Str(key, "remoteJid") ?? "",
+                    JsonFields.Str(data, "pushName"), InboundText(data), MediaType(JsonFields.Str(data, "messageType")),
+                    JsonFields.Int(data, "messageTimestamp") is { } ts ? DateTimeOffset.FromUnixTimeSeconds(ts) : DateTimeOffset.UtcNow)];
 
             default:
                 return [new IgnoredSignal(evt)];
@@ -88,9 +88,9 @@ public static class EvolutionMapping
     private static string? InboundText(JsonElement data)
     {
         if (!data.TryGetProperty("message", out var m) || m.ValueKind != JsonValueKind.Object) return null;
-        if (Str(m, "conversation") is { } text) return text;
+        if (JsonFields.Str(m, "conversation") is { } text) return text;
         foreach (var media in new[] { "imageMessage", "videoMessage", "documentMessage" })
-            if (m.TryGetProperty(media, out var x) && x.ValueKind == JsonValueKind.Object) return Str(x, "caption");
+            if (m.TryGetProperty(media, out var x) && x.ValueKind == JsonValueKind.Object) return JsonFields.Str(x, "caption");
         return null;
     }
 
@@ -103,13 +103,4 @@ public static class EvolutionMapping
         "stickerMessage" => "sticker",
         _ => null,
     };
-
-    internal static string? Str(JsonElement e, string name) =>
-        e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
-
-    internal static long? Int(JsonElement e, string name) =>
-        e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var i) ? i : null;
-
-    private static bool Bool(JsonElement e, string name) =>
-        e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.True;
 }

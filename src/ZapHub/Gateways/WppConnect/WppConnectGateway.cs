@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json;
-using ZapHub.Gateways.Evolution;
 
 namespace ZapHub.Gateways.WppConnect;
 
@@ -29,7 +28,7 @@ public sealed class WppConnectGateway(GatewayHttp http, string baseUrl, string s
         var reply = await http.SendAsync(HttpMethod.Post, $"{Base}/api/{Uri.EscapeDataString(instanceName)}/{Uri.EscapeDataString(secretKey)}/generate-token", null, null, false, ct);
         if (reply.Status == HttpStatusCode.BadRequest) throw new GatewayException(GatewayFailure.Auth, "WPPConnect refused the secret key.", 400);
         if (!reply.Ok) throw GatewayHttp.Classify(reply, "Generating the session token");
-        return new Provisioned(EvolutionMapping.Str(reply.Json(), "token") ?? throw new GatewayException(GatewayFailure.Permanent, "WPPConnect returned no token."));
+        return new Provisioned(JsonFields.Str(reply.Json(), "token") ?? throw new GatewayException(GatewayFailure.Permanent, "WPPConnect returned no token."));
     }
 
     public async Task<ConnectOutcome> ConnectAsync(GatewaySession session, string? pairingPhone, CancellationToken ct)
@@ -39,16 +38,16 @@ public sealed class WppConnectGateway(GatewayHttp http, string baseUrl, string s
             new { webhook = session.CallbackUrl.ToString(), waitQrCode = false, phone = pairingPhone }, true, ct);
         if (!reply.Ok) throw Classify(reply, "Starting the session");
         var json = reply.Json();
-        var status = EvolutionMapping.Str(json, "status");
-        var qr = EvolutionMapping.Str(json, "qrcode");
-        return new ConnectOutcome(status == "CONNECTED", EvolutionMapping.Str(json, "urlcode"), qr, null);
+        var status = JsonFields.Str(json, "status");
+        var qr = JsonFields.Str(json, "qrcode");
+        return new ConnectOutcome(status == "CONNECTED", JsonFields.Str(json, "urlcode"), qr, null);
     }
 
     public async Task<ObservedState> GetStateAsync(GatewaySession session, CancellationToken ct)
     {
         var reply = await CallAsync(session, HttpMethod.Get, "status-session", null, false, ct);
         if (!reply.Ok) throw Classify(reply, "Reading the state");
-        var status = EvolutionMapping.Str(reply.Json(), "status");
+        var status = JsonFields.Str(reply.Json(), "status");
         // WPPConnect never forgets a session name: a lost session simply reads CLOSED.
         return new ObservedState(true, WppConnectMapping.Status("status-session", status));
     }
@@ -86,7 +85,7 @@ public sealed class WppConnectGateway(GatewayHttp http, string baseUrl, string s
         if (!reply.Ok) throw Classify(reply, "Sending the message");
         var json = reply.Json();
         if (json.ValueKind == JsonValueKind.Object && json.TryGetProperty("response", out var r) && r.ValueKind == JsonValueKind.Array && r.GetArrayLength() > 0
-            && EvolutionMapping.Str(r[0], "id") is { } id)
+            && JsonFields.Str(r[0], "id") is { } id)
             return new SentRef(id);
         throw new GatewayException(GatewayFailure.Permanent, "WPPConnect accepted the message without returning its id.", 201);
     }
@@ -98,8 +97,6 @@ public sealed class WppConnectGateway(GatewayHttp http, string baseUrl, string s
         var json = reply.Json();
         return json.TryGetProperty("response", out var r) && r.TryGetProperty("numberExists", out var e) && e.ValueKind == JsonValueKind.True;
     }
-
-    public IReadOnlyList<GatewaySignal> ParseWebhook(JsonElement body) => WppConnectMapping.Parse(body);
 
     private string Base => baseUrl.TrimEnd('/');
 

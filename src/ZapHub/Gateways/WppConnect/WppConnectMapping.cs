@@ -1,5 +1,4 @@
 using System.Text.Json;
-using ZapHub.Gateways.Evolution;
 
 namespace ZapHub.Gateways.WppConnect;
 
@@ -48,33 +47,33 @@ public static class WppConnectMapping
 
     public static IReadOnlyList<GatewaySignal> Parse(JsonElement body)
     {
-        var evt = EvolutionMapping.Str(body, "event") ?? "";
+        var evt = JsonFields.Str(body, "event") ?? "";
         switch (evt)
         {
             case "status-find":
-                return StatusFind(EvolutionMapping.Str(body, "status") ?? "") is { } s ? [s] : [new IgnoredSignal(evt)];
+                return StatusFind(JsonFields.Str(body, "status") ?? "") is { } s ? [s] : [new IgnoredSignal(evt)];
             case "qrcode":
-                var png = EvolutionMapping.Str(body, "qrcode");
-                return [new QrSignal(evt, EvolutionMapping.Str(body, "urlcode"), png is null ? null : "data:image/png;base64," + png, null)];
+                var png = JsonFields.Str(body, "qrcode");
+                return [new QrSignal(evt, JsonFields.Str(body, "urlcode"), png is null ? null : "data:image/png;base64," + png, null)];
             case "phoneCode":
-                return [new QrSignal(evt, null, null, EvolutionMapping.Str(body, "phoneCode"))];
+                return [new QrSignal(evt, null, null, JsonFields.Str(body, "phoneCode"))];
             case "closesession":
                 return [new StateSignal(evt, SessionState.Disconnected, "closesession", SessionReasons.Closed)];
             case "logoutsession":
                 return [new StateSignal(evt, SessionState.Disconnected, "logoutsession", SessionReasons.LoggedOut)];
             case "onack":
                 // Here `id` is an object; in onmessage it is a string.
-                var id = body.TryGetProperty("id", out var idEl) && idEl.ValueKind == JsonValueKind.Object ? EvolutionMapping.Str(idEl, "_serialized") : EvolutionMapping.Str(body, "id");
-                var ack = EvolutionMapping.Int(body, "ack");
+                var id = body.TryGetProperty("id", out var idEl) && idEl.ValueKind == JsonValueKind.Object ? JsonFields.Str(idEl, "_serialized") : JsonFields.Str(body, "id");
+                var ack = JsonFields.Int(body, "ack");
                 return id is null || ack is null ? [new IgnoredSignal(evt)] : [new AckSignal(evt, id, Ack(ack.Value))];
             case "onmessage" when !(body.TryGetProperty("fromMe", out var fm) && fm.ValueKind == JsonValueKind.True):
-                var type = EvolutionMapping.Str(body, "type");
-                var isMedia = body.TryGetProperty("isMedia", out var m) && m.ValueKind == JsonValueKind.True || EvolutionMapping.Str(body, "mimetype") is not null;
-                var pushName = EvolutionMapping.Str(body, "notifyName")
-                    ?? (body.TryGetProperty("sender", out var sender) ? EvolutionMapping.Str(sender, "pushname") : null);
-                var t = EvolutionMapping.Int(body, "t") ?? EvolutionMapping.Int(body, "timestamp");
-                return [new InboundSignal(evt, EvolutionMapping.Str(body, "id") ?? "", EvolutionMapping.PhoneFromJid(EvolutionMapping.Str(body, "from")) ?? "",
-                    pushName, isMedia ? EvolutionMapping.Str(body, "caption") : EvolutionMapping.Str(body, "body"), isMedia ? type : null,
+                var type = JsonFields.Str(body, "type");
+                var isMedia = body.TryGetProperty("isMedia", out var m) && m.ValueKind == JsonValueKind.True || JsonFields.Str(body, "mimetype") is not null;
+                var pushName = JsonFields.Str(body, "notifyName")
+                    ?? (body.TryGetProperty("sender", out var sender) ? JsonFields.Str(sender, "pushname") : null);
+                var t = JsonFields.Int(body, "t") ?? JsonFields.Int(body, "timestamp");
+                return [new InboundSignal(evt, JsonFields.Str(body, "id") ?? "", Evolution.EvolutionMapping.PhoneFromJid(JsonFields.Str(body, "from")) ?? "",
+                    pushName, isMedia ? JsonFields.Str(body, "caption") : JsonFields.Str(body, "body"), isMedia ? type : null,
                     t is { } ts ? DateTimeOffset.FromUnixTimeSeconds(ts) : DateTimeOffset.UtcNow)];
             default:
                 return [new IgnoredSignal(evt)];
