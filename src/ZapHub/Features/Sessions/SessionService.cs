@@ -141,9 +141,11 @@ public sealed class SessionService(
         var (session, _) = await LoadAsync(id, ct);
         if (session.ProvisionedAt is null || session.State is SessionState.Created or SessionState.Disabled)
             throw ProblemException.Conflict("session_not_started", "This number was never connected; connect it instead.");
-        await CallAsync(session, async g => { await g.RestartAsync(Target(session), ct); return true; }, ct);
+        // Starting is recorded before the call: a gateway that reconnects at once reports "open" right away, and that
+        // report must land after ours, not be overwritten by it. If the call fails, the reconciler reads the real state.
         audit.Add(db, actor, session.TenantId, "session.restart", "session", session.Id.ToString(), session.DisplayName);
         await SaveAsync(session, () => Record(SessionLifecycle.Apply(session, new StateSignal("restart", SessionState.Starting, "restart"), Causes.User, time.UtcNow())), ct);
+        await CallAsync(session, async g => { await g.RestartAsync(Target(session), ct); return true; }, ct);
         return await GetAsync(id, ct);
     }
 
