@@ -130,24 +130,26 @@ public class WhatsAppTests(BrowserFixture browser) : IClassFixture<BrowserFixtur
     }
 
     [Fact]
-    public async Task TheDetailPageShowsTheTimelineAndTheOperatorSeesTheNumber()
+    public async Task ANumberIsConnectedFromItsOwnPageWithTheQrInlineAndTheOperatorSeesIt()
     {
         await using var app = new ZapHubApp().With("Demo:Enabled", "true");
         var baseUrl = app.ServeOverKestrel();
         var a = await app.CreateTenantAsync();
         var session = await a.CreateSessionAsync("Caixa", "Evolution");
-        var id = session.GetProperty("id").GetGuid();
-        await a.Owner.PostAsJsonAsync($"/api/v1/sessions/{id}/connect", new { });
-        await a.WaitForStateAsync(id, "AwaitingScan");
-        await app.Anonymous().PostAsJsonAsync($"/emulator/_emulator/evolution/{session.GetProperty("instanceName").GetString()}/scan", new { phone = "5511999990002" });
-        await a.WaitForStateAsync(id, "Connected");
 
         var page = await browser.NewPageAsync(baseUrl);
         await new LoginPage(page).OpenAsync();
         await new LoginPage(page).SignInAsync(a.OwnerEmail, a.OwnerPassword);
         await new WhatsAppPage(page).OpenAsync();
         await new WhatsAppPage(page).Card("Caixa").GetByTestId("open-detail").ClickAsync();
+        await page.GetByTestId("detail-connect").ClickAsync();
+        await Expect(page.GetByTestId("detail-qr").GetByTestId("qr-image")).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("qr-dialog")).ToHaveCountAsync(0);
+        await BrowserFixture.ScreenshotAsync(page, "session-detail-qr-desktop");
+
+        await app.Anonymous().PostAsJsonAsync($"/emulator/_emulator/evolution/{session.GetProperty("instanceName").GetString()}/scan", new { phone = "5511999990002" });
         await Expect(page.GetByTestId("detail-phone")).ToHaveTextAsync("+5511999990002");
+        await Expect(page.GetByTestId("detail-qr")).ToHaveCountAsync(0);
         await Expect(page.GetByTestId("timeline").Locator("li")).ToHaveCountAsync(3);
         await Expect(page.GetByTestId("timeline")).ToContainTextAsync("Aviso do servidor");
         await BrowserFixture.ScreenshotAsync(page, "session-detail-desktop");

@@ -35,6 +35,24 @@ public class ComponentTests : BunitContext
     }
 
     [Fact]
+    public void DatesAreShownDayFirstInSaoPauloTimeWhateverTheThreadCulture()
+    {
+        var previous = (System.Globalization.CultureInfo.CurrentCulture, System.Globalization.CultureInfo.CurrentUICulture);
+        try
+        {
+            System.Globalization.CultureInfo.CurrentCulture = System.Globalization.CultureInfo.InvariantCulture;
+            System.Globalization.CultureInfo.CurrentUICulture = System.Globalization.CultureInfo.InvariantCulture;
+            Assert.Equal("03/02/2026 07:05", new Text().Date(new DateTime(2026, 2, 3, 10, 5, 0, DateTimeKind.Utc)));
+            System.Globalization.CultureInfo.CurrentUICulture = new System.Globalization.CultureInfo("en");
+            Assert.Equal("2026-02-03 07:05", new Text().Date(new DateTime(2026, 2, 3, 10, 5, 0, DateTimeKind.Utc)));
+        }
+        finally
+        {
+            (System.Globalization.CultureInfo.CurrentCulture, System.Globalization.CultureInfo.CurrentUICulture) = previous;
+        }
+    }
+
+    [Fact]
     public void TheQrCountdownFollowsTheClockAndSaysWhenANewCodeIsComing()
     {
         var dialog = Render<QrDialog>(p => p

@@ -19,8 +19,10 @@ public sealed class Text
     public string Error(ProblemException problem) =>
         (Localization.IsEnglish ? En : PtBr).TryGetValue("error." + problem.Code, out var text) ? text : problem.Message;
 
+    /// <summary>Explicit patterns: a circuit's culture can fall back to invariant (month first), which misleads a Brazilian reader.</summary>
     public string Date(DateTime? utc, string timeZone = "America/Sao_Paulo") =>
-        utc is null ? "—" : TimeZoneInfo.ConvertTimeFromUtc(utc.Value, TimeZoneInfo.FindSystemTimeZoneById(timeZone)).ToString("g", CultureInfo.CurrentCulture);
+        utc is null ? "—" : TimeZoneInfo.ConvertTimeFromUtc(utc.Value, TimeZoneInfo.FindSystemTimeZoneById(timeZone))
+            .ToString(Localization.IsEnglish ? "yyyy-MM-dd HH:mm" : "dd/MM/yyyy HH:mm", CultureInfo.InvariantCulture);
 
     private static readonly Dictionary<string, string> PtBr = new()
     {
