@@ -24,6 +24,10 @@ public static class QrImages
 
     public static string NewMessageKey() => "3EB0" + Convert.ToHexString(RandomNumberGenerator.GetBytes(9));
 
-    /// <summary>Numbers the emulated WhatsApp does not know: leading zero or too short (e.g. "0001234").</summary>
-    public static bool NumberExists(string digits) => digits.Length >= 10 && digits[0] != '0' && digits.All(char.IsAsciiDigit);
+    /// <summary>
+    /// Numbers the emulated WhatsApp does not know: a leading zero, too short (e.g. "0001234"), or ending in 0000
+    /// (e.g. 5511930000000), so a test or a demo can reach "not on WhatsApp" with a well-formed number.
+    /// </summary>
+    public static bool NumberExists(string digits) =>
+        digits.Length >= 10 && digits[0] != '0' && digits.All(char.IsAsciiDigit) && !digits.EndsWith("0000", StringComparison.Ordinal);
 }

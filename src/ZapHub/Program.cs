@@ -4,6 +4,7 @@ using ZapHub.Components;
 using ZapHub.Data;
 using ZapHub.Features.Accounts;
 using ZapHub.Features.Admin;
+using ZapHub.Features.Messages;
 using ZapHub.Features.Sessions;
 using ZapHub.GatewayEmulator;
 using ZapHub.Features.Tenancy;
@@ -17,6 +18,7 @@ builder.Services
     .AddTenancy()
     .AddAdmin()
     .AddSessions()
+    .AddMessages()
     .AddDashboard();
 var demo = builder.Configuration.GetValue<bool>("Demo:Enabled");
 if (demo) builder.Services.AddGatewayEmulator(builder.Configuration);
@@ -55,6 +57,7 @@ app.MapAccounts();
 app.MapTenancy();
 app.MapAdmin();
 app.MapSessions();
+app.MapMessages();
 if (demo) app.MapGatewayEmulator("/emulator");
 app.MapDashboard();
 

@@ -24,18 +24,6 @@ public class SessionFlowTests
         return (app, emulator, await app.CreateTenantAsync());
     }
 
-    private static async Task<(Guid Id, string Instance)> ConnectedSessionAsync(TestTenant t, EmulatorHost emulator, string provider, string kind)
-    {
-        var session = await t.CreateSessionAsync("Recepção", kind);
-        var id = session.GetProperty("id").GetGuid();
-        var instance = session.GetProperty("instanceName").GetString()!;
-        await Http.ExpectAsync(await t.Owner.PostAsJsonAsync($"/api/v1/sessions/{id}/connect", new { }), HttpStatusCode.Accepted);
-        await t.WaitForStateAsync(id, "AwaitingScan");
-        await Http.ExpectAsync(await emulator.ScanAsync(provider, instance), HttpStatusCode.OK);
-        await t.WaitForStateAsync(id, "Connected");
-        return (id, instance);
-    }
-
     [Theory]
     [MemberData(nameof(Providers))]
     public async Task ConnectScanSendUnlinkReconnectAndDelete(string provider, string kind)
@@ -137,7 +125,7 @@ public class SessionFlowTests
         var (app, emulator, t) = await StartAsync();
         await using var appLifetime = app;
         await using var emulatorLifetime = emulator;
-        var (id, instance) = await ConnectedSessionAsync(t, emulator, "evolution", "Evolution");
+        var (id, instance) = await t.ConnectedSessionAsync(emulator, "evolution", "Evolution");
         var sent = await Http.JsonAsync(await t.Owner.PostAsJsonAsync($"/api/v1/sessions/{id}/test-message", new { to = typed }), HttpStatusCode.OK);
         Assert.Equal(e164, sent.GetProperty("to").GetString());
         Assert.Contains(await emulator.MessagesAsync(instance), m => "+" + m.GetProperty("to").GetString() == e164);
@@ -154,7 +142,7 @@ public class SessionFlowTests
         var notConnected = await Http.JsonAsync(await t.Owner.PostAsJsonAsync($"/api/v1/sessions/{idle}/test-message", new { to = "(11) 99999-0001" }), HttpStatusCode.Conflict);
         Assert.Equal("session_not_connected", notConnected.GetProperty("code").GetString());
 
-        var (id, _) = await ConnectedSessionAsync(t, emulator, provider, kind);
+        var (id, _) = await t.ConnectedSessionAsync(emulator, provider, kind);
         var invalid = await Http.JsonAsync(await t.Owner.PostAsJsonAsync($"/api/v1/sessions/{id}/test-message", new { to = "1234" }), HttpStatusCode.BadRequest);
         Assert.True(invalid.GetProperty("errors").TryGetProperty("to", out _));
     }
@@ -230,7 +218,7 @@ public class SessionFlowTests
         var (app, emulator, t) = await StartAsync(null, ("Sessions:FlapLimit", "3"));
         await using var appLifetime = app;
         await using var emulatorLifetime = emulator;
-        var (id, instance) = await ConnectedSessionAsync(t, emulator, "evolution", "Evolution");
+        var (id, instance) = await t.ConnectedSessionAsync(emulator, "evolution", "Evolution");
         for (var i = 0; i < 3; i++)
         {
             await Http.ExpectAsync(await emulator.DropAsync("evolution", instance), HttpStatusCode.OK);
@@ -251,7 +239,7 @@ public class SessionFlowTests
             ("Sessions:ReconcileInterval", "00:00:00.200"), ("Sessions:SilenceThreshold", "00:00:00.500"));
         await using var appLifetime = app;
         await using var emulatorLifetime = emulator;
-        var (id, instance) = await ConnectedSessionAsync(t, emulator, provider, kind);
+        var (id, instance) = await t.ConnectedSessionAsync(emulator, provider, kind);
 
         await Http.ExpectAsync(await emulator.RestartAndForgetAsync(), HttpStatusCode.OK);
         var repaired = await t.WaitForStateAsync(id, "Disconnected");
@@ -272,7 +260,7 @@ public class SessionFlowTests
             ("Sessions:ReconcileInterval", "00:00:00.200"), ("Sessions:SilenceThreshold", "00:00:00.300"), ("Gateways:ReadTimeout", "00:00:03"), ("Gateways:LongTimeout", "00:00:03"));
         await using var appLifetime = app;
         await using var emulatorLifetime = emulator;
-        var (id, _) = await ConnectedSessionAsync(t, emulator, provider, kind);
+        var (id, _) = await t.ConnectedSessionAsync(emulator, provider, kind);
         var idle = (await t.CreateSessionAsync("Outro", kind)).GetProperty("id").GetGuid();
 
         await emulator.StopAsync();

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 using ZapHub.Features.Accounts;
 using ZapHub.Features.Gateways;
+using ZapHub.Features.Messages;
 using ZapHub.Features.Sessions;
 using ZapHub.Features.Tenancy;
 
@@ -31,6 +32,13 @@ public abstract class ZapHubDb(DbContextOptions options, TenantContext tenant)
     public DbSet<Session> Sessions => Set<Session>();
     public DbSet<SessionEvent> SessionEvents => Set<SessionEvent>();
     public DbSet<GatewayEvent> GatewayEvents => Set<GatewayEvent>();
+    public DbSet<Message> Messages => Set<Message>();
+    public DbSet<MessageEvent> MessageEvents => Set<MessageEvent>();
+    public DbSet<PendingReceipt> PendingReceipts => Set<PendingReceipt>();
+    public DbSet<Contact> Contacts => Set<Contact>();
+    public DbSet<Template> Templates => Set<Template>();
+    public DbSet<MediaFile> MediaFiles => Set<MediaFile>();
+    public DbSet<MessagingSettings> MessagingSettings => Set<MessagingSettings>();
 
     protected override void OnModelCreating(ModelBuilder b)
     {
@@ -110,6 +118,82 @@ public abstract class ZapHubDb(DbContextOptions options, TenantContext tenant)
             e.Property(x => x.DedupeKey).HasMaxLength(100);
         });
 
+        b.Entity<Message>(e =>
+        {
+            // The dispatcher's lease query, the tenant's list, and receipts correlated by provider id.
+            e.HasIndex(m => new { m.Status, m.DueAt });
+            e.HasIndex(m => new { m.TenantId, m.CreatedAt });
+            e.HasIndex(m => new { m.TenantId, m.Peer, m.CreatedAt });
+            e.HasIndex(m => new { m.SessionId, m.ProviderMessageId }).IsUnique();
+            e.HasIndex(m => new { m.TenantId, m.IdempotencyKey }).IsUnique();
+            e.HasIndex(m => m.LeaseOwner);
+            e.HasOne<Tenant>().WithMany().HasForeignKey(m => m.TenantId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne<Session>().WithMany().HasForeignKey(m => m.SessionId).OnDelete(DeleteBehavior.SetNull);
+            e.Property(m => m.Direction).HasConversion<string>().HasMaxLength(10);
+            e.Property(m => m.Status).HasConversion<string>().HasMaxLength(12);
+            e.Property(m => m.Route).HasConversion<string>().HasMaxLength(10);
+            e.Property(m => m.Class).HasConversion<string>().HasMaxLength(16);
+            e.Property(m => m.MediaKind).HasConversion<string>().HasMaxLength(10);
+            e.Property(m => m.StatusReason).HasMaxLength(300);
+            e.Property(m => m.FailureCategory).HasMaxLength(32);
+            e.Property(m => m.Peer).HasMaxLength(64);
+            e.Property(m => m.PeerName).HasMaxLength(120);
+            e.Property(m => m.Text).HasMaxLength(4096);
+            e.Property(m => m.MediaUrl).HasMaxLength(2000);
+            e.Property(m => m.MediaFileName).HasMaxLength(200);
+            e.Property(m => m.MediaMimeType).HasMaxLength(100);
+            e.Property(m => m.TemplateName).HasMaxLength(60);
+            e.Property(m => m.TemplateVariables).HasMaxLength(4000);
+            e.Property(m => m.IdempotencyKey).HasMaxLength(100);
+            e.Property(m => m.LeaseOwner).HasMaxLength(64);
+            e.Property(m => m.ProviderMessageId).HasMaxLength(128);
+            e.Property(m => m.Version).IsConcurrencyToken();
+            e.Ignore(m => m.IsFinal);
+        });
+        b.Entity<MessageEvent>(e =>
+        {
+            e.HasIndex(x => new { x.MessageId, x.Id });
+            e.HasOne<Message>().WithMany().HasForeignKey(x => x.MessageId).OnDelete(DeleteBehavior.Cascade);
+            e.Property(x => x.Status).HasConversion<string>().HasMaxLength(12);
+            e.Property(x => x.Detail).HasMaxLength(500);
+        });
+        b.Entity<PendingReceipt>(e =>
+        {
+            e.HasIndex(x => new { x.SessionId, x.ProviderMessageId });
+            e.Property(x => x.ProviderMessageId).HasMaxLength(128);
+            e.Property(x => x.Status).HasConversion<string>().HasMaxLength(12);
+        });
+        b.Entity<Contact>(e =>
+        {
+            e.HasIndex(c => new { c.TenantId, c.Peer }).IsUnique();
+            e.HasOne<Tenant>().WithMany().HasForeignKey(c => c.TenantId).OnDelete(DeleteBehavior.Cascade);
+            e.Property(c => c.Peer).HasMaxLength(64);
+            e.Property(c => c.Name).HasMaxLength(120);
+            e.Property(c => c.OptOutText).HasMaxLength(200);
+        });
+        b.Entity<Template>(e =>
+        {
+            e.HasIndex(t => new { t.TenantId, t.Name }).IsUnique();
+            e.HasOne<Tenant>().WithMany().HasForeignKey(t => t.TenantId).OnDelete(DeleteBehavior.Cascade);
+            e.Property(t => t.Name).HasMaxLength(60);
+            e.Property(t => t.Body).HasMaxLength(4096);
+            e.Property(t => t.Class).HasConversion<string>().HasMaxLength(16);
+        });
+        b.Entity<MediaFile>(e =>
+        {
+            e.HasIndex(f => new { f.TenantId, f.CreatedAt });
+            e.HasOne<Tenant>().WithMany().HasForeignKey(f => f.TenantId).OnDelete(DeleteBehavior.Cascade);
+            e.Property(f => f.FileName).HasMaxLength(200);
+            e.Property(f => f.MimeType).HasMaxLength(100);
+        });
+        b.Entity<MessagingSettings>(e =>
+        {
+            e.HasKey(x => x.TenantId);
+            e.HasOne<Tenant>().WithOne().HasForeignKey<MessagingSettings>(x => x.TenantId).OnDelete(DeleteBehavior.Cascade);
+            e.Property(x => x.InDoubt).HasConversion<string>().HasMaxLength(10);
+            e.Property(x => x.OptOutKeywords).HasMaxLength(300);
+        });
+
         foreach (var type in b.Model.GetEntityTypes().Where(t => typeof(ITenantOwned).IsAssignableFrom(t.ClrType)))
             b.Entity(type.ClrType).HasQueryFilter(TenantFilter, TenantPredicate(type.ClrType));
 
@@ -156,6 +240,8 @@ public abstract class ZapHubDb(DbContextOptions options, TenantContext tenant)
     private void BumpVersions()
     {
         foreach (var entry in ChangeTracker.Entries<Session>().Where(e => e.State == EntityState.Modified))
+            entry.Entity.Version++;
+        foreach (var entry in ChangeTracker.Entries<Message>().Where(e => e.State == EntityState.Modified))
             entry.Entity.Version++;
     }
 

@@ -13,6 +13,12 @@ public sealed record ObservedState(bool Exists, StateSignal? State);
 
 public sealed record SentRef(string ProviderMessageId);
 
+/// <summary>A file to send: a public URL the gateway downloads, or the bytes themselves.</summary>
+public sealed record OutgoingMedia(string Kind, string? Url, byte[]? Content, string? FileName, string? MimeType);
+
+/// <summary>What to send to one number (digits, country code first). <paramref name="TypingDelay"/> shows "typing…" first where the gateway can.</summary>
+public sealed record OutgoingMessage(string ToDigits, string? Text, OutgoingMedia? Media = null, TimeSpan TypingDelay = default);
+
 public sealed record GatewayCheck(bool Ok, string Detail);
 
 /// <summary>
@@ -37,8 +43,8 @@ public interface IGateway
     Task DeleteAsync(GatewaySession session, CancellationToken ct);
     Task RestartAsync(GatewaySession session, CancellationToken ct);
 
-    /// <summary>Sends a text to a number (digits, country code first). Never retried automatically: gateways take no idempotency key.</summary>
-    Task<SentRef> SendTextAsync(GatewaySession session, string toDigits, string text, CancellationToken ct);
+    /// <summary>Sends a text or a file (with its caption). Never retried automatically: gateways take no idempotency key.</summary>
+    Task<SentRef> SendAsync(GatewaySession session, OutgoingMessage message, CancellationToken ct);
 
     Task<bool> IsOnWhatsAppAsync(GatewaySession session, string digits, CancellationToken ct);
 }

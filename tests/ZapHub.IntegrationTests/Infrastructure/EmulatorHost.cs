@@ -79,6 +79,13 @@ public sealed class EmulatorHost : IAsyncDisposable
     public Task<HttpResponseMessage> RestartAndForgetAsync() => Http.PostAsync("/_emulator/restart", null);
     public Task<HttpResponseMessage> FaultsAsync(object faults) => Http.PostAsJsonAsync("/_emulator/faults", faults);
 
+    public Task<HttpResponseMessage> InboundAsync(string provider, string instance, string from, string text, string pushName = "Cliente") =>
+        Http.PostAsJsonAsync($"/_emulator/{provider}/{instance}/inbound", new { from, text, pushName });
+
+    /// <summary>The recipient's phone reports a message as "delivered" or "read".</summary>
+    public Task<HttpResponseMessage> AckAsync(string provider, string instance, string messageId, string status) =>
+        Http.PostAsJsonAsync($"/_emulator/{provider}/{instance}/ack", new { messageId, status });
+
     public async Task<List<JsonElement>> MessagesAsync(string instance) =>
         await Http.GetFromJsonAsync<List<JsonElement>>($"/_emulator/messages?instance={instance}") ?? [];
 

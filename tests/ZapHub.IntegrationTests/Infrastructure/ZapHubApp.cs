@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ZapHub.IntegrationTests.Infrastructure;
 
@@ -42,6 +43,15 @@ public sealed partial class ZapHubApp : WebApplicationFactory<Program>
         return ClientOptions.BaseAddress;
     }
 
+    private TimeProvider? clock;
+
+    /// <summary>Runs the app on a clock the test moves (scheduling, daily limits, retries), instead of waiting.</summary>
+    public ZapHubApp UseClock(TimeProvider testClock)
+    {
+        clock = testClock;
+        return this;
+    }
+
     public ZapHubApp With(string key, string? value)
     {
         settings[key] = value;
@@ -60,6 +70,7 @@ public sealed partial class ZapHubApp : WebApplicationFactory<Program>
         builder.UseSetting("Bootstrap:OperatorPassword", OperatorPassword);
         builder.UseSetting("Demo:Enabled", "false");
         foreach (var (key, value) in settings) builder.UseSetting(key, value);
+        if (clock is { } c) builder.ConfigureServices(services => services.AddSingleton(c));
     }
 
     public override async ValueTask DisposeAsync()
@@ -156,6 +167,46 @@ public sealed record TestTenant(ZapHubApp App, Guid Id, string Slug, string Owne
     /// <summary>Waits until the session reaches a state (webhooks arrive asynchronously).</summary>
     public Task<JsonElement> WaitForStateAsync(Guid id, string state, TimeSpan? timeout = null) =>
         Eventually.WaitAsync(() => SessionAsync(id), s => s.GetProperty("state").GetString() == state, $"session {id} to be {state}", timeout);
+
+    /// <summary>Adds a number and connects it by scanning on the emulator; returns its id and instance name.</summary>
+    public async Task<(Guid Id, string Instance)> ConnectedSessionAsync(EmulatorHost emulator, string provider, string kind, string name = "Recepção", string phone = "5511999990001")
+    {
+        var session = await CreateSessionAsync(name, kind);
+        var id = session.GetProperty("id").GetGuid();
+        var instance = session.GetProperty("instanceName").GetString()!;
+        await Http.ExpectAsync(await Owner.PostAsJsonAsync($"/api/v1/sessions/{id}/connect", new { }), HttpStatusCode.Accepted);
+        await WaitForStateAsync(id, "AwaitingScan");
+        await Http.ExpectAsync(await emulator.ScanAsync(provider, instance, phone), HttpStatusCode.OK);
+        await WaitForStateAsync(id, "Connected");
+        return (id, instance);
+    }
+
+    public async Task<JsonElement> MessageAsync(Guid id) => await Http.JsonAsync(await Owner.GetAsync($"/api/v1/messages/{id}"), HttpStatusCode.OK);
+
+    /// <summary>Waits until the message reaches a status; returns the message with its timeline.</summary>
+    public Task<JsonElement> WaitForMessageAsync(Guid id, string status, TimeSpan? timeout = null) =>
+        Eventually.WaitAsync(() => MessageAsync(id), m => m.GetProperty("message").GetProperty("status").GetString() == status, $"message {id} to be {status}", timeout);
+
+    /// <summary>Queues a message through the API and returns its id (202 expected).</summary>
+    public async Task<Guid> SendAsync(object body, string? idempotencyKey = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/messages") { Content = JsonContent.Create(body) };
+        if (idempotencyKey is not null) request.Headers.Add("Idempotency-Key", idempotencyKey);
+        return (await Http.JsonAsync(await Owner.SendAsync(request), HttpStatusCode.Accepted)).GetProperty("id").GetGuid();
+    }
+
+    /// <summary>Sets the tenant's sending rules; anything not named keeps a test-friendly value (no pacing, no warm-up).</summary>
+    public async Task<JsonElement> SettingsAsync(Action<Dictionary<string, object?>>? change = null)
+    {
+        var settings = new Dictionary<string, object?>
+        {
+            ["minGapMs"] = 0, ["jitterMs"] = 0, ["typingDelayMs"] = 0, ["quietFrom"] = null, ["quietUntil"] = null, ["warmupDays"] = 0,
+            ["warmupFirstDayLimit"] = 50, ["failoverToOtherNumbers"] = false, ["holdMinutes"] = 60, ["inDoubt"] = "Hold", ["maxAttempts"] = 4,
+            ["optOutKeywords"] = new[] { "SAIR", "PARAR", "CANCELAR", "STOP" },
+        };
+        change?.Invoke(settings);
+        return await Http.JsonAsync(await Owner.PutAsJsonAsync("/api/v1/messaging/settings", settings), HttpStatusCode.OK);
+    }
 
     public async Task<(Guid Id, string Key)> CreateApiKeyAsync(params string[] scopes)
     {

@@ -38,6 +38,19 @@ public sealed class Session : ITenantOwned
     /// <summary>The tenant-local day <see cref="SentToday"/> counts, as yyyy-MM-dd.</summary>
     public string? SentTodayDate { get; set; }
 
+    /// <summary>When this phone number was first linked: warm-up counts from here.</summary>
+    public DateTime? LinkedAt { get; set; }
+
+    /// <summary>
+    /// The dispatcher's slot: no send of this number starts before it. Written only by the dispatcher's own SQL (never
+    /// through a tracked entity), together with <see cref="SentToday"/>, so it needs no version bump.
+    /// </summary>
+    public DateTime? NextSendAt { get; set; }
+
+    /// <summary>Sending stopped because WhatsApp pushed back (rate limit, restriction); null when not paused.</summary>
+    public DateTime? PausedUntil { get; set; }
+    public string? PauseReason { get; set; }
+
     public DateTime? LastEventAt { get; set; }
     public DateTime? LastAckAt { get; set; }
     public DateTime? LastCheckedAt { get; set; }

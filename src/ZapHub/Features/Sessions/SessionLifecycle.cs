@@ -27,7 +27,10 @@ public static class SessionLifecycle
         if (signal.State == SessionState.Connected)
         {
             // WPPConnect's webhooks never carry the account's own number; a pairing-code login names it.
-            s.Phone = signal.Phone ?? s.Phone ?? s.PairingPhone;
+            var phone = signal.Phone ?? s.Phone ?? s.PairingPhone;
+            // Warm-up counts from the first link of this phone number, not from each reconnect.
+            if (s.LinkedAt is null || (s.Phone is not null && phone != s.Phone)) s.LinkedAt = now;
+            s.Phone = phone;
             s.ProfileName = signal.ProfileName ?? s.ProfileName;
         }
         if (from == signal.State) return null;

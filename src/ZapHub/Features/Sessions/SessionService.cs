@@ -239,7 +239,7 @@ public sealed class SessionService(
         if (session.DailyLimit is { } limit && session.SentToday >= limit)
             throw ProblemException.Conflict("daily_limit_reached", $"This number reached its daily limit of {limit} messages.");
 
-        var sent = await CallAsync(session, g => g.SendTextAsync(Target(session), PhoneNumberRules.Digits(e164), text, ct), ct);
+        var sent = await CallAsync(session, g => g.SendAsync(Target(session), new OutgoingMessage(PhoneNumberRules.Digits(e164), text), ct), ct);
         audit.Add(db, actor, session.TenantId, "session.test_message", "session", session.Id.ToString(), $"to {e164}");
         await SaveAsync(session, () =>
         {

@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using ZapHub.Data;
 using ZapHub.Features.Gateways;
+using ZapHub.Features.Messages;
 using ZapHub.Gateways;
 using ZapHub.Platform;
 
@@ -52,28 +53,66 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
         await using var scope = scopes.CreateAsyncScope();
         scope.ServiceProvider.GetRequiredService<TenantContext>().UsePlatformScope();
         var db = scope.ServiceProvider.GetRequiredService<ZapHubDb>();
+        // PostgreSQL: one transaction holding the processor's lock. SQLite: none, on purpose; a transaction that reads
+        // and then writes fails at once (not after a wait) when another writer committed in between.
+        await using var transaction = IsPostgres(db) ? await db.Database.BeginTransactionAsync(ct) : null;
+        if (transaction is not null && !await IsTheProcessorAsync(db, ct)) return 0;
 
+        var now = time.UtcNow();
+        await MessageSignals.ApplyPendingAsync(db, now, ct);
         var events = await db.GatewayEvents.IgnoreQueryFilters([ZapHubDb.TenantFilter])
             .Where(e => e.ProcessedAt == null).OrderBy(e => e.Id).Take(BatchSize).ToListAsync(ct);
-        if (events.Count == 0) return 0;
+        if (events.Count == 0)
+        {
+            await db.SaveChangesAsync(ct);
+            if (transaction is not null) await transaction.CommitAsync(ct);
+            return 0;
+        }
         var sessionIds = events.Select(e => e.SessionId).Distinct().ToList();
         var sessions = await db.Sessions.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(s => sessionIds.Contains(s.Id)).ToDictionaryAsync(s => s.Id, ct);
         var gatewayIds = sessions.Values.Select(s => s.GatewayId).Distinct().ToList();
         var gateways = await db.Gateways.Where(g => gatewayIds.Contains(g.Id)).ToDictionaryAsync(g => g.Id, ct);
         var toClose = new HashSet<Guid>();
-        var now = time.UtcNow();
+        var reconnected = new HashSet<Guid>();
 
+        // Parse everything first, so the messages and contacts the batch touches are loaded in a few queries.
+        var parsed = new List<(GatewayEvent Event, Session? Session, IReadOnlyList<GatewaySignal> Signals)>(events.Count);
         foreach (var e in events)
         {
             e.ProcessedAt = now;
-            if (!sessions.TryGetValue(e.SessionId, out var session)) continue;
+            if (!sessions.TryGetValue(e.SessionId, out var session))
+            {
+                parsed.Add((e, null, []));
+                continue;
+            }
             try
             {
-                var gateway = gateways[session.GatewayId];
                 using var json = JsonDocument.Parse(e.Body);
+                parsed.Add((e, session, WebhookParser.Parse(gateways[session.GatewayId].Kind, json.RootElement)));
+            }
+            catch (Exception ex)
+            {
+                e.Error = ex.Message.Length > 500 ? ex.Message[..500] : ex.Message;
+                parsed.Add((e, null, []));
+                logger.LogWarning(ex, "Gateway event {EventId} of session {SessionId} could not be read", e.Id, e.SessionId);
+            }
+        }
+        var messages = new MessageSignals(db, now);
+        await messages.PrepareAsync(parsed.Where(p => p.Session is not null).SelectMany(p => p.Signals.Select(s => (p.Session!, s))).ToList(), ct);
+
+        foreach (var (e, session, signals) in parsed)
+        {
+            if (session is null) continue;
+            try
+            {
                 session.LastEventAt = e.ReceivedAt;
-                foreach (var signal in WebhookParser.Parse(gateway.Kind, json.RootElement))
-                    if (await ApplyAsync(db, session, gateway.Kind, signal, e.Id, now, ct)) toClose.Add(session.Id);
+                var kind = gateways[session.GatewayId].Kind;
+                foreach (var signal in signals)
+                {
+                    var wasConnected = session.State == SessionState.Connected;
+                    if (await ApplyAsync(db, session, kind, signal, messages, e.Id, now, ct)) toClose.Add(session.Id);
+                    if (!wasConnected && session.State == SessionState.Connected) reconnected.Add(session.Id);
+                }
             }
             catch (Exception ex)
             {
@@ -82,6 +121,13 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
             }
         }
         await db.SaveChangesAsync(ct);
+        // Messages held for a number that just came back go out now instead of at their next check.
+        if (reconnected.Count > 0)
+            await db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter])
+                .Where(m => m.SessionId != null && reconnected.Contains(m.SessionId.Value) && m.Status == MessageStatus.Held)
+                .ExecuteUpdateAsync(u => u.SetProperty(m => m.DueAt, now), ct);
+        if (transaction is not null) await transaction.CommitAsync(ct);
+        if (reconnected.Count > 0) scope.ServiceProvider.GetRequiredService<MessageDispatcher>().Wake();
         foreach (var session in sessions.Values) notifier.Publish(session.TenantId, session.Id);
 
         // Attempts ZapHub ended (too many QR codes, a reconnect loop) are also ended on the gateway, best effort.
@@ -94,8 +140,17 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
         return events.Count;
     }
 
+    /// <summary>
+    /// Events must be applied in order, so one node at a time processes the inbox: the batch's transaction takes an
+    /// advisory lock that the other nodes' batches then skip. (SQLite has a single node.)
+    /// </summary>
+    private static async Task<bool> IsTheProcessorAsync(ZapHubDb db, CancellationToken ct) =>
+        await db.Database.SqlQueryRaw<bool>("SELECT pg_try_advisory_xact_lock(7420001) AS \"Value\"").SingleAsync(ct);
+
+    private static bool IsPostgres(ZapHubDb db) => db.Database.ProviderName?.Contains("Npgsql", StringComparison.Ordinal) == true;
+
     /// <summary>Returns true when the attempt must also be closed on the gateway.</summary>
-    private async Task<bool> ApplyAsync(ZapHubDb db, Session session, GatewayKind kind, GatewaySignal signal, long eventId, DateTime now, CancellationToken ct)
+    private async Task<bool> ApplyAsync(ZapHubDb db, Session session, GatewayKind kind, GatewaySignal signal, MessageSignals messages, long eventId, DateTime now, CancellationToken ct)
     {
         var cause = $"{Causes.Webhook}:{signal.RawEvent}";
         switch (signal)
@@ -111,8 +166,12 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
                 if (SessionLifecycle.Apply(session, new StateSignal(qr.RawEvent, SessionState.Disconnected, "qr_limit", SessionReasons.QrExpired), Causes.Timeout, now, eventId) is { } ended)
                     db.SessionEvents.Add(ended);
                 return true;
-            case AckSignal:
+            case AckSignal ack:
                 session.LastAckAt = now;
+                messages.Apply(session, ack);
+                return false;
+            case InboundSignal inbound:
+                messages.Apply(session, inbound);
                 return false;
             default:
                 return false;

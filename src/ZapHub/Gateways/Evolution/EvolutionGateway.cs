@@ -100,9 +100,22 @@ public sealed class EvolutionGateway(GatewayHttp http, string baseUrl, string ap
             throw new GatewayException(GatewayFailure.NotConnected, "The instance is not connected; connect it instead of restarting.", 200);
     }
 
-    public async Task<SentRef> SendTextAsync(GatewaySession session, string toDigits, string text, CancellationToken ct)
+    public async Task<SentRef> SendAsync(GatewaySession session, OutgoingMessage message, CancellationToken ct)
     {
-        var reply = await CallAsync(HttpMethod.Post, $"/message/sendText/{Name(session)}", new { number = toDigits, text }, true, ct);
+        int? delay = message.TypingDelay > TimeSpan.Zero ? (int)message.TypingDelay.TotalMilliseconds : null;
+        var reply = message.Media is { } media
+            ? await CallAsync(HttpMethod.Post, $"/message/sendMedia/{Name(session)}", new
+            {
+                number = message.ToDigits,
+                mediatype = media.Kind,
+                // Raw base64, not a data: URL, which Evolution refuses.
+                media = media.Url ?? Convert.ToBase64String(media.Content!),
+                mimetype = media.MimeType,
+                fileName = media.FileName,
+                caption = message.Text,
+                delay,
+            }, true, ct)
+            : await CallAsync(HttpMethod.Post, $"/message/sendText/{Name(session)}", new { number = message.ToDigits, text = message.Text, delay }, true, ct);
         if (!reply.Ok) throw Classify(reply, "Sending the message");
         var json = reply.Json();
         var id = json.ValueKind == JsonValueKind.Object && json.TryGetProperty("key", out var key) ? JsonFields.Str(key, "id") : null;

@@ -79,9 +79,22 @@ public sealed class WppConnectGateway(GatewayHttp http, string baseUrl, string s
         await ConnectAsync(session, null, ct);
     }
 
-    public async Task<SentRef> SendTextAsync(GatewaySession session, string toDigits, string text, CancellationToken ct)
+    public async Task<SentRef> SendAsync(GatewaySession session, OutgoingMessage message, CancellationToken ct)
     {
-        var reply = await CallAsync(session, HttpMethod.Post, "send-message", new { phone = toDigits, message = text, isGroup = false }, true, ct);
+        // WPPConnect has no typing delay on its send routes; waiting here keeps the pacing the tenant asked for.
+        if (message.TypingDelay > TimeSpan.Zero) await Task.Delay(message.TypingDelay, ct);
+        var reply = message.Media is { } media
+            ? await CallAsync(session, HttpMethod.Post, "send-file", new
+            {
+                phone = message.ToDigits,
+                isGroup = false,
+                // A URL goes in "path" (the server downloads it); bytes go in "base64" as a data: URL, which WPPConnect requires.
+                path = media.Url,
+                base64 = media.Content is null ? null : $"data:{media.MimeType ?? "application/octet-stream"};base64,{Convert.ToBase64String(media.Content)}",
+                filename = media.FileName ?? "file",
+                caption = message.Text,
+            }, true, ct)
+            : await CallAsync(session, HttpMethod.Post, "send-message", new { phone = message.ToDigits, message = message.Text, isGroup = false }, true, ct);
         if (!reply.Ok) throw Classify(reply, "Sending the message");
         var json = reply.Json();
         if (json.ValueKind == JsonValueKind.Object && json.TryGetProperty("response", out var r) && r.ValueKind == JsonValueKind.Array && r.GetArrayLength() > 0

@@ -1,0 +1,479 @@
+using System.Collections.Concurrent;
+using System.ComponentModel.DataAnnotations;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata;
+using Microsoft.Extensions.Options;
+using ZapHub.Data;
+using ZapHub.Features.Gateways;
+using ZapHub.Features.Sessions;
+using ZapHub.Gateways;
+using ZapHub.Platform;
+
+namespace ZapHub.Features.Messages;
+
+public sealed class MessagingOptions
+{
+    public const string Section = "Messages";
+
+    /// <summary>How long a node holds a message it took; renewed while it lives, so a dead node's messages return after this.</summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often the dispatcher looks for due messages when nothing woke it.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    [Range(1, 100_000)] public int MaxLeasedPerNode { get; set; } = 2000;
+    [Range(1, 10_000)] public int MaxLeasedPerSession { get; set; } = 100;
+
+    /// <summary>The first retry's delay, doubled per attempt (with ±20% jitter) up to <see cref="RetryMaxDelay"/>.</summary>
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(10);
+    public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>How often a message held for a disconnected number looks again (a reconnect also wakes it at once).</summary>
+    public TimeSpan HoldRecheck { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>A number the gateway rate-limited rests this long.</summary>
+    public TimeSpan RateLimitPause { get; set; } = TimeSpan.FromMinutes(15);
+}
+
+/// <summary>
+/// The outbox's worker. It leases due messages (row locks with SKIP LOCKED on PostgreSQL; SQLite has one writer),
+/// groups them into one lane per number so a number sends one message at a time, asks the <see cref="Governor"/>
+/// whether the number may send, and records each step through the <see cref="DispatchLedger"/>. A message is marked
+/// Sending — durably — before the gateway is called: after a crash, exactly those are in doubt.
+/// </summary>
+public sealed class MessageDispatcher(
+    IServiceScopeFactory scopes, TimeProvider time, IOptions<MessagingOptions> options, IOptions<NodeOptions> nodeOptions,
+    NodeIdentity node, DispatchLedger ledger, GatewayClients clients, ILogger<MessageDispatcher> logger) : BackgroundService
+{
+    private static readonly MessageStatus[] Waiting = [MessageStatus.Queued, MessageStatus.Scheduled, MessageStatus.Held];
+
+    /// <summary>The slot a starting send holds: longer than any gateway call, freed (plus the gap) when the call ends.</summary>
+    private static readonly TimeSpan SlotLock = TimeSpan.FromMinutes(3);
+
+    private sealed class Lane
+    {
+        public readonly Queue<Message> Pending = new();
+        public Task? Runner;
+    }
+
+    private sealed record Rules(MessagingSettings Settings, TimeZoneInfo Zone, DateTime Until);
+
+    private readonly SemaphoreSlim wake = new(0);
+    private readonly Lock sync = new();
+    private readonly Dictionary<Guid, Lane> lanes = [];
+    private readonly ConcurrentDictionary<Guid, Rules> rules = new();
+    private int leased;
+
+    public void Wake()
+    {
+        if (wake.CurrentCount == 0) wake.Release();
+    }
+
+    /// <summary>Drops a tenant's cached rules on this node after they changed (other nodes re-read within seconds).</summary>
+    public void Forget(Guid tenantId) => rules.TryRemove(tenantId, out _);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!nodeOptions.Value.RunsWorkers) return;
+        var o = options.Value;
+        DateTime lastRenew = DateTime.MinValue, lastSweep = DateTime.MinValue;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var now = time.UtcNow();
+                if (now - lastRenew >= o.LeaseDuration / 3)
+                {
+                    await RenewAsync(now, stoppingToken);
+                    lastRenew = now;
+                }
+                if (now - lastSweep >= o.LeaseDuration / 3)
+                {
+                    await SweepAsync(now, stoppingToken);
+                    lastSweep = now;
+                }
+                await LeaseAsync(now, stoppingToken);
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogError(ex, "A dispatch pass failed; trying again shortly");
+            }
+            try { await wake.WaitAsync(o.PollInterval, stoppingToken); }
+            catch (OperationCanceledException) { break; }
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        // Sends in flight finish (they are never cut off halfway); what still waits is handed back at once.
+        Task[] running;
+        lock (sync) running = lanes.Values.Select(l => l.Runner).OfType<Task>().ToArray();
+        await Task.WhenAll(running).WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+        try
+        {
+            await using var scope = PlatformScope(out var db);
+            var owner = node.Id;
+            await db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(m => m.LeaseOwner == owner && Waiting.Contains(m.Status))
+                .ExecuteUpdateAsync(u => u.SetProperty(m => m.LeaseOwner, (string?)null).SetProperty(m => m.LeaseUntil, (DateTime?)null), cancellationToken);
+        }
+        catch (Exception ex) { logger.LogWarning(ex, "Could not hand back leased messages; they return when their lease ends"); }
+    }
+
+    // ---- leasing ------------------------------------------------------------------------------------------
+
+    private async Task LeaseAsync(DateTime now, CancellationToken ct)
+    {
+        var o = options.Value;
+        int room;
+        List<Guid> full;
+        lock (sync)
+        {
+            room = Math.Min(500, o.MaxLeasedPerNode - leased);
+            full = lanes.Where(l => l.Value.Pending.Count >= o.MaxLeasedPerSession).Select(l => l.Key).Take(200).ToList();
+        }
+        if (room <= 0) return;
+
+        await using var scope = PlatformScope(out var db);
+        var ids = await LeaseIdsAsync(db, now, room, full, ct);
+        if (ids.Count == 0) return;
+        var messages = await db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter]).AsNoTracking()
+            .Where(m => ids.Contains(m.Id)).OrderBy(m => m.DueAt).ThenBy(m => m.CreatedAt).ToListAsync(ct);
+        lock (sync)
+        {
+            foreach (var m in messages)
+            {
+                var key = m.SessionId ?? Guid.Empty;
+                if (!lanes.TryGetValue(key, out var lane)) lanes[key] = lane = new Lane();
+                lane.Pending.Enqueue(m);
+                leased++;
+                lane.Runner ??= Task.Run(() => RunLaneAsync(key, lane, ct), CancellationToken.None);
+            }
+        }
+        if (ids.Count == room) Wake();
+    }
+
+    /// <summary>
+    /// One statement takes due, unleased messages for this node. On PostgreSQL the inner SELECT locks its rows with
+    /// SKIP LOCKED, so two nodes never wait on, or take, the same rows; SQLite runs one writer at a time anyway.
+    /// Lanes that already hold plenty are skipped so one busy number cannot crowd out the others.
+    /// </summary>
+    private async Task<List<Guid>> LeaseIdsAsync(ZapHubDb db, DateTime now, int limit, List<Guid> skipSessions, CancellationToken ct)
+    {
+        var n = SqlNames.For(db);
+        var postgres = db.Database.ProviderName?.Contains("Npgsql", StringComparison.Ordinal) == true;
+        var skip = skipSessions.Count == 0 ? ""
+            : $" AND ({n.SessionId} IS NULL OR {n.SessionId} NOT IN ({string.Join(", ", skipSessions.Select((_, i) => "{" + (i + 4) + "}"))}))";
+        var sql =
+            $"UPDATE {n.Table} SET {n.LeaseOwner} = {{0}}, {n.LeaseUntil} = {{1}}, {n.Version} = {n.Version} + 1 " +
+            $"WHERE {n.Id} IN (SELECT {n.Id} FROM {n.Table} " +
+            $"WHERE {n.Status} IN ('Queued', 'Scheduled', 'Held') AND {n.DueAt} <= {{2}} AND ({n.LeaseUntil} IS NULL OR {n.LeaseUntil} < {{2}}){skip} " +
+            $"ORDER BY {n.DueAt} LIMIT {{3}}{(postgres ? " FOR UPDATE SKIP LOCKED" : "")}) RETURNING {n.Id} AS \"Value\"";
+        object[] parameters = [node.Id, now + options.Value.LeaseDuration, now, limit, .. skipSessions.Cast<object>()];
+        return await db.Database.SqlQueryRaw<Guid>(sql, parameters).ToListAsync(ct);
+    }
+
+    private async Task RenewAsync(DateTime now, CancellationToken ct)
+    {
+        await using var scope = PlatformScope(out var db);
+        var owner = node.Id;
+        var until = now + options.Value.LeaseDuration;
+        await db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter])
+            .Where(m => m.LeaseOwner == owner && (Waiting.Contains(m.Status) || m.Status == MessageStatus.Sending))
+            .ExecuteUpdateAsync(u => u.SetProperty(m => m.LeaseUntil, until), ct);
+    }
+
+    /// <summary>
+    /// A message still Sending after its lease ran out belonged to a node that died during the send call: the gateway
+    /// may or may not have it. It is marked in doubt and the tenant's policy decides: hold it for a person, or resend.
+    /// </summary>
+    private async Task SweepAsync(DateTime now, CancellationToken ct)
+    {
+        await using var scope = PlatformScope(out var db);
+        var stale = await db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter])
+            .Where(m => m.Status == MessageStatus.Sending && m.LeaseUntil < now).Take(500).ToListAsync(ct);
+        if (stale.Count == 0) return;
+        foreach (var m in stale)
+        {
+            var resend = (await RulesAsync(db, m.TenantId, now, ct)).Settings.InDoubt == InDoubtPolicy.Resend;
+            db.MessageEvents.Add(new MessageEvent
+            {
+                TenantId = m.TenantId, MessageId = m.Id, At = now, Status = MessageStatus.InDoubt, Attempt = m.Attempts,
+                Detail = $"in doubt: the node sending it ({m.LeaseOwner}) stopped during the gateway call, so the recipient may or may not have it",
+            });
+            if (resend)
+                db.MessageEvents.Add(new MessageEvent { TenantId = m.TenantId, MessageId = m.Id, At = now, Status = MessageStatus.Queued, Detail = "sent again: the tenant's policy resends messages in doubt" });
+            m.WasInDoubt = true;
+            (m.Status, m.StatusReason, m.DueAt, m.LeaseOwner, m.LeaseUntil, m.UpdatedAt) =
+                (resend ? MessageStatus.Queued : MessageStatus.InDoubt, resend ? null : "in_doubt", now, null, null, now);
+        }
+        try { await db.SaveChangesAsync(ct); }
+        catch (DbUpdateConcurrencyException) { /* another node swept them first */ }
+        logger.LogWarning("{Count} message(s) were in flight on a node that stopped; marked in doubt", stale.Count);
+        Wake();
+    }
+
+    // ---- lanes --------------------------------------------------------------------------------------------
+
+    private async Task RunLaneAsync(Guid key, Lane lane, CancellationToken ct)
+    {
+        while (true)
+        {
+            Message m;
+            lock (sync)
+            {
+                if (!lane.Pending.TryDequeue(out m!) || ct.IsCancellationRequested)
+                {
+                    lane.Runner = null;
+                    if (lane.Pending.Count == 0) lanes.Remove(key);
+                    return;
+                }
+            }
+            try
+            {
+                await ProcessAsync(m, ct);
+            }
+            catch (Exception ex)
+            {
+                if (!ct.IsCancellationRequested) logger.LogError(ex, "Dispatching message {MessageId} failed; it is tried again shortly", m.Id);
+                await ReleaseAsync(m.Id);
+            }
+            finally
+            {
+                lock (sync) leased--;
+            }
+        }
+    }
+
+    private async Task ReleaseAsync(Guid id)
+    {
+        try
+        {
+            await using var scope = PlatformScope(out var db);
+            var owner = node.Id;
+            var later = time.UtcNow() + TimeSpan.FromSeconds(5);
+            await db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(m => m.Id == id && m.LeaseOwner == owner && Waiting.Contains(m.Status))
+                .ExecuteUpdateAsync(u => u.SetProperty(m => m.LeaseOwner, (string?)null).SetProperty(m => m.LeaseUntil, (DateTime?)null).SetProperty(m => m.DueAt, later));
+        }
+        catch (Exception ex) { logger.LogWarning(ex, "Could not hand back message {MessageId}; it returns when its lease ends", id); }
+    }
+
+    private async Task ProcessAsync(Message m, CancellationToken ct)
+    {
+        for (var round = 0; ; round++)
+        {
+            await using var scope = PlatformScope(out var db);
+            var now = time.UtcNow();
+            var tenantRules = await RulesAsync(db, m.TenantId, now, ct);
+            var session = m.SessionId is { } sessionId
+                ? await db.Sessions.IgnoreQueryFilters([ZapHubDb.TenantFilter]).AsNoTracking().FirstOrDefaultAsync(s => s.Id == sessionId, ct)
+                : null;
+            var verdict = session is null
+                ? new Verdict.Unavailable(Governor.Reasons.SessionRemoved)
+                : Governor.Decide(session, tenantRules.Settings, tenantRules.Zone, now, Random.Shared);
+
+            switch (verdict)
+            {
+                case Verdict.Unavailable unavailable:
+                    await RerouteOrHoldAsync(db, m, unavailable.Reason, tenantRules, now, ct);
+                    return;
+                case Verdict.Wait wait:
+                    await DeferAsync(db, m.Id, wait.Until, wait.Reason, tenantRules, now, ct);
+                    return;
+                case Verdict.Go go:
+                    var today = Governor.Today(tenantRules.Zone, now);
+                    var (begin, busyUntil) = await ledger.BeginAsync(new DispatchLedger.Begin(
+                        m.Id, m.Status, session!.Id, now, today, go.DailyLimit, now + SlotLock, now + options.Value.LeaseDuration));
+                    switch (begin)
+                    {
+                        case BeginResult.Gone:
+                            return;
+                        case BeginResult.SlotBusy when busyUntil!.Value - now <= TimeSpan.FromSeconds(30):
+                            // The number sent a moment ago (here or on another node): wait out its gap, then decide again.
+                            await Task.Delay(busyUntil.Value - now + TimeSpan.FromMilliseconds(1), time, ct);
+                            continue;
+                        case BeginResult.SlotBusy:
+                            await DeferAsync(db, m.Id, busyUntil!.Value, null, tenantRules, now, ct);
+                            return;
+                        case BeginResult.LimitReached when round < 3:
+                            continue;
+                        case BeginResult.LimitReached:
+                            await DeferAsync(db, m.Id, now + TimeSpan.FromMinutes(1), Governor.Reasons.DailyLimit, tenantRules, now, ct);
+                            return;
+                    }
+                    await SendAsync(db, m, session, go, today, tenantRules, scope.ServiceProvider.GetRequiredService<SessionService>());
+                    return;
+            }
+        }
+    }
+
+    private async Task SendAsync(ZapHubDb db, Message m, Session session, Verdict.Go go, string today, Rules tenantRules, SessionService sessions)
+    {
+        var attempt = m.Attempts + 1;
+        var started = time.GetTimestamp();
+        SendOutcome outcome;
+        // Not cancelled by shutdown: a call cut off halfway would leave the message in doubt for no reason.
+        var ct = CancellationToken.None;
+        try
+        {
+            var gateway = await db.Gateways.AsNoTracking().FirstAsync(g => g.Id == session.GatewayId, ct);
+            var media = m.MediaKind is { } kind
+                ? new OutgoingMedia(kind.ToString().ToLowerInvariant(), m.MediaUrl,
+                    m.MediaFileId is { } fileId ? await db.MediaFiles.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(f => f.Id == fileId).Select(f => f.Content).FirstOrDefaultAsync(ct) : null,
+                    m.MediaFileName, m.MediaMimeType)
+                : null;
+            if (media is { Url: null, Content: null })
+                outcome = new SendOutcome(null, "media_missing", "The uploaded file was deleted before the message went out.", false);
+            else
+            {
+                var sent = await clients.For(gateway).SendAsync(sessions.TargetOf(session), new OutgoingMessage(PhoneNumberRules.Digits(m.Peer), m.Text, media, go.TypingDelay), ct);
+                outcome = SendOutcome.Delivered(sent.ProviderMessageId);
+            }
+        }
+        catch (GatewayException ex)
+        {
+            outcome = Classify(ex, attempt, tenantRules.Settings, time.UtcNow());
+        }
+        catch (Exception ex)
+        {
+            logger.LogError(ex, "Sending message {MessageId} failed unexpectedly", m.Id);
+            outcome = Classify(new GatewayException(GatewayFailure.Transient, "ZapHub could not complete the call: " + ex.Message, null, ex), attempt, tenantRules.Settings, time.UtcNow());
+        }
+
+        var ended = time.UtcNow();
+        var took = time.GetElapsedTime(started).TotalMilliseconds;
+        var detail = outcome.Sent
+            ? $"attempt {attempt} via {session.DisplayName}: accepted by the gateway in {took:0} ms"
+            : $"attempt {attempt} via {session.DisplayName}: {outcome.Reason}" + (outcome.Retry ? $"; next try {outcome.RetryAt:HH:mm:ss} UTC" : "");
+        await ledger.EndAsync(new DispatchLedger.End(m.Id, m.TenantId, session.Id, attempt, today, ended, outcome, ended + go.Gap, detail));
+    }
+
+    /// <summary>Transient trouble retries with growing, jittered delays; a number WhatsApp does not know fails at once.</summary>
+    private SendOutcome Classify(GatewayException ex, int attempt, MessagingSettings settings, DateTime now)
+    {
+        var o = options.Value;
+        var (category, retryable) = ex.Failure switch
+        {
+            GatewayFailure.InvalidNumber => ("invalid_number", false),
+            GatewayFailure.Permanent => ("rejected", false),
+            GatewayFailure.RateLimited => ("rate_limited", true),
+            GatewayFailure.NotConnected => ("session_not_connected", true),
+            GatewayFailure.InstanceMissing => ("gateway_lost_instance", true),
+            GatewayFailure.Auth => ("gateway_auth", true),
+            GatewayFailure.Configuration => ("gateway_config", true),
+            _ => ("gateway_unavailable", true),
+        };
+        var reason = ex.Failure == GatewayFailure.InvalidNumber ? "The number is not on WhatsApp." : ex.Message;
+        if (reason.Length > 280) reason = reason[..280];
+        DateTime? pause = ex.Failure == GatewayFailure.RateLimited ? now + o.RateLimitPause : null;
+        if (!retryable || attempt >= settings.MaxAttempts)
+            return new SendOutcome(null, category, retryable ? $"gave up after {attempt} attempts: {reason}" : reason, false, null, pause);
+        var delay = o.RetryBaseDelay * Math.Pow(2, Math.Min(attempt - 1, 16));
+        if (delay > o.RetryMaxDelay) delay = o.RetryMaxDelay;
+        delay *= 0.8 + Random.Shared.NextDouble() * 0.4;
+        return new SendOutcome(null, category, reason, true, (pause ?? now) + delay, pause);
+    }
+
+    // ---- waiting, holding, failing over ---------------------------------------------------------------------
+
+    /// <summary>The number cannot send: another connected number of the tenant takes the message if allowed, otherwise it waits (for a while).</summary>
+    private async Task RerouteOrHoldAsync(ZapHubDb db, Message m, string reason, Rules tenantRules, DateTime now, CancellationToken ct)
+    {
+        var settings = tenantRules.Settings;
+        if (m.Route == MessageRoute.Any || settings.FailoverToOtherNumbers)
+        {
+            var others = await db.Sessions.IgnoreQueryFilters([ZapHubDb.TenantFilter]).AsNoTracking()
+                .Where(s => s.TenantId == m.TenantId && s.Id != m.SessionId && s.Enabled && s.State == SessionState.Connected && (s.PausedUntil == null || s.PausedUntil <= now))
+                .Select(s => new { s.Id, s.DisplayName }).ToListAsync(ct);
+            if (others.Count > 0)
+            {
+                var to = others[Random.Shared.Next(others.Count)];
+                await TransitionAsync(db, m.Id, now, x => (x.SessionId, x.Status, x.StatusReason, x.DueAt, x.HeldSince) = (to.Id, MessageStatus.Queued, null, now, null),
+                    $"moved to {to.DisplayName}: the chosen number is {Describe(reason)}", ct);
+                Wake();
+                return;
+            }
+        }
+        var heldSince = m.HeldSince ?? now;
+        if (now - heldSince >= TimeSpan.FromMinutes(settings.HoldMinutes))
+        {
+            await TransitionAsync(db, m.Id, now, x => (x.Status, x.StatusReason, x.FailureCategory, x.FailedAt) =
+                (MessageStatus.Failed, $"The number stayed unavailable ({Describe(reason)}) for {settings.HoldMinutes} minutes.", "expired", now), null, ct);
+            return;
+        }
+        await TransitionAsync(db, m.Id, now, x => (x.Status, x.StatusReason, x.HeldSince, x.DueAt) = (MessageStatus.Held, reason, heldSince, now + options.Value.HoldRecheck),
+            $"held: the number is {Describe(reason)}; waits up to {settings.HoldMinutes} minutes for it", ct);
+    }
+
+    private Task DeferAsync(ZapHubDb db, Guid id, DateTime until, string? reason, Rules tenantRules, DateTime now, CancellationToken ct)
+    {
+        var local = TimeZoneInfo.ConvertTimeFromUtc(until, tenantRules.Zone);
+        var detail = reason switch
+        {
+            Governor.Reasons.QuietHours => $"waiting: quiet hours until {local:HH:mm}",
+            Governor.Reasons.DailyLimit => $"waiting: the number reached its daily limit; continues {local:yyyy-MM-dd HH:mm}",
+            Governor.Reasons.Paused => $"waiting: sending on this number is paused until {local:yyyy-MM-dd HH:mm}",
+            _ => null,
+        };
+        return TransitionAsync(db, id, now, x => (x.Status, x.StatusReason, x.DueAt) = (MessageStatus.Queued, reason, until), detail, ct);
+    }
+
+    /// <summary>Changes a message this node holds and hands it back; the timeline gets a line when the status or its reason changed.</summary>
+    private async Task TransitionAsync(ZapHubDb db, Guid id, DateTime now, Action<Message> change, string? detail, CancellationToken ct)
+    {
+        var owner = node.Id;
+        var m = await db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter]).FirstOrDefaultAsync(x => x.Id == id && x.LeaseOwner == owner && Waiting.Contains(x.Status), ct);
+        if (m is null) return;
+        var before = (m.Status, m.StatusReason);
+        change(m);
+        (m.LeaseOwner, m.LeaseUntil, m.UpdatedAt) = (null, null, now);
+        if (detail is not null && (m.Status, m.StatusReason) != before)
+            db.MessageEvents.Add(new MessageEvent { TenantId = m.TenantId, MessageId = id, At = now, Status = m.Status, Detail = detail });
+        try { await db.SaveChangesAsync(ct); }
+        catch (DbUpdateConcurrencyException) { /* canceled meanwhile: nothing to do */ }
+    }
+
+    private static string Describe(string reason) => reason switch
+    {
+        Governor.Reasons.SessionDisabled => "disabled",
+        Governor.Reasons.SessionRemoved => "removed",
+        _ => "not connected",
+    };
+
+    // ---- helpers ------------------------------------------------------------------------------------------
+
+    private async Task<Rules> RulesAsync(ZapHubDb db, Guid tenantId, DateTime now, CancellationToken ct)
+    {
+        if (rules.TryGetValue(tenantId, out var cached) && cached.Until > now && cached.Until - now <= TimeSpan.FromSeconds(2)) return cached;
+        var settings = await MessagingSettingsService.LoadAsync(db, tenantId, ct);
+        var zone = await db.Tenants.Where(t => t.Id == tenantId).Select(t => t.TimeZone).FirstOrDefaultAsync(ct) ?? Tenancy.Tenant.DefaultTimeZone;
+        var fresh = new Rules(settings, TimeZoneInfo.FindSystemTimeZoneById(zone), now + TimeSpan.FromSeconds(2));
+        rules[tenantId] = fresh;
+        return fresh;
+    }
+
+    private AsyncServiceScope PlatformScope(out ZapHubDb db)
+    {
+        var scope = scopes.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<TenantContext>().UsePlatformScope();
+        db = scope.ServiceProvider.GetRequiredService<ZapHubDb>();
+        return scope;
+    }
+
+    /// <summary>The outbox's table and column names as each provider's migrations created them, quoted for raw SQL.</summary>
+    private sealed record SqlNames(string Table, string Id, string Status, string DueAt, string LeaseOwner, string LeaseUntil, string SessionId, string Version)
+    {
+        private static SqlNames? cached;
+
+        public static SqlNames For(ZapHubDb db)
+        {
+            if (cached is { } c) return c;
+            var entity = db.Model.FindEntityType(typeof(Message))!;
+            var table = StoreObjectIdentifier.Table(entity.GetTableName()!, entity.GetSchema());
+            string Q(string name) => "\"" + name + "\"";
+            string Col(string property) => Q(entity.FindProperty(property)!.GetColumnName(table)!);
+            return cached = new SqlNames(Q(table.Name), Col(nameof(Message.Id)), Col(nameof(Message.Status)), Col(nameof(Message.DueAt)),
+                Col(nameof(Message.LeaseOwner)), Col(nameof(Message.LeaseUntil)), Col(nameof(Message.SessionId)), Col(nameof(Message.Version)));
+        }
+    }
+}

@@ -1,0 +1,167 @@
+using Microsoft.EntityFrameworkCore;
+using ZapHub.Data;
+using ZapHub.Features.Sessions;
+using ZapHub.Gateways;
+
+namespace ZapHub.Features.Messages;
+
+/// <summary>
+/// What gateway webhooks mean for messages: receipts move an outbound message's status forward (never back), and
+/// received messages are stored with their contact, checked for opt-out words. Runs inside the signal processor's
+/// batch, so it commits with the events it came from.
+/// </summary>
+public sealed class MessageSignals(ZapHubDb db, DateTime now)
+{
+    private readonly Dictionary<(Guid, string), Message?> outbound = [];
+    private readonly Dictionary<(Guid, string), Contact> contacts = [];
+    private readonly HashSet<(Guid, string)> inboundSeen = [];
+    private readonly Dictionary<Guid, MessagingSettings> settings = [];
+
+    public static MessageStatus? StatusOf(AckLevel level) => level switch
+    {
+        AckLevel.Sent => MessageStatus.Sent,
+        AckLevel.Delivered => MessageStatus.Delivered,
+        AckLevel.Read or AckLevel.Played => MessageStatus.Read,
+        AckLevel.Failed => MessageStatus.Failed,
+        _ => null,
+    };
+
+    /// <summary>Loads, in one query each, the messages and contacts a batch of signals will touch.</summary>
+    public async Task PrepareAsync(IReadOnlyList<(Session Session, GatewaySignal Signal)> signals, CancellationToken ct)
+    {
+        var acks = signals.Where(x => x.Signal is AckSignal).Select(x => (x.Session.Id, ((AckSignal)x.Signal).ProviderMessageId)).Distinct().ToList();
+        if (acks.Count > 0)
+        {
+            var ids = acks.Select(a => a.ProviderMessageId).Distinct().ToList();
+            var sessionIds = acks.Select(a => a.Id).Distinct().ToList();
+            var found = await db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter])
+                .Where(m => m.SessionId != null && sessionIds.Contains(m.SessionId.Value) && m.ProviderMessageId != null && ids.Contains(m.ProviderMessageId))
+                .ToListAsync(ct);
+            foreach (var key in acks) outbound[key] = null;
+            foreach (var m in found) outbound[(m.SessionId!.Value, m.ProviderMessageId!)] = m;
+        }
+        var inbound = signals.Where(x => x.Signal is InboundSignal).ToList();
+        if (inbound.Count > 0)
+        {
+            var peers = inbound.Select(x => ((InboundSignal)x.Signal).From).Distinct().ToList();
+            var tenants = inbound.Select(x => x.Session.TenantId).Distinct().ToList();
+            foreach (var c in await db.Contacts.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(c => tenants.Contains(c.TenantId) && peers.Contains(c.Peer)).ToListAsync(ct))
+                contacts[(c.TenantId, c.Peer)] = c;
+            var providerIds = inbound.Select(x => ((InboundSignal)x.Signal).ProviderMessageId).Distinct().ToList();
+            var sessionIds = inbound.Select(x => x.Session.Id).Distinct().ToList();
+            foreach (var seen in await db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter])
+                .Where(m => m.SessionId != null && sessionIds.Contains(m.SessionId.Value) && m.ProviderMessageId != null && providerIds.Contains(m.ProviderMessageId))
+                .Select(m => new { SessionId = m.SessionId!.Value, m.ProviderMessageId }).ToListAsync(ct))
+                inboundSeen.Add((seen.SessionId, seen.ProviderMessageId!));
+            foreach (var tenantId in tenants) settings[tenantId] = await MessagingSettingsService.LoadAsync(db, tenantId, ct);
+        }
+    }
+
+    public void Apply(Session session, AckSignal ack)
+    {
+        if (StatusOf(ack.Level) is not { } status) return;
+        if (outbound.GetValueOrDefault((session.Id, ack.ProviderMessageId)) is { } message)
+        {
+            Advance(message, status, now, "receipt from the gateway: " + ack.RawEvent);
+            return;
+        }
+        // The send call has not returned yet (or its result is not committed): keep the receipt until it has.
+        db.PendingReceipts.Add(new PendingReceipt { TenantId = session.TenantId, SessionId = session.Id, ProviderMessageId = ack.ProviderMessageId, Status = status, At = now });
+    }
+
+    /// <summary>Moves a message forward along sent → delivered → read; a failure receipt only counts before delivery.</summary>
+    public void Advance(Message m, MessageStatus status, DateTime at, string detail)
+    {
+        if (Rank(status) <= Rank(m.Status) || m.Status is MessageStatus.Canceled or MessageStatus.Received) return;
+        if (status == MessageStatus.Failed && m.Status != MessageStatus.Sent) return;
+        m.Status = status;
+        m.UpdatedAt = at;
+        switch (status)
+        {
+            case MessageStatus.Delivered: m.DeliveredAt ??= at; break;
+            case MessageStatus.Read: m.DeliveredAt ??= at; m.ReadAt ??= at; break;
+            case MessageStatus.Failed:
+                (m.FailedAt, m.FailureCategory, m.StatusReason) = (at, "rejected_by_whatsapp", "WhatsApp reported the message as not delivered.");
+                break;
+        }
+        db.MessageEvents.Add(new MessageEvent { TenantId = m.TenantId, MessageId = m.Id, At = at, Status = status, Detail = detail });
+    }
+
+    private static int Rank(MessageStatus s) => s switch
+    {
+        MessageStatus.Sent => 1,
+        MessageStatus.Delivered => 2,
+        MessageStatus.Read => 3,
+        MessageStatus.Failed => 2,
+        _ => 0,
+    };
+
+    /// <summary>A received message: stored once, linked to its contact; an opt-out word stops marketing to that contact.</summary>
+    public void Apply(Session session, InboundSignal inbound)
+    {
+        if (string.IsNullOrEmpty(inbound.From) || !inboundSeen.Add((session.Id, inbound.ProviderMessageId))) return;
+        var key = (session.TenantId, inbound.From);
+        if (!contacts.TryGetValue(key, out var contact))
+        {
+            contact = new Contact { TenantId = session.TenantId, Peer = inbound.From, CreatedAt = now };
+            db.Contacts.Add(contact);
+            contacts[key] = contact;
+        }
+        if (!string.IsNullOrWhiteSpace(inbound.PushName)) contact.Name = inbound.PushName.Length > 120 ? inbound.PushName[..120] : inbound.PushName;
+        contact.LastInboundAt = now;
+        var text = inbound.Text is { Length: > 4096 } t ? t[..4096] : inbound.Text;
+        var message = new Message
+        {
+            TenantId = session.TenantId, Direction = MessageDirection.Inbound, Status = MessageStatus.Received, SessionId = session.Id, Peer = inbound.From,
+            PeerName = contact.Name, ContactId = contact.Id, Text = text, ProviderMessageId = inbound.ProviderMessageId is { Length: > 0 } id ? id : null,
+            MediaKind = inbound.MediaType switch { "image" => MediaKind.Image, "video" => MediaKind.Video, "audio" or "ptt" => MediaKind.Audio, null => null, _ => MediaKind.Document },
+            DueAt = inbound.At.UtcDateTime, CreatedAt = now, UpdatedAt = now,
+        };
+        db.Messages.Add(message);
+        db.MessageEvents.Add(new MessageEvent { TenantId = session.TenantId, MessageId = message.Id, At = now, Status = MessageStatus.Received, Detail = "received on " + session.DisplayName });
+
+        if (!contact.OptedOut && IsOptOut(text, MessagingSettingsService.Keywords(settings[session.TenantId])))
+            (contact.OptedOut, contact.OptedOutAt, contact.OptOutText) = (true, now, text!.Trim() is { Length: > 200 } x ? x[..200] : text.Trim());
+    }
+
+    /// <summary>The whole message is the keyword, whatever its case, accents or punctuation ("Sair", "PARAR!", "stop.").</summary>
+    public static bool IsOptOut(string? text, IEnumerable<string> keywords)
+    {
+        if (string.IsNullOrWhiteSpace(text) || text.Length > 40) return false;
+        var normalized = Normalize(text);
+        return keywords.Any(k => Normalize(k) == normalized);
+    }
+
+    private static string Normalize(string value)
+    {
+        var decomposed = value.Trim().Normalize(System.Text.NormalizationForm.FormD);
+        return new string(decomposed.Where(c => char.IsLetterOrDigit(c) || c == ' ').ToArray()).Trim().ToUpperInvariant();
+    }
+
+    /// <summary>
+    /// Longer than any send call takes to return and commit. Receipts for messages ZapHub never queued (test sends,
+    /// messages typed on the phone) end up here too, and are dropped after this.
+    /// </summary>
+    private static readonly TimeSpan PendingLifetime = TimeSpan.FromMinutes(10);
+
+    /// <summary>Receipts that arrived before their send was recorded, applied now that it may be; stale ones are dropped.</summary>
+    public static async Task ApplyPendingAsync(ZapHubDb db, DateTime now, CancellationToken ct)
+    {
+        var pending = await db.PendingReceipts.IgnoreQueryFilters([ZapHubDb.TenantFilter]).OrderBy(r => r.Id).Take(1000).ToListAsync(ct);
+        if (pending.Count == 0) return;
+        var ids = pending.Select(r => r.ProviderMessageId).Distinct().ToList();
+        var sessionIds = pending.Select(r => r.SessionId).Distinct().ToList();
+        var messages = await db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter])
+            .Where(m => m.SessionId != null && sessionIds.Contains(m.SessionId.Value) && m.ProviderMessageId != null && ids.Contains(m.ProviderMessageId))
+            .ToDictionaryAsync(m => (m.SessionId!.Value, m.ProviderMessageId!), ct);
+        var signals = new MessageSignals(db, now);
+        foreach (var receipt in pending)
+        {
+            if (messages.TryGetValue((receipt.SessionId, receipt.ProviderMessageId), out var message))
+                signals.Advance(message, receipt.Status, receipt.At, "receipt from the gateway (arrived before the send call returned)");
+            else if (now - receipt.At < PendingLifetime)
+                continue;
+            db.PendingReceipts.Remove(receipt);
+        }
+    }
+}
