@@ -1,6 +1,8 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using ZapHub.Features.Messages;
 using ZapHub.Features.Sessions;
 using ZapHub.Features.Tenancy;
 using ZapHub.IntegrationTests.Infrastructure;
@@ -25,6 +27,7 @@ public class CrossTenantIsolationTests(ITestOutputHelper output)
         [typeof(ConnectRequest)] = new { mode = "qr" },
         [typeof(UpdateSessionRequest)] = new { displayName = "probe", dailyLimit = 5 },
         [typeof(TestMessageRequest)] = new { to = "(11) 99999-0001", text = "probe" },
+        [typeof(SaveTemplateRequest)] = new { name = "probe", body = "Olá {{nome}}" },
     };
 
     [Fact]
@@ -41,6 +44,10 @@ public class CrossTenantIsolationTests(ITestOutputHelper output)
             ["apiKeyId"] = (await b.CreateApiKeyAsync(ApiScopes.SessionsRead)).Id.ToString(),
             ["memberId"] = (await b.AddMemberAsync("Member")).MemberId.ToString(),
             ["sessionId"] = (await b.CreateSessionAsync("Recepção B")).GetProperty("id").GetString()!,
+            // Scheduled far ahead: it stays as it is while the test runs.
+            ["messageId"] = (await b.SendAsync(new { to = "11988887777", text = "B", sendAt = DateTimeOffset.UtcNow.AddDays(30) })).ToString(),
+            ["contactId"] = (await Http.JsonAsync(await b.Owner.PostAsJsonAsync("/api/v1/contacts", new { phone = "11977776666", name = "Cliente B" }), HttpStatusCode.Created)).GetProperty("id").GetString()!,
+            ["templateId"] = (await Http.JsonAsync(await b.Owner.PostAsJsonAsync("/api/v1/templates", new { name = "modelo-b", body = "Olá {{nome}}" }), HttpStatusCode.Created)).GetProperty("id").GetString()!,
         };
 
         var routes = Routes.Api(app).Where(r => r.Tenant is not null && r.Parameters.Count > 0).ToList();
@@ -79,7 +86,11 @@ public class CrossTenantIsolationTests(ITestOutputHelper output)
         var memberB = await b.AddMemberAsync();
         await app.RegisterGatewayAsync("Evolution", "http://127.0.0.1:9", "unused");
         var sessionB = (await b.CreateSessionAsync("Recepção B")).GetProperty("id").GetString()!;
-        var secretsOfB = new[] { b.Id.ToString(), keyB.ToString(), memberB.MemberId.ToString(), b.Slug, b.OwnerEmail, sessionB, "Recepção B" };
+        var messageB = (await b.SendAsync(new { to = "11988887777", text = "texto de B", sendAt = DateTimeOffset.UtcNow.AddDays(30) })).ToString();
+        await Http.ExpectAsync(await b.Owner.PostAsJsonAsync("/api/v1/contacts", new { phone = "11977776666", name = "Cliente B" }), HttpStatusCode.Created);
+        await Http.ExpectAsync(await b.Owner.PostAsJsonAsync("/api/v1/templates", new { name = "modelo-b", body = "Olá {{nome}}" }), HttpStatusCode.Created);
+        var secretsOfB = new[] { b.Id.ToString(), keyB.ToString(), memberB.MemberId.ToString(), b.Slug, b.OwnerEmail, sessionB, "Recepção B", messageB, "texto de B",
+            "+5511977776666", "Cliente B", "modelo-b" };
 
         foreach (var route in Routes.Api(app).Where(r => r.Tenant is not null && r.Parameters.Count == 0 && r.Method == "GET"))
         {

@@ -39,6 +39,9 @@ public class MessageTests
         app.ServeOverKestrel();
         await app.RegisterEmulatorAsync(emulator);
         var tenant = await app.CreateTenantAsync();
+        // The tenant's system, as in production, calls with an API key (a session cookie would not outlive the clock jumps).
+        var (_, key) = await tenant.CreateApiKeyAsync([.. ZapHub.Features.Tenancy.ApiScopes.All]);
+        tenant = tenant with { Owner = app.WithApiKey(key) };
         await tenant.SettingsAsync();
         return new Setup { App = app, Emulator = emulator, Tenant = tenant, Clock = clock };
     }
@@ -185,5 +188,220 @@ public class MessageTests
         Assert.Equal(1, failed.GetProperty("message").GetProperty("attempts").GetInt32());
         Assert.Equal("invalid_number", failed.GetProperty("message").GetProperty("failureCategory").GetString());
         Assert.Contains("not on WhatsApp", failed.GetProperty("message").GetProperty("statusReason").GetString());
+    }
+
+    [Fact]
+    public async Task TheDailyLimitCountsInTheSaoPauloDayAndResetsAtItsMidnight()
+    {
+        var clock = ClockAtSaoPaulo(23, 50);
+        await using var s = await StartAsync(clock);
+        var (session, instance) = await s.Tenant.ConnectedSessionAsync(s.Emulator, "evolution", "Evolution");
+        await Http.ExpectAsync(await s.Tenant.Owner.PatchAsJsonAsync($"/api/v1/sessions/{session}", new { dailyLimit = 2 }), HttpStatusCode.OK);
+
+        var ids = new List<Guid>();
+        for (var i = 1; i <= 3; i++) ids.Add(await s.Tenant.SendAsync(new { to = "11988887777", text = $"lembrete {i}" }));
+        await s.Tenant.WaitForMessageAsync(ids[0], "Sent");
+        await s.Tenant.WaitForMessageAsync(ids[1], "Sent");
+        var third = await Eventually.WaitAsync(() => s.Tenant.MessageAsync(ids[2]),
+            m => m.GetProperty("message").GetProperty("statusReason").GetString() == "daily_limit", "the third message to wait for tomorrow");
+        Assert.Equal("Queued", Status(third));
+        Assert.Contains(third.GetProperty("timeline").EnumerateArray(), e => e.GetProperty("detail").GetString()!.Contains("daily limit"));
+        Assert.Equal(2, (await s.Tenant.SessionAsync(session)).GetProperty("sentToday").GetInt32());
+
+        // 23:59 in São Paulo is already the next day in UTC: still today for the limit.
+        clock.Advance(TimeSpan.FromMinutes(9));
+        await Task.Delay(1000);
+        Assert.Equal(2, (await s.Emulator.MessagesAsync(instance)).Count);
+
+        clock.Advance(TimeSpan.FromMinutes(2));
+        await s.Tenant.WaitForMessageAsync(ids[2], "Sent");
+        Assert.Equal(1, (await s.Tenant.SessionAsync(session)).GetProperty("sentToday").GetInt32());
+        Assert.Equal(3, (await s.Emulator.MessagesAsync(instance)).Count);
+    }
+
+    [Fact]
+    public async Task NothingGoesOutDuringQuietHoursAndWarmUpLimitsANewNumber()
+    {
+        var clock = ClockAtSaoPaulo(21, 30);
+        await using var s = await StartAsync(clock);
+        var (session, instance) = await s.Tenant.ConnectedSessionAsync(s.Emulator, "wppconnect", "WppConnect");
+        await s.Tenant.SettingsAsync(x => (x["quietFrom"], x["quietUntil"], x["warmupDays"], x["warmupFirstDayLimit"]) = ("21:00", "08:00", 7, 1));
+
+        var first = await s.Tenant.SendAsync(new { to = "11988887777", text = "promoção" });
+        var waiting = await Eventually.WaitAsync(() => s.Tenant.MessageAsync(first),
+            m => m.GetProperty("message").GetProperty("statusReason").GetString() == "quiet_hours", "the message to wait for the morning");
+        Assert.Contains(waiting.GetProperty("timeline").EnumerateArray(), e => e.GetProperty("detail").GetString() == "waiting: quiet hours until 08:00");
+
+        clock.Advance(TimeSpan.FromHours(10) + TimeSpan.FromMinutes(31)); // 08:01 next day
+        await s.Tenant.WaitForMessageAsync(first, "Sent");
+
+        // Linked yesterday (day 0 allowed 1): day 1 of warm-up allows 2, so the third message of the day waits for day 2.
+        var second = await s.Tenant.SendAsync(new { to = "11988887777", text = "segunda" });
+        await s.Tenant.WaitForMessageAsync(second, "Sent");
+        var third = await s.Tenant.SendAsync(new { to = "11988887777", text = "terceira" });
+        await Eventually.WaitAsync(() => s.Tenant.MessageAsync(third),
+            m => m.GetProperty("message").GetProperty("statusReason").GetString() == "daily_limit", "warm-up to hold the third message");
+        Assert.Equal(2, (await s.Emulator.MessagesAsync(instance)).Count);
+        clock.Advance(TimeSpan.FromHours(24)); // 08:01 the next day (after quiet hours): day 2 of warm-up
+        await s.Tenant.WaitForMessageAsync(third, "Sent");
+    }
+
+    [Fact]
+    public async Task WhenTheNumberIsDownMessagesWaitThenFailOverOrExpireByPolicy()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var s = await StartAsync(clock);
+        var (primary, primaryInstance) = await s.Tenant.ConnectedSessionAsync(s.Emulator, "evolution", "Evolution", "Recepção", "5511999990001");
+        var (_, backupInstance) = await s.Tenant.ConnectedSessionAsync(s.Emulator, "evolution", "Evolution", "Caixa", "5511999990002");
+        await Http.ExpectAsync(await s.Emulator.UnlinkAsync("evolution", primaryInstance), HttpStatusCode.OK);
+        await s.Tenant.WaitForStateAsync(primary, "Disconnected");
+
+        // Failover off: the message waits for its number, with a status that says why.
+        var held = await s.Tenant.SendAsync(new { to = "11988887777", text = "confirmação" });
+        var waiting = await s.Tenant.WaitForMessageAsync(held, "Held");
+        Assert.Equal("session_disconnected", waiting.GetProperty("message").GetProperty("statusReason").GetString());
+        Assert.Equal(primary, waiting.GetProperty("message").GetProperty("sessionId").GetGuid());
+
+        // It waits no longer than the tenant allows.
+        clock.Advance(TimeSpan.FromMinutes(61));
+        var expired = await s.Tenant.WaitForMessageAsync(held, "Failed");
+        Assert.Equal("expired", expired.GetProperty("message").GetProperty("failureCategory").GetString());
+
+        // Failover on: another connected number of the tenant takes it.
+        await s.Tenant.SettingsAsync(x => x["failoverToOtherNumbers"] = true);
+        var moved = await s.Tenant.SendAsync(new { to = "11988887777", text = "confirmação 2" });
+        var sent = await s.Tenant.WaitForMessageAsync(moved, "Sent");
+        Assert.NotEqual(primary, sent.GetProperty("message").GetProperty("sessionId").GetGuid());
+        Assert.Contains(sent.GetProperty("timeline").EnumerateArray(), e => e.GetProperty("detail").GetString()!.StartsWith("moved to Caixa"));
+        Assert.Single(await s.Emulator.MessagesAsync(backupInstance));
+        Assert.Empty(await s.Emulator.MessagesAsync(primaryInstance));
+
+        // Without failover, a held message goes as soon as its own number reconnects.
+        await s.Tenant.SettingsAsync();
+        var later = await s.Tenant.SendAsync(new { to = "11977776666", text = "quando voltar" });
+        await s.Tenant.WaitForMessageAsync(later, "Held");
+        await Http.ExpectAsync(await s.Tenant.Owner.PostAsJsonAsync($"/api/v1/sessions/{primary}/connect", new { }), HttpStatusCode.Accepted);
+        await s.Tenant.WaitForStateAsync(primary, "AwaitingScan");
+        await Http.ExpectAsync(await s.Emulator.ScanAsync("evolution", primaryInstance, "5511999990001"), HttpStatusCode.OK);
+        await s.Tenant.WaitForMessageAsync(later, "Sent");
+        Assert.Single(await s.Emulator.MessagesAsync(primaryInstance));
+    }
+
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task InboundMessagesAreStoredWithTheirContactAndAnOptOutStopsMarketingOnly(string provider, string kind)
+    {
+        await using var s = await StartAsync();
+        var (session, instance) = await s.Tenant.ConnectedSessionAsync(s.Emulator, provider, kind);
+
+        await Http.ExpectAsync(await s.Emulator.InboundAsync(provider, instance, "5511977776666", "Oi, queria remarcar", "Maria Souza"), HttpStatusCode.OK);
+        var inbound = await Eventually.WaitAsync(async () => (await s.Tenant.Owner.GetFromJsonAsync<JsonElement>("/api/v1/messages?direction=Inbound")).EnumerateArray().ToList(),
+            l => l.Count == 1, "the inbound message");
+        Assert.Equal("+5511977776666", inbound[0].GetProperty("peer").GetString());
+        Assert.Equal("Oi, queria remarcar", inbound[0].GetProperty("text").GetString());
+        Assert.Equal("Maria Souza", inbound[0].GetProperty("peerName").GetString());
+        Assert.Equal(session, inbound[0].GetProperty("sessionId").GetGuid());
+
+        await Http.ExpectAsync(await s.Emulator.InboundAsync(provider, instance, "5511977776666", "Sair!", "Maria Souza"), HttpStatusCode.OK);
+        var contact = await Eventually.WaitAsync(async () => (await s.Tenant.Owner.GetFromJsonAsync<JsonElement>("/api/v1/contacts")).EnumerateArray().Single(),
+            c => c.GetProperty("optedOut").GetBoolean(), "the contact to be opted out");
+        Assert.Equal("Maria Souza", contact.GetProperty("name").GetString());
+
+        var refused = await Http.JsonAsync(await s.Tenant.Owner.PostAsJsonAsync("/api/v1/messages",
+            new { to = "(11) 97777-6666", text = "50% de desconto!", @class = "marketing" }), HttpStatusCode.UnprocessableEntity);
+        Assert.Equal("recipient_opted_out", refused.GetProperty("code").GetString());
+        var reminder = await s.Tenant.SendAsync(new { to = "(11) 97777-6666", text = "Sua consulta é amanhã às 9h", @class = "transactional" });
+        await s.Tenant.WaitForMessageAsync(reminder, "Sent");
+
+        var conversation = await s.Tenant.Owner.GetFromJsonAsync<JsonElement>($"/api/v1/contacts/{contact.GetProperty("id").GetGuid()}/messages");
+        Assert.Equal(["Inbound", "Inbound", "Outbound"], conversation.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("direction").GetString()));
+    }
+
+    [Fact]
+    public async Task TemplatesAreCheckedOnSaveAndOnSendAndFillTheText()
+    {
+        await using var s = await StartAsync();
+        var (_, instance) = await s.Tenant.ConnectedSessionAsync(s.Emulator, "evolution", "Evolution");
+
+        var broken = await Http.JsonAsync(await s.Tenant.Owner.PostAsJsonAsync("/api/v1/templates", new { name = "confirmacao", body = "Olá {{nome}, até {{data}}" }), HttpStatusCode.BadRequest);
+        Assert.True(broken.GetProperty("errors").TryGetProperty("body", out _));
+        var created = await Http.JsonAsync(await s.Tenant.Owner.PostAsJsonAsync("/api/v1/templates",
+            new { name = "confirmacao", body = "Olá {{nome}}, sua consulta é {{data}} às {{hora}}." }), HttpStatusCode.Created);
+        Assert.Equal(["nome", "data", "hora"], created.GetProperty("variables").EnumerateArray().Select(v => v.GetString()));
+        await Http.ExpectAsync(await s.Tenant.Owner.PostAsJsonAsync("/api/v1/templates", new { name = "confirmacao", body = "x" }), HttpStatusCode.Conflict);
+
+        var missing = await Http.JsonAsync(await s.Tenant.Owner.PostAsJsonAsync("/api/v1/messages",
+            new { to = "11988887777", template = new { name = "confirmacao", variables = new { nome = "Ana", data = "12/12" } } }), HttpStatusCode.BadRequest);
+        Assert.True(missing.GetProperty("errors").TryGetProperty("variables.hora", out _), missing.ToString());
+
+        var id = await s.Tenant.SendAsync(new { to = "11988887777", template = new { name = "confirmacao", variables = new { nome = "Ana", data = "12/12", hora = "14h" } } });
+        await s.Tenant.WaitForMessageAsync(id, "Sent");
+        Assert.Equal("Olá Ana, sua consulta é 12/12 às 14h.", Assert.Single(await s.Emulator.MessagesAsync(instance)).GetProperty("text").GetString());
+        Assert.Equal("confirmacao", (await s.Tenant.MessageAsync(id)).GetProperty("message").GetProperty("templateName").GetString());
+    }
+
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task MediaGoesByUrlOrByUploadedFile(string provider, string kind)
+    {
+        await using var s = await StartAsync();
+        var (_, instance) = await s.Tenant.ConnectedSessionAsync(s.Emulator, provider, kind);
+
+        using var form = new MultipartFormDataContent();
+        var pdf = new ByteArrayContent("%PDF-1.4 recibo"u8.ToArray());
+        pdf.Headers.ContentType = new("application/pdf");
+        form.Add(pdf, "file", "recibo.pdf");
+        var file = await Http.JsonAsync(await s.Tenant.Owner.PostAsync("/api/v1/media", form), HttpStatusCode.Created);
+        Assert.Equal("recibo.pdf", file.GetProperty("fileName").GetString());
+
+        var byFile = await s.Tenant.SendAsync(new { to = "11988887777", text = "Seu recibo", media = new { type = "document", fileId = file.GetProperty("id").GetGuid() } });
+        var byUrl = await s.Tenant.SendAsync(new { to = "11988887777", text = "Nosso cardápio", media = new { type = "image", url = "https://example.com/cardapio.jpg" } });
+        await s.Tenant.WaitForMessageAsync(byFile, "Sent");
+        await s.Tenant.WaitForMessageAsync(byUrl, "Sent");
+        var received = await s.Emulator.MessagesAsync(instance);
+        Assert.Equal(2, received.Count);
+        Assert.All(received, m => Assert.NotNull(m.GetProperty("mediaType").GetString()));
+        Assert.Equal(["Seu recibo", "Nosso cardápio"], received.Select(m => m.GetProperty("text").GetString()).Order().Reverse());
+
+        var bad = await Http.JsonAsync(await s.Tenant.Owner.PostAsJsonAsync("/api/v1/messages", new { to = "11988887777", media = new { type = "sticker", url = "https://x.test/a.webp" } }), HttpStatusCode.BadRequest);
+        Assert.True(bad.GetProperty("errors").TryGetProperty("media.type", out _));
+    }
+
+    [Fact]
+    public async Task BadRequestsGetAClearErrorAndStoreNothing()
+    {
+        await using var s = await StartAsync();
+        await s.Tenant.ConnectedSessionAsync(s.Emulator, "evolution", "Evolution");
+        (object Body, string Field)[] cases =
+        [
+            (new { to = "12345", text = "x" }, "to"),
+            (new { to = "11988887777" }, "text"),
+            (new { to = "11988887777", text = new string('a', 5000) }, "text"),
+            (new { to = "11988887777", template = new { name = "nao-existe" } }, "template.name"),
+            (new { to = "11988887777", text = "x", route = "session" }, "sessionId"),
+            (new { to = "11988887777", text = "x", @class = "spam" }, "class"),
+            (new { to = "11988887777", text = "x", sendAt = DateTimeOffset.UtcNow.AddYears(1) }, "sendAt"),
+        ];
+        foreach (var (body, field) in cases)
+        {
+            var problem = await Http.JsonAsync(await s.Tenant.Owner.PostAsJsonAsync("/api/v1/messages", body), HttpStatusCode.BadRequest);
+            Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), $"{JsonSerializer.Serialize(body)} → {problem}");
+        }
+        await Http.ExpectAsync(await s.Tenant.Owner.PostAsync("/api/v1/messages", new StringContent("{not json", System.Text.Encoding.UTF8, "application/json")), HttpStatusCode.BadRequest);
+        Assert.Empty((await s.Tenant.Owner.GetFromJsonAsync<JsonElement>("/api/v1/messages")).EnumerateArray());
+    }
+
+    [Fact]
+    public async Task PacingKeepsTheGapBetweenTwoSendsOfOneNumber()
+    {
+        await using var s = await StartAsync();
+        var (_, instance) = await s.Tenant.ConnectedSessionAsync(s.Emulator, "evolution", "Evolution");
+        await s.Tenant.SettingsAsync(x => (x["minGapMs"], x["jitterMs"]) = (400, 200));
+        var ids = new List<Guid>();
+        for (var i = 0; i < 5; i++) ids.Add(await s.Tenant.SendAsync(new { to = "11988887777", text = $"msg {i}" }));
+        foreach (var id in ids) await s.Tenant.WaitForMessageAsync(id, "Sent");
+        var times = (await s.Emulator.MessagesAsync(instance)).Select(m => m.GetProperty("at").GetDateTimeOffset()).Order().ToList();
+        Assert.Equal(5, times.Count);
+        for (var i = 1; i < times.Count; i++) Assert.True(times[i] - times[i - 1] >= TimeSpan.FromMilliseconds(400), $"sends {i - 1} and {i} were {(times[i] - times[i - 1]).TotalMilliseconds} ms apart");
     }
 }

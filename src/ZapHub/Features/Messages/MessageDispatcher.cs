@@ -418,16 +418,16 @@ public sealed class MessageDispatcher(
         return TransitionAsync(db, id, now, x => (x.Status, x.StatusReason, x.DueAt) = (MessageStatus.Queued, reason, until), detail, ct);
     }
 
-    /// <summary>Changes a message this node holds and hands it back; the timeline gets a line when the status or its reason changed.</summary>
+    /// <summary>Changes a message this node holds and hands it back; the timeline gets a line when its status, reason or number changed.</summary>
     private async Task TransitionAsync(ZapHubDb db, Guid id, DateTime now, Action<Message> change, string? detail, CancellationToken ct)
     {
         var owner = node.Id;
         var m = await db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter]).FirstOrDefaultAsync(x => x.Id == id && x.LeaseOwner == owner && Waiting.Contains(x.Status), ct);
         if (m is null) return;
-        var before = (m.Status, m.StatusReason);
+        var before = (m.Status, m.StatusReason, m.SessionId);
         change(m);
         (m.LeaseOwner, m.LeaseUntil, m.UpdatedAt) = (null, null, now);
-        if (detail is not null && (m.Status, m.StatusReason) != before)
+        if (detail is not null && (m.Status, m.StatusReason, m.SessionId) != before)
             db.MessageEvents.Add(new MessageEvent { TenantId = m.TenantId, MessageId = id, At = now, Status = m.Status, Detail = detail });
         try { await db.SaveChangesAsync(ct); }
         catch (DbUpdateConcurrencyException) { /* canceled meanwhile: nothing to do */ }

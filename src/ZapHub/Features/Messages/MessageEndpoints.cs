@@ -56,6 +56,11 @@ public static class MessageEndpoints
         var contacts = app.MapGroup("/api/v1/contacts").WithTags("Contacts").RequireRateLimiting(RateLimits.Api);
         contacts.MapGet("/", (MessageService svc, string? search, bool? optedOut, CancellationToken ct) => svc.ContactsAsync(search, optedOut, ct))
             .RequireTenant(send).WithName("ListContacts");
+        contacts.MapPost("/", async Task<Results<Created<ContactView>, Ok<ContactView>>> (SaveContactRequest body, MessageService svc, HttpContext http, CancellationToken ct) =>
+        {
+            var (contact, created) = await svc.SaveContactAsync(Actor(http), body, ct);
+            return created ? TypedResults.Created($"/api/v1/contacts/{contact.Id}", contact) : TypedResults.Ok(contact);
+        }).RequireTenant(send).WithName("SaveContact").WithSummary("Adds a contact by phone, or updates its name and opt-out (e.g. importing an opt-out list).");
         contacts.MapGet("/{contactId:guid}/messages", async (Guid contactId, MessageService svc, CancellationToken ct) =>
         {
             var (contact, conversation) = await svc.ConversationAsync(contactId, ct);

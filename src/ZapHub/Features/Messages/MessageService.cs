@@ -41,6 +41,8 @@ public sealed record MessageQuery(MessageStatus? Status = null, Guid? SessionId 
 
 public sealed record ContactView(Guid Id, string Peer, string? Name, bool OptedOut, DateTime? OptedOutAt, DateTime? LastInboundAt, DateTime? LastOutboundAt);
 
+public sealed record SaveContactRequest(string? Phone, string? Name = null, bool? OptedOut = null);
+
 public sealed record MediaFileView(Guid Id, string FileName, string MimeType, long Size, DateTime CreatedAt);
 
 /// <summary>The tenant's messages: accepting sends into the outbox, reading them back, and the few things a person may do to one.</summary>
@@ -297,6 +299,22 @@ public sealed class MessageService(ZapHubDb db, TenantContext tenant, TimeProvid
         var c = await db.Contacts.AsNoTracking().FirstOrDefaultAsync(x => x.Id == contactId, ct) ?? throw ProblemException.NotFound("Contact");
         var messages = await db.Messages.AsNoTracking().Where(m => m.Peer == c.Peer).OrderByDescending(m => m.CreatedAt).Take(200).ToListAsync(ct);
         return (new ContactView(c.Id, c.Peer, c.Name, c.OptedOut, c.OptedOutAt, c.LastInboundAt, c.LastOutboundAt), messages.AsEnumerable().Reverse().Select(View).ToList());
+    }
+
+    /// <summary>Adds a contact (or names an existing one), e.g. when importing an opt-out list from another system.</summary>
+    public async Task<(ContactView Contact, bool Created)> SaveContactAsync(Actor actor, SaveContactRequest request, CancellationToken ct)
+    {
+        var peer = PhoneNumberRules.ToE164(request.Phone, "phone");
+        var name = request.Name?.Trim() is { Length: > 0 } n ? (n.Length > 120 ? n[..120] : n) : null;
+        var c = await db.Contacts.FirstOrDefaultAsync(x => x.Peer == peer, ct);
+        var created = c is null;
+        if (c is null) db.Contacts.Add(c = new Contact { TenantId = tenant.RequireTenant(), Peer = peer, CreatedAt = time.UtcNow() });
+        c.Name = name ?? c.Name;
+        if (request.OptedOut is { } optedOut && optedOut != c.OptedOut)
+            (c.OptedOut, c.OptedOutAt, c.OptOutText) = (optedOut, optedOut ? time.UtcNow() : null, optedOut ? "set by " + actor.Name : null);
+        audit.Add(db, actor, c.TenantId, created ? "contact.created" : "contact.updated", "contact", c.Id.ToString(), $"{peer}{(c.OptedOut ? " (opted out)" : "")}");
+        await db.SaveChangesAsync(ct);
+        return (new ContactView(c.Id, c.Peer, c.Name, c.OptedOut, c.OptedOutAt, c.LastInboundAt, c.LastOutboundAt), created);
     }
 
     /// <summary>A person records that the contact wants marketing messages again (or no longer does).</summary>
