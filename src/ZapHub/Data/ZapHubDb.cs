@@ -156,6 +156,7 @@ public abstract class ZapHubDb(DbContextOptions options, TenantContext tenant)
             e.HasOne<Message>().WithMany().HasForeignKey(x => x.MessageId).OnDelete(DeleteBehavior.Cascade);
             e.Property(x => x.Status).HasConversion<string>().HasMaxLength(12);
             e.Property(x => x.Detail).HasMaxLength(500);
+            e.Property(x => x.Node).HasMaxLength(64);
         });
         b.Entity<PendingReceipt>(e =>
         {

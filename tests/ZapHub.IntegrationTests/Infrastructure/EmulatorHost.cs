@@ -87,7 +87,9 @@ public sealed class EmulatorHost : IAsyncDisposable
         Http.PostAsJsonAsync($"/_emulator/{provider}/{instance}/ack", new { messageId, status });
 
     public async Task<List<JsonElement>> MessagesAsync(string instance) =>
-        await Http.GetFromJsonAsync<List<JsonElement>>($"/_emulator/messages?instance={instance}") ?? [];
+        await Http.GetFromJsonAsync<List<JsonElement>>(instance.Length == 0 ? "/_emulator/messages" : $"/_emulator/messages?instance={instance}") ?? [];
+
+    public async Task<long> SentCountAsync() => (await Http.GetFromJsonAsync<JsonElement>("/_emulator/stats")).GetProperty("sent").GetInt64();
 
     public async Task<JsonElement> InstancesAsync() => await Http.GetFromJsonAsync<JsonElement>("/_emulator/instances");
 

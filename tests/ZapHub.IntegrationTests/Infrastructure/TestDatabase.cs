@@ -43,6 +43,43 @@ public sealed class TestDatabase : IAsyncDisposable
         return new TestDatabase("Postgres", dir, cs, name);
     }
 
+    /// <summary>One number straight from the database, for what the API does not show (rows mid-send after a crash).</summary>
+    public Task<long> CountAsync(string sqlWhereOnMessages) => ScalarAsync($"SELECT COUNT(*) FROM \"Messages\" WHERE {sqlWhereOnMessages}");
+
+    public async Task<long> ScalarAsync(string sql)
+    {
+        if (ConnectionString is not null)
+        {
+            await using var pg = new NpgsqlConnection(ConnectionString);
+            await pg.OpenAsync();
+            await using var command = new NpgsqlCommand(sql, pg);
+            return Convert.ToInt64(await command.ExecuteScalarAsync());
+        }
+        await using var sqlite = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(DataDirectory, "zaphub.db")}");
+        await sqlite.OpenAsync();
+        await using var query = sqlite.CreateCommand();
+        query.CommandText = sql;
+        return Convert.ToInt64(await query.ExecuteScalarAsync());
+    }
+
+    public async Task<List<string>> TextsAsync(string sqlWhereOnMessages)
+    {
+        var sql = $"SELECT \"Text\" FROM \"Messages\" WHERE {sqlWhereOnMessages}";
+        var texts = new List<string>();
+        System.Data.Common.DbConnection connection = ConnectionString is not null
+            ? new NpgsqlConnection(ConnectionString)
+            : new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(DataDirectory, "zaphub.db")}");
+        await using (connection)
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync()) texts.Add(reader.GetString(0));
+        }
+        return texts;
+    }
+
     public async ValueTask DisposeAsync()
     {
         try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }

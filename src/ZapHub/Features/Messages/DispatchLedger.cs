@@ -57,6 +57,8 @@ public sealed class DispatchLedger(IServiceScopeFactory scopes, NodeIdentity nod
         {
             batch.Clear();
             while (batch.Count < MaxBatch && queue.Reader.TryRead(out var item)) batch.Add(item);
+            // Numbers' rows locked in one order by every group, on every node: two groups can wait on each other but never deadlock.
+            batch.Sort((x, y) => SessionOf(x).CompareTo(SessionOf(y)));
             try
             {
                 var results = await CommitAsync(batch, stoppingToken);
@@ -79,6 +81,8 @@ public sealed class DispatchLedger(IServiceScopeFactory scopes, NodeIdentity nod
             if (batch.Any(i => i.Step is End { Outcome.Sent: true })) receipts.Wake();
         }
     }
+
+    private static Guid SessionOf(Item item) => item.Step switch { Begin b => b.SessionId, End e => e.SessionId, _ => Guid.Empty };
 
     private async Task<(BeginResult, DateTime?)[]> CommitAsync(List<Item> batch, CancellationToken ct)
     {
@@ -185,7 +189,7 @@ public sealed class DispatchLedger(IServiceScopeFactory scopes, NodeIdentity nod
                 .SetProperty(s => s.PausedUntil, s => pauseUntil ?? s.PausedUntil)
                 .SetProperty(s => s.PauseReason, s => pauseReason ?? s.PauseReason), ct);
 
-        db.MessageEvents.Add(new MessageEvent { TenantId = e.TenantId, MessageId = e.MessageId, At = e.At, Status = status, Attempt = e.Attempt, Detail = e.Detail });
+        db.MessageEvents.Add(new MessageEvent { TenantId = e.TenantId, MessageId = e.MessageId, At = e.At, Status = status, Attempt = e.Attempt, Detail = e.Detail, Node = owner });
         return (BeginResult.Started, null);
     }
 }

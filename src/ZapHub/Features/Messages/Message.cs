@@ -88,6 +88,9 @@ public sealed class MessageEvent : ITenantOwned
     public MessageStatus Status { get; set; }
     public int? Attempt { get; set; }
     public string? Detail { get; set; }
+
+    /// <summary>The node that made the attempt: with several nodes, where to look in the logs.</summary>
+    public string? Node { get; set; }
 }
 
 /// <summary>A receipt that came before ZapHub knew the provider id (the send call had not returned yet); applied once it does.</summary>

@@ -161,27 +161,40 @@ public sealed class MessageDispatcher(
     private async Task<List<Guid>> LeaseIdsAsync(ZapHubDb db, DateTime now, int limit, List<Guid> skipSessions, CancellationToken ct)
     {
         var n = SqlNames.For(db);
-        var postgres = db.Database.ProviderName?.Contains("Npgsql", StringComparison.Ordinal) == true;
+        var postgres = IsPostgres(db);
         var skip = skipSessions.Count == 0 ? ""
-            : $" AND ({n.SessionId} IS NULL OR {n.SessionId} NOT IN ({string.Join(", ", skipSessions.Select((_, i) => "{" + (i + 4) + "}"))}))";
+            : $" AND ({n.SessionId} IS NULL OR {n.SessionId} NOT IN ({string.Join(", ", skipSessions.Select((_, i) => "{" + (i + 5) + "}"))}))";
+        // Due, unleased rows, at most a few per number, so one busy number cannot take a node's whole share.
+        var due = $"SELECT {n.Id}, ROW_NUMBER() OVER (PARTITION BY {n.SessionId} ORDER BY {n.DueAt}) AS rn FROM {n.Table} " +
+            $"WHERE {n.Status} IN ('Queued', 'Scheduled', 'Held') AND {n.DueAt} <= {{2}} AND ({n.LeaseUntil} IS NULL OR {n.LeaseUntil} < {{2}}){skip}";
         var sql =
             $"UPDATE {n.Table} SET {n.LeaseOwner} = {{0}}, {n.LeaseUntil} = {{1}}, {n.Version} = {n.Version} + 1 " +
-            $"WHERE {n.Id} IN (SELECT {n.Id} FROM {n.Table} " +
-            $"WHERE {n.Status} IN ('Queued', 'Scheduled', 'Held') AND {n.DueAt} <= {{2}} AND ({n.LeaseUntil} IS NULL OR {n.LeaseUntil} < {{2}}){skip} " +
+            $"WHERE {n.Id} IN (SELECT {n.Id} FROM {n.Table} WHERE {n.Id} IN (SELECT {n.Id} FROM ({due}) ranked WHERE rn <= {{4}}) " +
             $"ORDER BY {n.DueAt} LIMIT {{3}}{(postgres ? " FOR UPDATE SKIP LOCKED" : "")}) RETURNING {n.Id} AS \"Value\"";
-        object[] parameters = [node.Id, now + options.Value.LeaseDuration, now, limit, .. skipSessions.Cast<object>()];
+        object[] parameters = [node.Id, now + options.Value.LeaseDuration, now, limit, options.Value.MaxLeasedPerSession, .. skipSessions.Cast<object>()];
         return await db.Database.SqlQueryRaw<Guid>(sql, parameters).ToListAsync(ct);
     }
 
     private async Task RenewAsync(DateTime now, CancellationToken ct)
     {
         await using var scope = PlatformScope(out var db);
-        var owner = node.Id;
         var until = now + options.Value.LeaseDuration;
+        if (IsPostgres(db))
+        {
+            // Rows the ledger holds right now are skipped, not waited for: it is updating their lease anyway.
+            var n = SqlNames.For(db);
+            var sql = $"UPDATE {n.Table} SET {n.LeaseUntil} = {{0}} WHERE {n.Id} IN (SELECT {n.Id} FROM {n.Table} WHERE {n.LeaseOwner} = {{1}} " +
+                $"AND {n.Status} IN ('Queued', 'Scheduled', 'Held', 'Sending') FOR UPDATE SKIP LOCKED)";
+            await db.Database.ExecuteSqlRawAsync(sql, [until, node.Id], ct);
+            return;
+        }
+        var owner = node.Id;
         await db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter])
             .Where(m => m.LeaseOwner == owner && (Waiting.Contains(m.Status) || m.Status == MessageStatus.Sending))
             .ExecuteUpdateAsync(u => u.SetProperty(m => m.LeaseUntil, until), ct);
     }
+
+    private static bool IsPostgres(ZapHubDb db) => db.Database.ProviderName?.Contains("Npgsql", StringComparison.Ordinal) == true;
 
     /// <summary>
     /// A message still Sending after its lease ran out belonged to a node that died during the send call: the gateway
@@ -191,7 +204,7 @@ public sealed class MessageDispatcher(
     {
         await using var scope = PlatformScope(out var db);
         var stale = await db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter])
-            .Where(m => m.Status == MessageStatus.Sending && m.LeaseUntil < now).Take(500).ToListAsync(ct);
+            .Where(m => m.Status == MessageStatus.Sending && m.LeaseUntil < now).OrderBy(m => m.LeaseUntil).Take(500).ToListAsync(ct);
         if (stale.Count == 0) return;
         foreach (var m in stale)
         {
@@ -208,7 +221,11 @@ public sealed class MessageDispatcher(
                 (resend ? MessageStatus.Queued : MessageStatus.InDoubt, resend ? null : "in_doubt", now, null, null, now);
         }
         try { await db.SaveChangesAsync(ct); }
-        catch (DbUpdateConcurrencyException) { /* another node swept them first */ }
+        catch (DbUpdateConcurrencyException) { return; /* another node swept them first */ }
+        // The dead node also held these numbers' send slots, until a send it will never finish ended.
+        var numbers = stale.Where(m => m.SessionId is not null).Select(m => m.SessionId!.Value).Distinct().ToList();
+        await db.Sessions.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(s => numbers.Contains(s.Id) && s.NextSendAt > now)
+            .ExecuteUpdateAsync(u => u.SetProperty(s => s.NextSendAt, now), ct);
         logger.LogWarning("{Count} message(s) were in flight on a node that stopped; marked in doubt", stale.Count);
         Wake();
     }
@@ -288,7 +305,11 @@ public sealed class MessageDispatcher(
                     {
                         case BeginResult.Gone:
                             return;
-                        case BeginResult.SlotBusy when busyUntil!.Value - now <= TimeSpan.FromSeconds(30):
+                        case BeginResult.SlotBusy when busyUntil!.Value - now > SlotLock - TimeSpan.FromSeconds(10):
+                            // Another node is sending on this number right now; its gap starts when that call ends.
+                            await Task.Delay(TimeSpan.FromMilliseconds(50), time, ct);
+                            continue;
+                        case BeginResult.SlotBusy when busyUntil.Value - now <= TimeSpan.FromSeconds(30):
                             // The number sent a moment ago (here or on another node): wait out its gap, then decide again.
                             await Task.Delay(busyUntil.Value - now + TimeSpan.FromMilliseconds(1), time, ct);
                             continue;

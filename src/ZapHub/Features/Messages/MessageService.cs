@@ -30,7 +30,7 @@ public sealed record MessageView(
     MessageClass Class, string? Text, MediaView? Media, string? TemplateName, DateTime DueAt, int Attempts, string? ProviderMessageId,
     string? FailureCategory, DateTime CreatedAt, DateTime? SentAt, DateTime? DeliveredAt, DateTime? ReadAt, DateTime? FailedAt, string Url);
 
-public sealed record MessageEventView(DateTime At, MessageStatus Status, int? Attempt, string? Detail);
+public sealed record MessageEventView(DateTime At, MessageStatus Status, int? Attempt, string? Detail, string? Node);
 
 public sealed record MessageDetail(MessageView Message, IReadOnlyList<MessageEventView> Timeline);
 
@@ -202,7 +202,7 @@ public sealed class MessageService(ZapHubDb db, TenantContext tenant, TimeProvid
     {
         var message = await db.Messages.AsNoTracking().FirstOrDefaultAsync(m => m.Id == id, ct) ?? throw ProblemException.NotFound("Message");
         var events = await db.MessageEvents.AsNoTracking().Where(e => e.MessageId == id).OrderBy(e => e.Id)
-            .Select(e => new MessageEventView(e.At, e.Status, e.Attempt, e.Detail)).ToListAsync(ct);
+            .Select(e => new MessageEventView(e.At, e.Status, e.Attempt, e.Detail, e.Node)).ToListAsync(ct);
         return new MessageDetail(View(message), events);
     }
 

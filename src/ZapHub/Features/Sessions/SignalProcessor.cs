@@ -18,6 +18,7 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
     : BackgroundService
 {
     private const int BatchSize = 200;
+    private static readonly TimeSpan HealthMarkInterval = TimeSpan.FromSeconds(5);
     private readonly SemaphoreSlim wake = new(0);
 
     public void Wake()
@@ -105,7 +106,9 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
             if (session is null) continue;
             try
             {
-                session.LastEventAt = e.ReceivedAt;
+                // Health marks, written at most every few seconds: during a burst of receipts, rewriting the number's row for
+                // each one would contend with the dispatcher, which takes the same row for every send.
+                if (session.LastEventAt is not { } seen || e.ReceivedAt - seen > HealthMarkInterval) session.LastEventAt = e.ReceivedAt;
                 var kind = gateways[session.GatewayId].Kind;
                 foreach (var signal in signals)
                 {
@@ -167,7 +170,7 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
                     db.SessionEvents.Add(ended);
                 return true;
             case AckSignal ack:
-                session.LastAckAt = now;
+                if (session.LastAckAt is not { } acked || now - acked > HealthMarkInterval) session.LastAckAt = now;
                 messages.Apply(session, ack);
                 return false;
             case InboundSignal inbound:

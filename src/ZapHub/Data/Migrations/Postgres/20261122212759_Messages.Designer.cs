@@ -12,7 +12,7 @@ using ZapHub.Data;
 namespace ZapHub.Data.Migrations.Postgres
 {
     [DbContext(typeof(PostgresZapHubDb))]
-    [Migration("20261122211718_Messages")]
+    [Migration("20261122212759_Messages")]
     partial class Messages
     {
         /// <inheritdoc />
@@ -559,6 +559,10 @@ namespace ZapHub.Data.Migrations.Postgres
 
                     b.Property<Guid>("MessageId")
                         .HasColumnType("uuid");
+
+                    b.Property<string>("Node")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
 
                     b.Property<string>("Status")
                         .IsRequired()

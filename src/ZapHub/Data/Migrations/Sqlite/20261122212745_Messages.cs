@@ -223,7 +223,8 @@ namespace ZapHub.Data.Migrations.Sqlite
                     At = table.Column<DateTime>(type: "TEXT", nullable: false),
                     Status = table.Column<string>(type: "TEXT", maxLength: 12, nullable: false),
                     Attempt = table.Column<int>(type: "INTEGER", nullable: true),
-                    Detail = table.Column<string>(type: "TEXT", maxLength: 500, nullable: true)
+                    Detail = table.Column<string>(type: "TEXT", maxLength: 500, nullable: true),
+                    Node = table.Column<string>(type: "TEXT", maxLength: 64, nullable: true)
                 },
                 constraints: table =>
                 {

@@ -224,7 +224,8 @@ namespace ZapHub.Data.Migrations.Postgres
                     At = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
                     Status = table.Column<string>(type: "character varying(12)", maxLength: 12, nullable: false),
                     Attempt = table.Column<int>(type: "integer", nullable: true),
-                    Detail = table.Column<string>(type: "character varying(500)", maxLength: 500, nullable: true)
+                    Detail = table.Column<string>(type: "character varying(500)", maxLength: 500, nullable: true),
+                    Node = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: true)
                 },
                 constraints: table =>
                 {

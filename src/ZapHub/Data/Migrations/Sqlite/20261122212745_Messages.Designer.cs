@@ -11,7 +11,7 @@ using ZapHub.Data;
 namespace ZapHub.Data.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteZapHubDb))]
-    [Migration("20261122211703_Messages")]
+    [Migration("20261122212745_Messages")]
     partial class Messages
     {
         /// <inheritdoc />
@@ -545,6 +545,10 @@ namespace ZapHub.Data.Migrations.Sqlite
                         .HasColumnType("TEXT");
 
                     b.Property<Guid>("MessageId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Node")
+                        .HasMaxLength(64)
                         .HasColumnType("TEXT");
 
                     b.Property<string>("Status")
