@@ -1,0 +1,246 @@
+// End-to-end message throughput: 10,000 messages accepted by ZapHub's API and received by the gateway emulator,
+// across 50 connected numbers with pacing off, against the emulator's own raw intake rate measured in the same run.
+// Then a pacing check: with a gap configured, no two sends of one number closer than the gap.
+// Usage: dotnet run -c Release -- [messages=10000] [numbers=50]      BENCH_DB=postgres with ZAPHUB_TEST_POSTGRES set
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using ZapHub.GatewayEmulator;
+
+var total = args.Length > 0 ? int.Parse(args[0]) : 10_000;
+var numbers = args.Length > 1 ? int.Parse(args[1]) : 50;
+var root = FindRoot();
+var zapHubDll = Path.Combine(root, "src/ZapHub/bin/Release/net10.0/ZapHub.dll");
+if (!File.Exists(zapHubDll)) { Console.Error.WriteLine($"Build first: dotnet build -c Release ({zapHubDll} missing)"); return 1; }
+
+// The gateway: the emulator on its own loopback port, as a real gateway server would be.
+var emulatorBuilder = WebApplication.CreateSlimBuilder();
+emulatorBuilder.Logging.ClearProviders();
+emulatorBuilder.WebHost.UseUrls("http://127.0.0.1:0");
+emulatorBuilder.Configuration["Emulator:EvolutionApiKey"] = "bench-key";
+emulatorBuilder.Services.AddGatewayEmulator(emulatorBuilder.Configuration);
+var emulator = emulatorBuilder.Build();
+emulator.MapGatewayEmulator();
+await emulator.StartAsync();
+var emulatorUrl = emulator.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+var sentLog = emulator.Services.GetRequiredService<SentLog>();
+using var gateway = new HttpClient { BaseAddress = new Uri(emulatorUrl) };
+
+var postgres = Environment.GetEnvironmentVariable("BENCH_DB") == "postgres";
+var data = Directory.CreateTempSubdirectory("zaphub-bench-");
+string? database = null;
+var environment = new Dictionary<string, string>
+{
+    ["ASPNETCORE_ENVIRONMENT"] = "Production", ["Storage__DataDirectory"] = data.FullName, ["Demo__Enabled"] = "false",
+    ["Bootstrap__OperatorPassword"] = "Bench-Operator-1", ["Logging__LogLevel__Default"] = "Warning",
+    ["RateLimits__ApiPerSecond"] = "1000000", ["RateLimits__LoginPerMinute"] = "1000", ["RateLimits__GatewayWebhooksPerSecond"] = "10000000",
+};
+if (postgres)
+{
+    var server = Environment.GetEnvironmentVariable("ZAPHUB_TEST_POSTGRES") ?? throw new InvalidOperationException("Set ZAPHUB_TEST_POSTGRES (scripts/test-postgres.sh start).");
+    database = "zaphub_bench_" + Guid.NewGuid().ToString("N")[..8];
+    var cs = Regex.Replace(server, "Database=[^;]*", "Database=" + database);
+    environment["Storage__Provider"] = "Postgres";
+    environment["Storage__ConnectionString"] = cs;
+    await RunToEndAsync(zapHubDll, ["migrate"], environment, createDatabase: true);
+}
+
+var port = FreePort();
+var zapHub = Start(zapHubDll, ["--urls", $"http://127.0.0.1:{port}"], environment);
+try
+{
+    using var api = new HttpClient(new SocketsHttpHandler { CookieContainer = new CookieContainer(), AllowAutoRedirect = false, MaxConnectionsPerServer = 64 })
+        { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+    for (var i = 0; i < 150 && !await Healthy(api); i++) await Task.Delay(200);
+    var sessions = await PrepareAsync(api, gateway, emulatorUrl, numbers);
+    Console.WriteLine($"ZapHub on {(postgres ? "PostgreSQL" : "SQLite")}, {numbers} connected numbers, {total:N0} messages, pacing off");
+
+    // 1. Baseline: the emulator's raw intake, the same sends posted straight to it with the same concurrency.
+    var instances = sessions.Select(s => s.Instance).ToList();
+    var raw = await RawIntakeAsync(gateway, instances, total);
+    sentLog.Clear();
+
+    // 2. ZapHub end to end: accepted (202) → received by the gateway.
+    var accepted = new ConcurrentDictionary<string, DateTimeOffset>();
+    var clock = Stopwatch.StartNew();
+    var start = DateTimeOffset.UtcNow;
+    using (var throttle = new SemaphoreSlim(32))
+    {
+        await Task.WhenAll(Enumerable.Range(0, total).Select(async i =>
+        {
+            await throttle.WaitAsync();
+            try
+            {
+                var text = $"bench-{i}";
+                var response = await api.PostAsJsonAsync("/api/v1/messages", new { to = $"55119{8000 + i % 1000:D4}{1000 + i % 8999:D4}", text, route = "session", sessionId = sessions[i % sessions.Count].Id });
+                if (response.StatusCode != HttpStatusCode.Accepted) throw new InvalidOperationException($"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+                accepted[text] = DateTimeOffset.UtcNow;
+            }
+            finally { throttle.Release(); }
+        }));
+    }
+    var acceptSeconds = clock.Elapsed.TotalSeconds;
+    while (sentLog.Count < total && clock.Elapsed < TimeSpan.FromMinutes(10)) await Task.Delay(20);
+    var received = sentLog.All.Where(m => m.Text?.StartsWith("bench-") == true).ToList();
+    var latencies = received.Where(m => accepted.ContainsKey(m.Text!)).Select(m => (m.At - accepted[m.Text!]).TotalMilliseconds).Order().ToList();
+    var last = received.Max(m => m.At);
+    var rate = received.Count / (last - start).TotalSeconds;
+    var duplicates = received.Count - received.Select(m => m.Text).Distinct().Count();
+
+    Console.WriteLine();
+    Console.WriteLine($"emulator raw intake     : {raw,10:N0} messages/s");
+    Console.WriteLine($"ZapHub end to end       : {rate,10:N0} messages/s  ({received.Count:N0} received, {duplicates} twice; API accepted all in {acceptSeconds:0.0} s = {total / acceptSeconds:N0}/s)");
+    Console.WriteLine($"latency accepted→gateway: p50 {Percentile(latencies, 0.50):N0} ms, p95 {Percentile(latencies, 0.95):N0} ms, max {latencies.LastOrDefault():N0} ms");
+    Console.WriteLine($"ratio                   : {rate / raw:0.00} of the emulator's raw intake");
+
+    // 3. Pacing on: 5 numbers, 10 messages each, 200 ms gap (+ up to 100 ms jitter).
+    const int gapMs = 200;
+    await api.PutAsJsonAsync("/api/v1/messaging/settings", Settings(gapMs, 100));
+    sentLog.Clear();
+    var paced = sessions.Take(5).ToList();
+    for (var i = 0; i < 50; i++)
+        (await api.PostAsJsonAsync("/api/v1/messages", new { to = $"5511988{i:D2}7777", text = $"paced-{i}", route = "session", sessionId = paced[i % paced.Count].Id })).EnsureSuccessStatusCode();
+    while (sentLog.Count < 50 && clock.Elapsed < TimeSpan.FromMinutes(12)) await Task.Delay(20);
+    var minGap = sentLog.All.GroupBy(m => m.Instance)
+        .SelectMany(g => g.OrderBy(m => m.At).Zip(g.OrderBy(m => m.At).Skip(1), (a, b) => (b.At - a.At).TotalMilliseconds)).DefaultIfEmpty(double.NaN).Min();
+    Console.WriteLine($"pacing on ({gapMs} ms gap)  : smallest gap between two sends of one number {minGap:N0} ms → {(minGap >= gapMs ? "holds" : "VIOLATED")}");
+    return received.Count == total && duplicates == 0 && minGap >= gapMs ? 0 : 2;
+}
+finally
+{
+    zapHub.Kill(entireProcessTree: true);
+    await zapHub.WaitForExitAsync();
+    await emulator.StopAsync();
+    try { data.Delete(true); } catch (IOException) { }
+    if (database is not null) await DropDatabaseAsync(database);
+}
+
+static object Settings(int gapMs, int jitterMs) => new
+{
+    minGapMs = gapMs, jitterMs, typingDelayMs = 0, quietFrom = (string?)null, quietUntil = (string?)null, warmupDays = 0, warmupFirstDayLimit = 50,
+    failoverToOtherNumbers = false, holdMinutes = 60, inDoubt = "Hold", maxAttempts = 6, optOutKeywords = new[] { "SAIR" },
+};
+
+static async Task<double> RawIntakeAsync(HttpClient gateway, List<string> instances, int total)
+{
+    long next = -1;
+    var clock = Stopwatch.StartNew();
+    await Task.WhenAll(Enumerable.Range(0, 32).Select(async _ =>
+    {
+        while (Interlocked.Increment(ref next) is var i && i < total)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"/evolution/message/sendText/{instances[(int)(i % instances.Count)]}")
+                { Content = JsonContent.Create(new { number = $"55119{8000 + i % 1000:D4}{1000 + i % 8999:D4}", text = $"raw-{i}" }) };
+            request.Headers.Add("apikey", "bench-key");
+            (await gateway.SendAsync(request)).EnsureSuccessStatusCode();
+        }
+    }));
+    return total / clock.Elapsed.TotalSeconds;
+}
+
+static async Task<List<(Guid Id, string Instance)>> PrepareAsync(HttpClient api, HttpClient gateway, string emulatorUrl, int numbers)
+{
+    await SignInAsync(api, "admin@zaphub.local", "Bench-Operator-1");
+    (await api.PostAsJsonAsync("/api/v1/admin/gateways", new { name = "emulator", kind = "Evolution", baseUrl = emulatorUrl.TrimEnd('/') + "/evolution", credentials = "bench-key", capacity = 1000 })).EnsureSuccessStatusCode();
+    var tenant = await (await api.PostAsJsonAsync("/api/v1/admin/tenants", new { name = "Bench", slug = "bench", ownerEmail = "owner@bench.test", maxSessions = 1000 })).Content.ReadFromJsonAsync<JsonElement>();
+    await SignInAsync(api, "owner@bench.test", tenant.GetProperty("ownerOneTimePassword").GetString()!);
+    (await api.PutAsJsonAsync("/api/v1/messaging/settings", Settings(0, 0))).EnsureSuccessStatusCode();
+    var sessions = new List<(Guid, string)>();
+    for (var i = 0; i < numbers; i++)
+    {
+        var session = await (await api.PostAsJsonAsync("/api/v1/sessions", new { displayName = $"Número {i}" })).Content.ReadFromJsonAsync<JsonElement>();
+        var id = session.GetProperty("id").GetGuid();
+        var instance = session.GetProperty("instanceName").GetString()!;
+        (await api.PostAsJsonAsync($"/api/v1/sessions/{id}/connect", new { })).EnsureSuccessStatusCode();
+        await Until(async () => (await api.GetFromJsonAsync<JsonElement>($"/api/v1/sessions/{id}")).GetProperty("state").GetString() == "AwaitingScan");
+        (await gateway.PostAsJsonAsync($"/_emulator/evolution/{instance}/scan", new { phone = $"55119{i:D4}0001" })).EnsureSuccessStatusCode();
+        await Until(async () => (await api.GetFromJsonAsync<JsonElement>($"/api/v1/sessions/{id}")).GetProperty("state").GetString() == "Connected");
+        sessions.Add((id, instance));
+    }
+    return sessions;
+}
+
+static async Task Until(Func<Task<bool>> condition)
+{
+    for (var i = 0; i < 300; i++)
+    {
+        if (await condition()) return;
+        await Task.Delay(50);
+    }
+    throw new TimeoutException("The emulator or ZapHub did not get there in 15 s.");
+}
+
+static double Percentile(List<double> sorted, double p) => sorted.Count == 0 ? double.NaN : sorted[(int)Math.Min(sorted.Count - 1, Math.Ceiling(p * sorted.Count) - 1)];
+
+static async Task<bool> Healthy(HttpClient api)
+{
+    try { return (await api.GetAsync("/health/ready")).IsSuccessStatusCode; } catch (HttpRequestException) { return false; }
+}
+
+static async Task SignInAsync(HttpClient api, string email, string password)
+{
+    var html = await api.GetStringAsync("/login");
+    var token = Regex.Match(html, "name=\"__RequestVerificationToken\"[^>]*?value=\"([^\"]+)\"").Groups[1].Value;
+    var response = await api.PostAsync("/account/login", new FormUrlEncodedContent(new Dictionary<string, string>
+    {
+        ["__RequestVerificationToken"] = WebUtility.HtmlDecode(token), ["Email"] = email, ["Password"] = password,
+    }));
+    if (response.Headers.Location?.ToString().StartsWith("/login") != false) throw new InvalidOperationException($"sign-in of {email} failed");
+}
+
+static Process Start(string dll, string[] args, Dictionary<string, string> environment)
+{
+    var info = new ProcessStartInfo("dotnet", [dll, .. args]) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(dll)! };
+    foreach (var (k, v) in environment) info.Environment[k] = v;
+    var process = Process.Start(info)!;
+    process.OutputDataReceived += (_, e) => { if (e.Data?.Contains("fail", StringComparison.OrdinalIgnoreCase) == true) Console.Error.WriteLine(e.Data); };
+    process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine(e.Data); };
+    process.BeginOutputReadLine();
+    process.BeginErrorReadLine();
+    return process;
+}
+
+static async Task RunToEndAsync(string dll, string[] args, Dictionary<string, string> environment, bool createDatabase)
+{
+    if (createDatabase)
+    {
+        var admin = Environment.GetEnvironmentVariable("ZAPHUB_TEST_POSTGRES")!;
+        await using var conn = new Npgsql.NpgsqlConnection(admin);
+        await conn.OpenAsync();
+        await using var create = new Npgsql.NpgsqlCommand($"CREATE DATABASE \"{Regex.Match(environment["Storage__ConnectionString"], "Database=([^;]*)").Groups[1].Value}\"", conn);
+        await create.ExecuteNonQueryAsync();
+    }
+    var process = Start(dll, args, environment);
+    await process.WaitForExitAsync();
+    if (process.ExitCode != 0) throw new InvalidOperationException("zaphub migrate failed");
+}
+
+static async Task DropDatabaseAsync(string database)
+{
+    Npgsql.NpgsqlConnection.ClearAllPools();
+    await using var conn = new Npgsql.NpgsqlConnection(Environment.GetEnvironmentVariable("ZAPHUB_TEST_POSTGRES")!);
+    await conn.OpenAsync();
+    await using var drop = new Npgsql.NpgsqlCommand($"DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)", conn);
+    await drop.ExecuteNonQueryAsync();
+}
+
+static int FreePort()
+{
+    var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+    listener.Start();
+    var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+    listener.Stop();
+    return port;
+}
+
+static string FindRoot()
+{
+    var dir = new DirectoryInfo(AppContext.BaseDirectory);
+    while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "ZapHub.sln"))) dir = dir.Parent;
+    return dir?.FullName ?? throw new InvalidOperationException("Run from inside the repository.");
+}
