@@ -48,5 +48,9 @@ public sealed class SentLog
 
     public long Count => Interlocked.Read(ref count);
     public IReadOnlyList<SentMessage> All => messages.ToArray();
-    public void Clear() => messages.Clear();
+    public void Clear()
+    {
+        messages.Clear();
+        Interlocked.Exchange(ref count, 0);
+    }
 }
