@@ -1,6 +1,7 @@
 // Time from a gateway webhook reaching ZapHub to the browser's DOM showing the new state, in a real Chromium,
 // over N transitions (Connected ↔ Disconnected). Prints p50 and p95.
 // Usage: dotnet run -c Release -- [transitions=120]
+using static ZapHub.Bench.BenchSupport;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
@@ -94,24 +95,4 @@ finally
 {
     zapHub.Kill(entireProcessTree: true);
     try { data.Delete(true); } catch (IOException) { }
-}
-
-static async Task SignInAsync(HttpClient api, string email, string password)
-{
-    var html = await api.GetStringAsync("/login");
-    var token = Regex.Match(html, "name=\"__RequestVerificationToken\"[^>]*?value=\"([^\"]+)\"").Groups[1].Value;
-    var response = await api.PostAsync("/account/login", new FormUrlEncodedContent(new Dictionary<string, string>
-    {
-        ["__RequestVerificationToken"] = WebUtility.HtmlDecode(token), ["Email"] = email, ["Password"] = password,
-    }));
-    if (response.Headers.Location?.ToString().StartsWith("/login") != false) throw new InvalidOperationException($"sign-in of {email} failed: {(int)response.StatusCode} {response.Headers.Location}");
-}
-
-static int FreePort()
-{
-    var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-    listener.Start();
-    var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-    listener.Stop();
-    return port;
 }

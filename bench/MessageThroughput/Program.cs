@@ -2,6 +2,7 @@
 // across 50 connected numbers with pacing off, against the emulator's own raw intake rate measured in the same run.
 // Then a pacing check: with a gap configured, no two sends of one number closer than the gap.
 // Usage: dotnet run -c Release -- [messages=10000] [numbers=50]      BENCH_DB=postgres with ZAPHUB_TEST_POSTGRES set
+using static ZapHub.Bench.BenchSupport;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
@@ -177,22 +178,6 @@ static async Task Until(Func<Task<bool>> condition)
 
 static double Percentile(List<double> sorted, double p) => sorted.Count == 0 ? double.NaN : sorted[(int)Math.Min(sorted.Count - 1, Math.Ceiling(p * sorted.Count) - 1)];
 
-static async Task<bool> Healthy(HttpClient api)
-{
-    try { return (await api.GetAsync("/health/ready")).IsSuccessStatusCode; } catch (HttpRequestException) { return false; }
-}
-
-static async Task SignInAsync(HttpClient api, string email, string password)
-{
-    var html = await api.GetStringAsync("/login");
-    var token = Regex.Match(html, "name=\"__RequestVerificationToken\"[^>]*?value=\"([^\"]+)\"").Groups[1].Value;
-    var response = await api.PostAsync("/account/login", new FormUrlEncodedContent(new Dictionary<string, string>
-    {
-        ["__RequestVerificationToken"] = WebUtility.HtmlDecode(token), ["Email"] = email, ["Password"] = password,
-    }));
-    if (response.Headers.Location?.ToString().StartsWith("/login") != false) throw new InvalidOperationException($"sign-in of {email} failed");
-}
-
 static Process Start(string dll, string[] args, Dictionary<string, string> environment)
 {
     var info = new ProcessStartInfo("dotnet", [dll, .. args]) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(dll)! };
@@ -227,20 +212,4 @@ static async Task DropDatabaseAsync(string database)
     await conn.OpenAsync();
     await using var drop = new Npgsql.NpgsqlCommand($"DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)", conn);
     await drop.ExecuteNonQueryAsync();
-}
-
-static int FreePort()
-{
-    var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-    listener.Start();
-    var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-    listener.Stop();
-    return port;
-}
-
-static string FindRoot()
-{
-    var dir = new DirectoryInfo(AppContext.BaseDirectory);
-    while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "ZapHub.sln"))) dir = dir.Parent;
-    return dir?.FullName ?? throw new InvalidOperationException("Run from inside the repository.");
 }

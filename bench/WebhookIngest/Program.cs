@@ -1,6 +1,7 @@
 // Gateway-webhook ingest on SQLite: events per second that ZapHub accepts and durably stores (a 200 means
 // committed), against a bare Kestrel endpoint measured in the same run with the same load generator.
 // Usage: dotnet run -c Release -- [seconds=10] [concurrency=64]
+using static ZapHub.Bench.BenchSupport;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
@@ -105,11 +106,6 @@ static async Task<(double Rate, long Ok, long Failed)> RunAsync(string url, int 
     return (rate, ok, failed);
 }
 
-static async Task<bool> Healthy(HttpClient api)
-{
-    try { return (await api.GetAsync("/health/ready")).IsSuccessStatusCode; } catch (HttpRequestException) { return false; }
-}
-
 static async Task<string> PrepareSessionAsync(HttpClient api)
 {
     await SignInAsync(api, "admin@zaphub.local", "Bench-Operator-1");
@@ -127,32 +123,5 @@ static async Task<string> PrepareSessionAsync(HttpClient api)
     return webhook.GetProperty("url").GetString()!;
 }
 
-static async Task SignInAsync(HttpClient api, string email, string password)
-{
-    var html = await api.GetStringAsync("/login");
-    var token = Regex.Match(html, "name=\"__RequestVerificationToken\"[^>]*?value=\"([^\"]+)\"").Groups[1].Value;
-    var response = await api.PostAsync("/account/login", new FormUrlEncodedContent(new Dictionary<string, string>
-    {
-        ["__RequestVerificationToken"] = WebUtility.HtmlDecode(token), ["Email"] = email, ["Password"] = password,
-    }));
-    if (response.Headers.Location?.ToString().StartsWith("/login") != false) throw new InvalidOperationException($"sign-in of {email} failed");
-}
-
 static async Task<long> StoredAsync(HttpClient api) =>
     (await api.GetFromJsonAsync<JsonElement>("/api/v1/admin/gateway-events?limit=1")).GetProperty("total").GetInt64();
-
-static int FreePort()
-{
-    var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-    listener.Start();
-    var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-    listener.Stop();
-    return port;
-}
-
-static string FindRoot()
-{
-    var dir = new DirectoryInfo(AppContext.BaseDirectory);
-    while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "ZapHub.sln"))) dir = dir.Parent;
-    return dir?.FullName ?? throw new InvalidOperationException("Run from inside the repository.");
-}

@@ -45,11 +45,11 @@ public sealed partial class FirstStartTests : IDisposable
 
     private async Task<(string Url, List<string> Output)> StartAsync()
     {
-        var info = new ProcessStartInfo("dotnet", [AppPath(), "--urls", "http://127.0.0.1:0"])
+        var info = new ProcessStartInfo("dotnet", [ZapHubProcess.AppPath(), "--urls", "http://127.0.0.1:0"])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            WorkingDirectory = Path.GetDirectoryName(AppPath())!,
+            WorkingDirectory = Path.GetDirectoryName(ZapHubProcess.AppPath())!,
             Environment =
             {
                 ["ASPNETCORE_ENVIRONMENT"] = "Development",
@@ -87,15 +87,6 @@ public sealed partial class FirstStartTests : IDisposable
         await process.WaitForExitAsync();
         process.Dispose();
         process = null;
-    }
-
-    private static string AppPath()
-    {
-        var testBin = AppContext.BaseDirectory;
-        var configuration = testBin.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
-        var root = new DirectoryInfo(testBin);
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "ZapHub.sln"))) root = root.Parent;
-        return Path.Combine(root!.FullName, "src", "ZapHub", "bin", configuration, "net10.0", "ZapHub.dll");
     }
 
     [GeneratedRegex(@":\s+(?<email>\S+@\S+)\s+/\s+(?<password>\S+)\s*$")]

@@ -139,7 +139,8 @@ public sealed class ZapHubProcess : IAsyncDisposable
         return ids;
     }
 
-    private static string AppPath()
+    /// <summary>The built app next to these tests (same configuration).</summary>
+    public static string AppPath()
     {
         var testBin = AppContext.BaseDirectory;
         var configuration = testBin.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";

@@ -161,7 +161,7 @@ public sealed class MessageDispatcher(
     private async Task<List<Guid>> LeaseIdsAsync(ZapHubDb db, DateTime now, int limit, List<Guid> skipSessions, CancellationToken ct)
     {
         var n = SqlNames.For(db);
-        var postgres = IsPostgres(db);
+        var postgres = db is PostgresZapHubDb;
         var skip = skipSessions.Count == 0 ? ""
             : $" AND ({n.SessionId} IS NULL OR {n.SessionId} NOT IN ({string.Join(", ", skipSessions.Select((_, i) => "{" + (i + 5) + "}"))}))";
         // Due, unleased rows, at most a few per number, so one busy number cannot take a node's whole share.
@@ -179,7 +179,7 @@ public sealed class MessageDispatcher(
     {
         await using var scope = PlatformScope(out var db);
         var until = now + options.Value.LeaseDuration;
-        if (IsPostgres(db))
+        if (db is PostgresZapHubDb)
         {
             // Rows the ledger holds right now are skipped, not waited for: it is updating their lease anyway.
             var n = SqlNames.For(db);
@@ -194,7 +194,6 @@ public sealed class MessageDispatcher(
             .ExecuteUpdateAsync(u => u.SetProperty(m => m.LeaseUntil, until), ct);
     }
 
-    private static bool IsPostgres(ZapHubDb db) => db.Database.ProviderName?.Contains("Npgsql", StringComparison.Ordinal) == true;
 
     /// <summary>
     /// A message still Sending after its lease ran out belonged to a node that died during the send call: the gateway

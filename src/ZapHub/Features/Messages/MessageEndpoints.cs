@@ -89,12 +89,8 @@ public static class MessageEndpoints
 
         var settings = app.MapGroup("/api/v1/messaging/settings").WithTags("Messages").RequireRateLimiting(RateLimits.Api);
         settings.MapGet("/", (MessagingSettingsService svc, CancellationToken ct) => svc.GetAsync(ct)).RequireTenant(send).WithName("GetMessagingSettings");
-        settings.MapPut("/", async (MessagingSettingsView body, MessagingSettingsService svc, MessageDispatcher dispatcher, TenantContext tenant, HttpContext http, CancellationToken ct) =>
-        {
-            var saved = await svc.UpdateAsync(Actor(http), body, ct);
-            dispatcher.Forget(tenant.RequireTenant());
-            return saved;
-        }).RequireTenant(send, TenantRole.Admin).WithName("UpdateMessagingSettings")
+        settings.MapPut("/", (MessagingSettingsView body, MessagingSettingsService svc, HttpContext http, CancellationToken ct) => svc.UpdateAsync(Actor(http), body, ct))
+          .RequireTenant(send, TenantRole.Admin).WithName("UpdateMessagingSettings")
           .WithSummary("Pacing (gap, jitter, typing delay), quiet hours, warm-up, failover, waiting time, in-doubt policy, opt-out words.");
 
         app.MapPost("/api/v1/sessions/{sessionId:guid}/resume-sending", async (Guid sessionId, ZapHubDb db, AuditLog audit, MessageDispatcher dispatcher, HttpContext http, CancellationToken ct) =>

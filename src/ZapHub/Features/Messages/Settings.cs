@@ -9,7 +9,7 @@ public sealed record MessagingSettingsView(
     int MinGapMs, int JitterMs, int TypingDelayMs, string? QuietFrom, string? QuietUntil, int WarmupDays, int WarmupFirstDayLimit,
     bool FailoverToOtherNumbers, int HoldMinutes, InDoubtPolicy InDoubt, int MaxAttempts, IReadOnlyList<string> OptOutKeywords);
 
-public sealed class MessagingSettingsService(ZapHubDb db, TenantContext tenant, AuditLog audit, TimeProvider time)
+public sealed class MessagingSettingsService(ZapHubDb db, TenantContext tenant, AuditLog audit, TimeProvider time, MessageDispatcher dispatcher)
 {
     /// <summary>The tenant's rules; a tenant that never saved any gets the defaults.</summary>
     public static async Task<MessagingSettings> LoadAsync(ZapHubDb db, Guid tenantId, CancellationToken ct) =>
@@ -51,6 +51,7 @@ public sealed class MessagingSettingsService(ZapHubDb db, TenantContext tenant, 
         audit.Add(db, actor, tenantId, "messaging.settings", "tenant", tenantId.ToString(),
             $"gap {row.MinGapMs}+{row.JitterMs} ms, quiet {request.QuietFrom ?? "-"}–{request.QuietUntil ?? "-"}, failover {row.FailoverToOtherNumbers}, in doubt {row.InDoubt}");
         await db.SaveChangesAsync(ct);
+        dispatcher.Forget(tenantId);
         return View(row);
     }
 

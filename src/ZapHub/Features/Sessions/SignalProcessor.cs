@@ -56,7 +56,7 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
         var db = scope.ServiceProvider.GetRequiredService<ZapHubDb>();
         // PostgreSQL: one transaction holding the processor's lock. SQLite: none, on purpose; a transaction that reads
         // and then writes fails at once (not after a wait) when another writer committed in between.
-        await using var transaction = IsPostgres(db) ? await db.Database.BeginTransactionAsync(ct) : null;
+        await using var transaction = db is PostgresZapHubDb ? await db.Database.BeginTransactionAsync(ct) : null;
         if (transaction is not null && !await IsTheProcessorAsync(db, ct)) return 0;
 
         var now = time.UtcNow();
@@ -150,7 +150,6 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
     private static async Task<bool> IsTheProcessorAsync(ZapHubDb db, CancellationToken ct) =>
         await db.Database.SqlQueryRaw<bool>("SELECT pg_try_advisory_xact_lock(7420001) AS \"Value\"").SingleAsync(ct);
 
-    private static bool IsPostgres(ZapHubDb db) => db.Database.ProviderName?.Contains("Npgsql", StringComparison.Ordinal) == true;
 
     /// <summary>Returns true when the attempt must also be closed on the gateway.</summary>
     private async Task<bool> ApplyAsync(ZapHubDb db, Session session, GatewayKind kind, GatewaySignal signal, MessageSignals messages, long eventId, DateTime now, CancellationToken ct)
