@@ -4,6 +4,7 @@ using ZapHub.Components;
 using ZapHub.Data;
 using ZapHub.Features.Accounts;
 using ZapHub.Features.Admin;
+using ZapHub.Features.Events;
 using ZapHub.Features.Messages;
 using ZapHub.Features.Sessions;
 using ZapHub.GatewayEmulator;
@@ -19,6 +20,7 @@ builder.Services
     .AddAdmin()
     .AddSessions()
     .AddMessages()
+    .AddEvents()
     .AddDashboard();
 var demo = builder.Configuration.GetValue<bool>("Demo:Enabled");
 if (demo) builder.Services.AddGatewayEmulator(builder.Configuration);
@@ -58,6 +60,7 @@ app.MapTenancy();
 app.MapAdmin();
 app.MapSessions();
 app.MapMessages();
+app.MapEvents();
 if (demo) app.MapGatewayEmulator("/emulator");
 app.MapDashboard();
 

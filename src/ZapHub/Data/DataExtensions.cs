@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Design;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.Options;
 
 namespace ZapHub.Data;
@@ -17,10 +18,12 @@ public static class DataExtensions
 
         services.AddDbContextFactory<SqliteZapHubDb>((sp, o) =>
             o.UseSqlite(Storage(sp).ResolveConnectionString(), s => s.MigrationsHistoryTable("__migrations"))
-             .AddInterceptors(new SqlitePragmas(Storage(sp).SqliteSynchronous)),
+             .AddInterceptors(new SqlitePragmas(Storage(sp).SqliteSynchronous))
+             .AddInterceptors(sp.GetServices<IInterceptor>()),
             ServiceLifetime.Scoped);
         services.AddDbContextFactory<PostgresZapHubDb>((sp, o) =>
-            o.UseNpgsql(Storage(sp).ResolveConnectionString(), s => s.MigrationsHistoryTable("__migrations")),
+            o.UseNpgsql(Storage(sp).ResolveConnectionString(), s => s.MigrationsHistoryTable("__migrations"))
+             .AddInterceptors(sp.GetServices<IInterceptor>()),
             ServiceLifetime.Scoped);
 
         services.AddScoped<IDbContextFactory<ZapHubDb>>(sp => Storage(sp).Provider switch

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 using ZapHub.Features.Accounts;
+using ZapHub.Features.Events;
 using ZapHub.Features.Gateways;
 using ZapHub.Features.Messages;
 using ZapHub.Features.Sessions;
@@ -39,6 +40,13 @@ public abstract class ZapHubDb(DbContextOptions options, TenantContext tenant)
     public DbSet<Template> Templates => Set<Template>();
     public DbSet<MediaFile> MediaFiles => Set<MediaFile>();
     public DbSet<MessagingSettings> MessagingSettings => Set<MessagingSettings>();
+    public DbSet<EventRecord> Events => Set<EventRecord>();
+    public DbSet<WebhookEndpoint> WebhookEndpoints => Set<WebhookEndpoint>();
+    public DbSet<WebhookDelivery> WebhookDeliveries => Set<WebhookDelivery>();
+    public DbSet<WebhookAttempt> WebhookAttempts => Set<WebhookAttempt>();
+
+    /// <summary>Set when this unit of work added events, so the relay is woken once they are committed.</summary>
+    public bool WroteEvents { get; set; }
 
     protected override void OnModelCreating(ModelBuilder b)
     {
@@ -193,6 +201,46 @@ public abstract class ZapHubDb(DbContextOptions options, TenantContext tenant)
             e.HasOne<Tenant>().WithOne().HasForeignKey<MessagingSettings>(x => x.TenantId).OnDelete(DeleteBehavior.Cascade);
             e.Property(x => x.InDoubt).HasConversion<string>().HasMaxLength(10);
             e.Property(x => x.OptOutKeywords).HasMaxLength(300);
+        });
+        b.Entity<EventRecord>(e =>
+        {
+            e.ToTable("Events");
+            e.HasIndex(x => x.Sequence);
+            e.HasIndex(x => new { x.TenantId, x.Sequence });
+            e.HasIndex(x => new { x.TenantId, x.OccurredAt });
+            e.HasIndex(x => x.PublicId).IsUnique();
+            e.HasOne<Tenant>().WithMany().HasForeignKey(x => x.TenantId).OnDelete(DeleteBehavior.Cascade);
+            e.Property(x => x.PublicId).HasMaxLength(40);
+            e.Property(x => x.Type).HasMaxLength(40);
+        });
+        b.Entity<WebhookEndpoint>(e =>
+        {
+            e.HasIndex(x => x.TenantId);
+            e.HasOne<Tenant>().WithMany().HasForeignKey(x => x.TenantId).OnDelete(DeleteBehavior.Cascade);
+            e.Property(x => x.Url).HasMaxLength(2000);
+            e.Property(x => x.Description).HasMaxLength(200);
+            e.Property(x => x.EventTypes).HasMaxLength(500);
+            e.Property(x => x.DisabledReason).HasMaxLength(300);
+            e.Ignore(x => x.EventTypeList);
+        });
+        b.Entity<WebhookDelivery>(e =>
+        {
+            e.HasIndex(x => new { x.Status, x.NextAttemptAt });
+            e.HasIndex(x => new { x.EndpointId, x.Id });
+            e.HasIndex(x => x.EventId);
+            e.HasOne<WebhookEndpoint>().WithMany().HasForeignKey(x => x.EndpointId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne<EventRecord>().WithMany().HasForeignKey(x => x.EventId).OnDelete(DeleteBehavior.Cascade);
+            e.Property(x => x.Status).HasConversion<string>().HasMaxLength(10);
+            e.Property(x => x.Origin).HasMaxLength(12);
+            e.Property(x => x.LastError).HasMaxLength(300);
+        });
+        b.Entity<WebhookAttempt>(e =>
+        {
+            e.HasIndex(x => new { x.EndpointId, x.Id });
+            e.HasIndex(x => x.DeliveryId);
+            e.HasOne<WebhookDelivery>().WithMany().HasForeignKey(x => x.DeliveryId).OnDelete(DeleteBehavior.Cascade);
+            e.Property(x => x.Response).HasMaxLength(500);
+            e.Property(x => x.Error).HasMaxLength(300);
         });
 
         foreach (var type in b.Model.GetEntityTypes().Where(t => typeof(ITenantOwned).IsAssignableFrom(t.ClrType)))

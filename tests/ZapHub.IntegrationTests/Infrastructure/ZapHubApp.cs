@@ -58,6 +58,15 @@ public sealed partial class ZapHubApp : WebApplicationFactory<Program>
         return this;
     }
 
+    private readonly List<Action<IServiceCollection>> serviceChanges = [];
+
+    /// <summary>Replaces a service that would reach the outside world (the DNS resolver, say).</summary>
+    public ZapHubApp WithServices(Action<IServiceCollection> change)
+    {
+        serviceChanges.Add(change);
+        return this;
+    }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
@@ -71,6 +80,7 @@ public sealed partial class ZapHubApp : WebApplicationFactory<Program>
         builder.UseSetting("Demo:Enabled", "false");
         foreach (var (key, value) in settings) builder.UseSetting(key, value);
         if (clock is { } c) builder.ConfigureServices(services => services.AddSingleton(c));
+        foreach (var change in serviceChanges) builder.ConfigureServices(change);
     }
 
     public override async ValueTask DisposeAsync()
@@ -207,6 +217,16 @@ public sealed record TestTenant(ZapHubApp App, Guid Id, string Slug, string Owne
         change?.Invoke(settings);
         return await Http.JsonAsync(await Owner.PutAsJsonAsync("/api/v1/messaging/settings", settings), HttpStatusCode.OK);
     }
+
+    /// <summary>Adds a webhook endpoint through the API; returns its id and its secret (shown once).</summary>
+    public async Task<(Guid Id, string Secret)> CreateWebhookAsync(string url, params string[] eventTypes)
+    {
+        var created = await Http.JsonAsync(await Owner.PostAsJsonAsync("/api/v1/webhooks", new { url, description = "test receiver", eventTypes }), HttpStatusCode.Created);
+        return (created.GetProperty("endpoint").GetProperty("id").GetGuid(), created.GetProperty("secret").GetString()!);
+    }
+
+    public async Task<JsonElement> DeliveriesAsync(Guid webhookId) =>
+        await Http.JsonAsync(await Owner.GetAsync($"/api/v1/webhooks/{webhookId}/deliveries?limit=200"), HttpStatusCode.OK);
 
     public async Task<(Guid Id, string Key)> CreateApiKeyAsync(params string[] scopes)
     {

@@ -100,6 +100,9 @@ public sealed class DispatchLedger(IServiceScopeFactory scopes, NodeIdentity nod
                 _ => throw new InvalidOperationException(),
             };
         }
+        // Loaded after the updates, so the events the timeline rows become carry each message's current state.
+        var ended = batch.Select(i => i.Step).OfType<End>().Select(e => e.MessageId).ToList();
+        if (ended.Count > 0) await db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(m => ended.Contains(m.Id)).LoadAsync(ct);
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
         return results;

@@ -6,8 +6,9 @@ public static class ApiScopes
     public const string SessionsControl = "sessions:control";
     public const string MessagesSend = "messages:send";
     public const string WebhooksManage = "webhooks:manage";
+    public const string EventsRead = "events:read";
 
-    public static readonly IReadOnlyList<string> All = [SessionsRead, SessionsControl, MessagesSend, WebhooksManage];
+    public static readonly IReadOnlyList<string> All = [SessionsRead, SessionsControl, MessagesSend, WebhooksManage, EventsRead];
 
     public static bool IsKnown(string scope) => All.Contains(scope);
 }

@@ -1,0 +1,183 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.ChangeTracking;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using ZapHub.Data;
+using ZapHub.Features.Messages;
+using ZapHub.Features.Sessions;
+using ZapHub.Gateways;
+
+namespace ZapHub.Features.Events;
+
+/// <summary>
+/// Turns the changes a unit of work saves into events, in the same transaction: a message's new timeline row, a
+/// session's transition or new QR code, a contact's opt-out. No feature publishes by hand, so no path that
+/// changes a status can forget to tell the tenant. After the commit it wakes the relay.
+/// </summary>
+public sealed class EventCapture(TimeProvider time, EventRelay relay) : SaveChangesInterceptor, IDbTransactionInterceptor
+{
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        // Payloads go out as JSON bodies and SSE data lines, never into HTML: keep "+55…" and "é" readable.
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    public override InterceptionResult<int> SavingChanges(DbContextEventData eventData, InterceptionResult<int> result)
+    {
+        Capture(eventData.Context);
+        return result;
+    }
+
+    public override ValueTask<InterceptionResult<int>> SavingChangesAsync(DbContextEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default)
+    {
+        Capture(eventData.Context);
+        return ValueTask.FromResult(result);
+    }
+
+    public override int SavedChanges(SaveChangesCompletedEventData eventData, int result)
+    {
+        WakeIfCommitted(eventData.Context);
+        return result;
+    }
+
+    public override ValueTask<int> SavedChangesAsync(SaveChangesCompletedEventData eventData, int result, CancellationToken cancellationToken = default)
+    {
+        WakeIfCommitted(eventData.Context);
+        return ValueTask.FromResult(result);
+    }
+
+    public void TransactionCommitted(System.Data.Common.DbTransaction transaction, TransactionEndEventData eventData) => Wake(eventData.Context);
+
+    public Task TransactionCommittedAsync(System.Data.Common.DbTransaction transaction, TransactionEndEventData eventData, CancellationToken cancellationToken = default)
+    {
+        Wake(eventData.Context);
+        return Task.CompletedTask;
+    }
+
+    private void WakeIfCommitted(DbContext? context)
+    {
+        if (context?.Database.CurrentTransaction is null) Wake(context);
+    }
+
+    private void Wake(DbContext? context)
+    {
+        if (context is ZapHubDb { WroteEvents: true } db)
+        {
+            db.WroteEvents = false;
+            relay.Wake();
+        }
+    }
+
+    private void Capture(DbContext? context)
+    {
+        if (context is not ZapHubDb db) return;
+        var tracker = db.ChangeTracker;
+        tracker.DetectChanges();
+        var events = new List<EventRecord>();
+        var now = time.GetUtcNow().UtcDateTime;
+        var messages = tracker.Entries<Message>().ToDictionary(m => m.Entity.Id, m => m.Entity);
+        var sessions = tracker.Entries<Session>().ToDictionary(s => s.Entity.Id, s => s.Entity);
+
+        foreach (var entry in tracker.Entries<MessageEvent>().Where(e => e.State == EntityState.Added))
+        {
+            var e = entry.Entity;
+            var message = messages.GetValueOrDefault(e.MessageId);
+            if (e.Status == MessageStatus.Sending) continue;
+            if (e.Status == MessageStatus.Received)
+            {
+                if (message is not null) events.Add(Create(e.TenantId, EventTypes.MessageReceived, e.At, Received(message)));
+                continue;
+            }
+            var data = new MessageStatusData(e.MessageId, message?.SessionId, message?.Peer, e.Status, message?.Class,
+                message?.StatusReason, message?.FailureCategory, message?.ProviderMessageId, e.Attempt, e.Detail, e.At);
+            events.Add(Create(e.TenantId, EventTypes.MessageStatusChanged, e.At, data));
+            if (e.Status == MessageStatus.Failed) events.Add(Create(e.TenantId, EventTypes.MessageFailed, e.At, data));
+        }
+
+        foreach (var entry in tracker.Entries<SessionEvent>().Where(e => e.State == EntityState.Added))
+        {
+            var e = entry.Entity;
+            var session = sessions.GetValueOrDefault(e.SessionId);
+            events.Add(Create(e.TenantId, EventTypes.SessionStateChanged, e.At,
+                new SessionStateData(e.SessionId, session?.DisplayName, e.ToState, e.FromState, e.Reason, session?.Phone, e.At)));
+        }
+
+        foreach (var entry in tracker.Entries<Session>())
+        {
+            var s = entry.Entity;
+            switch (entry.State)
+            {
+                case EntityState.Added:
+                    events.Add(Create(s.TenantId, EventTypes.SessionCreated, now, new SessionData(s.Id, s.DisplayName, s.State)));
+                    break;
+                case EntityState.Deleted:
+                    events.Add(Create(s.TenantId, EventTypes.SessionDeleted, now, new SessionData(s.Id, s.DisplayName, s.State)));
+                    break;
+                case EntityState.Modified when (Changed(entry, nameof(Session.QrCode)) || Changed(entry, nameof(Session.PairingCode)))
+                                               && (s.QrCode is not null || s.PairingCode is not null):
+                    events.Add(Create(s.TenantId, EventTypes.SessionQrUpdated, now,
+                        new QrData(s.Id, s.DisplayName, s.QrCode, s.PairingCode, s.QrExpiresAt, s.QrRefreshCount)));
+                    break;
+            }
+        }
+
+        foreach (var entry in tracker.Entries<Contact>())
+        {
+            var c = entry.Entity;
+            var optedOutNow = entry.State == EntityState.Added ? c.OptedOut : entry.State == EntityState.Modified && Changed(entry, nameof(Contact.OptedOut));
+            if (!optedOutNow) continue;
+            events.Add(Create(c.TenantId, c.OptedOut ? EventTypes.ContactOptedOut : EventTypes.ContactOptedIn, c.OptedOutAt ?? now,
+                new ContactData(c.Id, c.Peer, c.Name, c.OptedOut, c.OptOutText)));
+        }
+
+        if (events.Count == 0) return;
+        db.Events.AddRange(events);
+        db.WroteEvents = true;
+    }
+
+    private static bool Changed(EntityEntry entry, string property)
+    {
+        var p = entry.Property(property);
+        return p.IsModified && !Equals(p.OriginalValue, p.CurrentValue);
+    }
+
+    private static ReceivedData Received(Message m) =>
+        new(m.Id, m.SessionId, m.Peer, m.PeerName, m.ContactId, m.Text,
+            m.MediaKind is { } kind ? new MediaData(kind, m.MediaMimeType, m.MediaFileName) : null, m.CreatedAt);
+
+    public static EventRecord Create(Guid tenantId, string type, DateTime at, object data, Guid? onlyEndpoint = null)
+    {
+        var envelope = new Envelope(type, at, data);
+        return new EventRecord
+        {
+            TenantId = tenantId,
+            PublicId = NewId(),
+            Type = type,
+            OccurredAt = at,
+            Payload = JsonSerializer.Serialize(envelope, Json),
+            OnlyEndpointId = onlyEndpoint,
+        };
+    }
+
+    public static string NewId() => "evt_" + Guid.CreateVersion7().ToString("N");
+
+    private sealed record Envelope(string Type, DateTime Timestamp, object Data);
+}
+
+public sealed record MessageStatusData(Guid MessageId, Guid? SessionId, string? To, MessageStatus Status, MessageClass? Class, string? Reason,
+    string? FailureCategory, string? ProviderMessageId, int? Attempt, string? Detail, DateTime At);
+
+public sealed record MediaData(MediaKind Kind, string? MimeType, string? FileName);
+
+public sealed record ReceivedData(Guid MessageId, Guid? SessionId, string From, string? FromName, Guid? ContactId, string? Text, MediaData? Media, DateTime At);
+
+public sealed record SessionStateData(Guid SessionId, string? Name, SessionState State, SessionState PreviousState, string? Reason, string? Phone, DateTime At);
+
+public sealed record SessionData(Guid SessionId, string Name, SessionState State);
+
+public sealed record QrData(Guid SessionId, string Name, string? QrCode, string? PairingCode, DateTime? ExpiresAt, int RefreshCount);
+
+public sealed record ContactData(Guid ContactId, string Phone, string? Name, bool OptedOut, string? OptOutText);

@@ -1,0 +1,118 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using ZapHub.Data;
+using ZapHub.Platform;
+
+namespace ZapHub.Features.Events;
+
+/// <summary>
+/// Moves committed events on: gives each its place in the commit order (the stream's sequence), and owes it to
+/// every enabled endpoint of its tenant that wants its type (a delivery row, in the same transaction). One relay
+/// runs at a time across nodes (an advisory lock on PostgreSQL), which is what makes the sequence a commit order:
+/// an event still uncommitted when a batch runs gets a higher number than everything in it.
+/// </summary>
+public sealed class EventRelay(IServiceScopeFactory scopes, TimeProvider time, IOptions<NodeOptions> node, IOptions<EventOptions> options, ILogger<EventRelay> logger)
+    : BackgroundService
+{
+    public const string NotifyChannel = "zaphub_events";
+    private const int BatchSize = 500;
+    private static readonly TimeSpan PruneEvery = TimeSpan.FromHours(1);
+    private readonly SemaphoreSlim wake = new(0);
+    private DateTime lastPrune;
+
+    /// <summary>Pulsed when events were sequenced (here, or on another node): streams and the sender read again.</summary>
+    public EventSignal Relayed { get; } = new();
+
+    public void Wake()
+    {
+        if (wake.CurrentCount == 0) wake.Release();
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!node.Value.RunsWorkers) return;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                while (await RelayBatchAsync(stoppingToken) == BatchSize) { }
+                await PruneAsync(stoppingToken);
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogError(ex, "Relaying events failed; retrying shortly");
+            }
+            try { await wake.WaitAsync(TimeSpan.FromSeconds(1), stoppingToken); }
+            catch (OperationCanceledException) { return; }
+        }
+    }
+
+    public async Task<int> RelayBatchAsync(CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<TenantContext>().UsePlatformScope();
+        var db = scope.ServiceProvider.GetRequiredService<ZapHubDb>();
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        var postgres = db is PostgresZapHubDb;
+        if (postgres && !await db.Database.SqlQueryRaw<bool>("SELECT pg_try_advisory_xact_lock(7420002) AS \"Value\"").SingleAsync(ct)) return 0;
+
+        var events = db.Events.IgnoreQueryFilters([ZapHubDb.TenantFilter]);
+        var batch = await events.Where(e => e.Sequence == null).OrderBy(e => e.Id).Take(BatchSize)
+            .Select(e => new { e.Id, e.TenantId, e.Type, e.OnlyEndpointId }).ToListAsync(ct);
+        if (batch.Count == 0) return 0;
+
+        // Sequence = id + offset: increasing with the id inside the batch, and above every number handed out before.
+        var highest = await events.MaxAsync(e => e.Sequence, ct) ?? 0;
+        var offset = highest - batch[0].Id + 1;
+        var ids = batch.Select(e => e.Id).ToList();
+        await events.Where(e => ids.Contains(e.Id)).ExecuteUpdateAsync(u => u.SetProperty(e => e.Sequence, e => e.Id + offset), ct);
+
+        var tenants = batch.Select(e => e.TenantId).Distinct().ToList();
+        var endpoints = await db.WebhookEndpoints.IgnoreQueryFilters([ZapHubDb.TenantFilter]).AsNoTracking()
+            .Where(x => x.Enabled && tenants.Contains(x.TenantId)).ToListAsync(ct);
+        var now = time.UtcNow();
+        if (endpoints.Count > 0)
+        {
+            var byTenant = endpoints.ToLookup(x => x.TenantId);
+            foreach (var e in batch)
+                foreach (var endpoint in byTenant[e.TenantId])
+                {
+                    if (e.OnlyEndpointId is { } only ? only != endpoint.Id : !endpoint.Wants(e.Type)) continue;
+                    db.WebhookDeliveries.Add(new WebhookDelivery
+                    {
+                        TenantId = e.TenantId, EndpointId = endpoint.Id, EventId = e.Id, NextAttemptAt = now, CreatedAt = now,
+                        Origin = e.OnlyEndpointId is null ? DeliveryOrigins.Event : DeliveryOrigins.Test,
+                    });
+                }
+            await db.SaveChangesAsync(ct);
+        }
+        // Delivered with the commit: other nodes' streams and senders read again.
+        if (postgres) await db.Database.ExecuteSqlRawAsync($"SELECT pg_notify('{NotifyChannel}', '')", ct);
+        await transaction.CommitAsync(ct);
+        Relayed.Pulse();
+        return batch.Count;
+    }
+
+    private async Task PruneAsync(CancellationToken ct)
+    {
+        var now = time.UtcNow();
+        if (now - lastPrune < PruneEvery) return;
+        lastPrune = now;
+        await using var scope = scopes.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<TenantContext>().UsePlatformScope();
+        var db = scope.ServiceProvider.GetRequiredService<ZapHubDb>();
+        var before = now - options.Value.Retention;
+        var pruned = await db.Events.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(e => e.OccurredAt < before).ExecuteDeleteAsync(ct);
+        if (pruned > 0) logger.LogInformation("Removed {Count} events older than {Retention}", pruned, options.Value.Retention);
+    }
+}
+
+/// <summary>A wake-up many waiters can share: take <see cref="Next"/> before reading, await it after finding nothing new.</summary>
+public sealed class EventSignal
+{
+    private TaskCompletionSource next = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task Next => Volatile.Read(ref next).Task;
+
+    public void Pulse() => Interlocked.Exchange(ref next, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+}

@@ -1,0 +1,276 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using System.Threading.Channels;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using ZapHub.Data;
+using ZapHub.Features.Tenancy;
+using ZapHub.Platform;
+
+namespace ZapHub.Features.Events;
+
+/// <summary>
+/// Delivers the outbox: leases due deliveries, posts each signed event, and records every attempt. Many posts run
+/// at once (a capped number per endpoint, so one slow receiver cannot hold all the slots); their results are
+/// written in groups. 2xx is success, anything else (redirects included: they are not followed) is retried on the
+/// schedule, with the same webhook-id; 410 disables the endpoint, and so does failing for days without a success.
+/// </summary>
+public sealed class WebhookSender(IServiceScopeFactory scopes, TimeProvider time, IHttpClientFactory clients, IOptions<WebhookOptions> options,
+    IOptions<NodeOptions> node, EventRelay relay, WebhookSecrets secrets, ILogger<WebhookSender> logger) : BackgroundService
+{
+    public const string HttpClientName = "webhooks";
+    private const int ExcerptLength = 500;
+
+    private sealed record Job(long DeliveryId, Guid TenantId, Guid EndpointId, int Attempt, string Url, bool EndpointEnabled, string EventId, string Payload,
+        IReadOnlyList<byte[]> Keys);
+
+    private sealed record Result(Job Job, DateTime At, int? StatusCode, int LatencyMs, string? Response, string? Error, TimeSpan? RetryAfter)
+    {
+        public bool Succeeded => StatusCode is >= 200 and < 300;
+    }
+
+    private readonly Channel<Result> results = Channel.CreateUnbounded<Result>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Dictionary<Guid, int> inFlightPerEndpoint = [];
+    private readonly Lock sync = new();
+    private readonly SemaphoreSlim wake = new(0);
+    private int inFlight;
+
+    public void Wake()
+    {
+        if (wake.CurrentCount == 0) wake.Release();
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!node.Value.RunsWorkers) return;
+        var writer = WriteResultsAsync(stoppingToken);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var relayed = relay.Relayed.Next;
+            var started = 0;
+            try
+            {
+                started = await StartDueAsync(stoppingToken);
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogError(ex, "Leasing webhook deliveries failed; retrying shortly");
+            }
+            if (started > 0 && Volatile.Read(ref inFlight) < options.Value.MaxConcurrent) continue;
+            try { await Task.WhenAny(relayed, wake.WaitAsync(options.Value.PollInterval, stoppingToken)); }
+            catch (OperationCanceledException) { break; }
+        }
+        await writer;
+    }
+
+    private async Task<int> StartDueAsync(CancellationToken ct)
+    {
+        var room = options.Value.MaxConcurrent - Volatile.Read(ref inFlight);
+        if (room <= 0) return 0;
+        List<Guid> full;
+        lock (sync) full = [.. inFlightPerEndpoint.Where(x => x.Value >= options.Value.MaxConcurrentPerEndpoint).Select(x => x.Key)];
+
+        await using var scope = scopes.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<TenantContext>().UsePlatformScope();
+        var db = scope.ServiceProvider.GetRequiredService<ZapHubDb>();
+        var now = time.UtcNow();
+        var ids = await LeaseAsync(db, now, room, full, ct);
+        if (ids.Count == 0) return 0;
+
+        var rows = await db.WebhookDeliveries.IgnoreQueryFilters([ZapHubDb.TenantFilter]).AsNoTracking()
+            .Where(d => ids.Contains(d.Id))
+            .Join(db.Events.IgnoreQueryFilters([ZapHubDb.TenantFilter]), d => d.EventId, e => e.Id, (d, e) => new { d.Id, d.TenantId, d.EndpointId, d.Attempts, e.PublicId, e.Payload })
+            .ToListAsync(ct);
+        var endpointIds = rows.Select(r => r.EndpointId).Distinct().ToList();
+        var endpoints = await db.WebhookEndpoints.IgnoreQueryFilters([ZapHubDb.TenantFilter]).AsNoTracking()
+            .Where(x => endpointIds.Contains(x.Id)).ToDictionaryAsync(x => x.Id, ct);
+        foreach (var r in rows)
+        {
+            var endpoint = endpoints.GetValueOrDefault(r.EndpointId);
+            var job = new Job(r.Id, r.TenantId, r.EndpointId, r.Attempts + 1, endpoint?.Url ?? "", endpoint?.Enabled == true, r.PublicId, r.Payload,
+                endpoint?.Enabled == true ? secrets.SigningKeys(endpoint, now) : []);
+            Interlocked.Increment(ref inFlight);
+            lock (sync) inFlightPerEndpoint[job.EndpointId] = inFlightPerEndpoint.GetValueOrDefault(job.EndpointId) + 1;
+            _ = Task.Run(() => SendAsync(job, ct), CancellationToken.None);
+        }
+        return rows.Count;
+    }
+
+    /// <summary>
+    /// Takes due deliveries, at most a few per endpoint, skipping endpoints already at their cap. PostgreSQL locks the
+    /// rows with SKIP LOCKED so two nodes never take the same ones; the lease outlives the request's timeout.
+    /// </summary>
+    private async Task<List<long>> LeaseAsync(ZapHubDb db, DateTime now, int limit, List<Guid> skipEndpoints, CancellationToken ct)
+    {
+        var skip = skipEndpoints.Count == 0 ? "" : $" AND \"EndpointId\" NOT IN ({string.Join(", ", skipEndpoints.Select((_, i) => "{" + (i + 4) + "}"))})";
+        var due = "SELECT \"Id\", ROW_NUMBER() OVER (PARTITION BY \"EndpointId\" ORDER BY \"NextAttemptAt\") AS rn FROM \"WebhookDeliveries\" " +
+                  $"WHERE \"Status\" = 'Pending' AND \"NextAttemptAt\" <= {{1}} AND (\"LeaseUntil\" IS NULL OR \"LeaseUntil\" < {{1}}){skip}";
+        var sql = "UPDATE \"WebhookDeliveries\" SET \"LeaseUntil\" = {0} WHERE \"Id\" IN (SELECT \"Id\" FROM \"WebhookDeliveries\" WHERE \"Id\" IN " +
+                  $"(SELECT \"Id\" FROM ({due}) ranked WHERE rn <= {{3}}) ORDER BY \"NextAttemptAt\" LIMIT {{2}}{(db is PostgresZapHubDb ? " FOR UPDATE SKIP LOCKED" : "")}) " +
+                  "RETURNING \"Id\" AS \"Value\"";
+        object[] parameters = [now + options.Value.Timeout + TimeSpan.FromMinutes(1), now, limit, options.Value.MaxConcurrentPerEndpoint, .. skipEndpoints.Cast<object>()];
+        return await db.Database.SqlQueryRaw<long>(sql, parameters).ToListAsync(ct);
+    }
+
+    private async Task SendAsync(Job job, CancellationToken ct)
+    {
+        Result result;
+        try
+        {
+            result = job.EndpointEnabled ? await PostAsync(job, ct) : new Result(job, time.UtcNow(), null, 0, null, "The endpoint is disabled.", null);
+        }
+        catch (Exception ex)
+        {
+            result = new Result(job, time.UtcNow(), null, 0, null, Truncate(ex.Message, 300), null);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref inFlight);
+            lock (sync)
+            {
+                if (inFlightPerEndpoint.GetValueOrDefault(job.EndpointId) <= 1) inFlightPerEndpoint.Remove(job.EndpointId);
+                else inFlightPerEndpoint[job.EndpointId]--;
+            }
+        }
+        results.Writer.TryWrite(result);
+        Wake();
+    }
+
+    private async Task<Result> PostAsync(Job job, CancellationToken ct)
+    {
+        var at = time.UtcNow();
+        var timestamp = time.GetUtcNow().ToUnixTimeSeconds();
+        var body = Encoding.UTF8.GetBytes(job.Payload);
+        using var request = new HttpRequestMessage(HttpMethod.Post, job.Url) { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = new("application/json");
+        request.Headers.TryAddWithoutValidation("webhook-id", job.EventId);
+        request.Headers.TryAddWithoutValidation("webhook-timestamp", timestamp.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        request.Headers.TryAddWithoutValidation("webhook-signature", string.Join(' ', job.Keys.Select(k => WebhookSignature.Sign(k, job.EventId, timestamp, body))));
+        var started = Stopwatch.GetTimestamp();
+        int Elapsed() => (int)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        try
+        {
+            using var response = await clients.CreateClient(HttpClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+            var excerpt = await ExcerptAsync(response, ct);
+            return new Result(job, at, (int)response.StatusCode, Elapsed(), excerpt, null, RetryAfter(response));
+        }
+        catch (HttpRequestException ex) when (Find<RefusedTargetException>(ex) is { } refused)
+        {
+            return new Result(job, at, null, Elapsed(), null, "Refused: " + refused.Message, null);
+        }
+        catch (HttpRequestException ex)
+        {
+            return new Result(job, at, null, Elapsed(), null, Truncate(ex.InnerException?.Message ?? ex.Message, 300), null);
+        }
+        catch (TaskCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return new Result(job, at, null, Elapsed(), null, $"No answer within {options.Value.Timeout.TotalSeconds:0} s.", null);
+        }
+    }
+
+    private static async Task<string?> ExcerptAsync(HttpResponseMessage response, CancellationToken ct)
+    {
+        await using var stream = await response.Content.ReadAsStreamAsync(ct);
+        var buffer = new byte[ExcerptLength * 4];
+        var read = 0;
+        int n;
+        while (read < buffer.Length && (n = await stream.ReadAsync(buffer.AsMemory(read), ct)) > 0) read += n;
+        if (read == 0) return null;
+        return Truncate(Encoding.UTF8.GetString(buffer, 0, read), ExcerptLength);
+    }
+
+    private TimeSpan? RetryAfter(HttpResponseMessage response)
+    {
+        if (response.Headers.RetryAfter is not { } header) return null;
+        if (header.Delta is { } delta) return delta;
+        if (header.Date is { } date) return date - time.GetUtcNow();
+        return null;
+    }
+
+    private static T? Find<T>(Exception? ex) where T : Exception
+    {
+        for (; ex is not null; ex = ex.InnerException)
+            if (ex is T found) return found;
+        return null;
+    }
+
+    private static string Truncate(string text, int length) => text.Length > length ? text[..length] : text;
+
+    private async Task WriteResultsAsync(CancellationToken ct)
+    {
+        var batch = new List<Result>();
+        try
+        {
+            while (await results.Reader.WaitToReadAsync(ct))
+            {
+                batch.Clear();
+                while (batch.Count < 500 && results.Reader.TryRead(out var r)) batch.Add(r);
+                try { await WriteAsync(batch, ct); }
+                catch (Exception ex) when (!ct.IsCancellationRequested)
+                {
+                    // The leases run out and the deliveries are tried again: at least once, never lost.
+                    logger.LogError(ex, "Recording {Count} webhook attempts failed", batch.Count);
+                }
+            }
+        }
+        catch (OperationCanceledException) { }
+    }
+
+    private async Task WriteAsync(List<Result> batch, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<TenantContext>().UsePlatformScope();
+        var db = scope.ServiceProvider.GetRequiredService<ZapHubDb>();
+        var audit = scope.ServiceProvider.GetRequiredService<AuditLog>();
+        var o = options.Value;
+        var ids = batch.Select(r => r.Job.DeliveryId).ToList();
+        var deliveries = await db.WebhookDeliveries.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(d => ids.Contains(d.Id)).ToDictionaryAsync(d => d.Id, ct);
+        var endpointIds = batch.Select(r => r.Job.EndpointId).Distinct().ToList();
+        var endpoints = await db.WebhookEndpoints.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(x => endpointIds.Contains(x.Id)).ToDictionaryAsync(x => x.Id, ct);
+        foreach (var r in batch)
+        {
+            if (!deliveries.TryGetValue(r.Job.DeliveryId, out var d)) continue;
+            var endpoint = endpoints.GetValueOrDefault(r.Job.EndpointId);
+            d.Attempts = r.Job.Attempt;
+            d.LeaseUntil = null;
+            d.LastStatusCode = r.StatusCode;
+            d.LastError = r.Error ?? (r.Succeeded ? null : $"HTTP {r.StatusCode}");
+            if (r.Job.EndpointEnabled)
+                db.WebhookAttempts.Add(new WebhookAttempt
+                {
+                    TenantId = d.TenantId, DeliveryId = d.Id, EndpointId = d.EndpointId, Attempt = r.Job.Attempt, At = r.At,
+                    StatusCode = r.StatusCode, LatencyMs = r.LatencyMs, Response = r.Response, Error = r.Error,
+                });
+            if (r.Succeeded)
+            {
+                (d.Status, d.CompletedAt) = (DeliveryStatus.Succeeded, r.At);
+                if (endpoint is not null) (endpoint.FailingSince, endpoint.LastSuccessAt) = (null, r.At);
+                continue;
+            }
+            var gone = r.StatusCode == (int)HttpStatusCode.Gone;
+            if (gone || !r.Job.EndpointEnabled || d.Attempts > o.RetrySchedule.Length)
+                (d.Status, d.CompletedAt) = (DeliveryStatus.Failed, r.At);
+            else
+                d.NextAttemptAt = r.At + NextWait(r.RetryAfter, o.RetrySchedule[d.Attempts - 1], o.Jitter);
+            if (endpoint is not { Enabled: true } || !r.Job.EndpointEnabled) continue;
+            endpoint.FailingSince ??= r.At;
+            endpoint.LastFailureAt = r.At;
+            var reason = gone ? "The endpoint answered 410 Gone: it asked not to receive events any more."
+                : r.At - endpoint.FailingSince >= o.DisableAfter ? $"No delivery succeeded for {o.DisableAfter.TotalDays:0.#} days."
+                : null;
+            if (reason is null) continue;
+            (endpoint.Enabled, endpoint.DisabledAt, endpoint.DisabledReason, endpoint.UpdatedAt) = (false, r.At, reason, r.At);
+            audit.Add(db, Actor.System, endpoint.TenantId, "webhook.disabled", "webhook", endpoint.Id.ToString(), $"{endpoint.Url}: {reason}");
+            logger.LogWarning("Webhook endpoint {EndpointId} disabled: {Reason}", endpoint.Id, reason);
+        }
+        await db.SaveChangesAsync(ct);
+    }
+
+    /// <summary>The schedule's wait with ±jitter, or the receiver's Retry-After when it named one (within a day).</summary>
+    private static TimeSpan NextWait(TimeSpan? retryAfter, TimeSpan scheduled, double jitter)
+    {
+        if (retryAfter is { } asked && asked > TimeSpan.Zero) return asked < TimeSpan.FromDays(1) ? asked : TimeSpan.FromDays(1);
+        return scheduled * (1 + (Random.Shared.NextDouble() * 2 - 1) * jitter);
+    }
+}
