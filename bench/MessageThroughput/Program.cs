@@ -3,6 +3,7 @@
 // Then a pacing check: with a gap configured, no two sends of one number closer than the gap.
 // Usage: dotnet run -c Release -- [messages=10000] [numbers=50]      BENCH_DB=postgres with ZAPHUB_TEST_POSTGRES set
 using static ZapHub.Bench.BenchSupport;
+using ZapHub.Bench;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
@@ -15,9 +16,6 @@ using ZapHub.GatewayEmulator;
 
 var total = args.Length > 0 ? int.Parse(args[0]) : 10_000;
 var numbers = args.Length > 1 ? int.Parse(args[1]) : 50;
-var root = FindRoot();
-var zapHubDll = Path.Combine(root, "src/ZapHub/bin/Release/net10.0/ZapHub.dll");
-if (!File.Exists(zapHubDll)) { Console.Error.WriteLine($"Build first: dotnet build -c Release ({zapHubDll} missing)"); return 1; }
 
 // The gateway: the emulator on its own loopback port, as a real gateway server would be.
 var emulatorBuilder = WebApplication.CreateSlimBuilder();
@@ -32,32 +30,11 @@ var emulatorUrl = emulator.Services.GetRequiredService<IServer>().Features.Get<I
 var sentLog = emulator.Services.GetRequiredService<SentLog>();
 using var gateway = new HttpClient { BaseAddress = new Uri(emulatorUrl) };
 
-var postgres = Environment.GetEnvironmentVariable("BENCH_DB") == "postgres";
-var data = Directory.CreateTempSubdirectory("zaphub-bench-");
-string? database = null;
-var environment = new Dictionary<string, string>
-{
-    ["ASPNETCORE_ENVIRONMENT"] = "Production", ["Storage__DataDirectory"] = data.FullName, ["Demo__Enabled"] = "false",
-    ["Bootstrap__OperatorPassword"] = "Bench-Operator-1", ["Logging__LogLevel__Default"] = "Warning",
-    ["RateLimits__ApiPerSecond"] = "1000000", ["RateLimits__LoginPerMinute"] = "1000", ["RateLimits__GatewayWebhooksPerSecond"] = "10000000",
-};
-if (postgres)
-{
-    var server = Environment.GetEnvironmentVariable("ZAPHUB_TEST_POSTGRES") ?? throw new InvalidOperationException("Set ZAPHUB_TEST_POSTGRES (scripts/test-postgres.sh start).");
-    database = "zaphub_bench_" + Guid.NewGuid().ToString("N")[..8];
-    var cs = Regex.Replace(server, "Database=[^;]*", "Database=" + database);
-    environment["Storage__Provider"] = "Postgres";
-    environment["Storage__ConnectionString"] = cs;
-    await RunToEndAsync(zapHubDll, ["migrate"], environment, createDatabase: true);
-}
-
-var port = FreePort();
-var zapHub = Start(zapHubDll, ["--urls", $"http://127.0.0.1:{port}"], environment);
+await using var zapHub = await ZapHubServer.StartAsync();
+var postgres = zapHub.Postgres;
+var api = zapHub.Api;
 try
 {
-    using var api = new HttpClient(new SocketsHttpHandler { CookieContainer = new CookieContainer(), AllowAutoRedirect = false, MaxConnectionsPerServer = 64 })
-        { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-    for (var i = 0; i < 150 && !await Healthy(api); i++) await Task.Delay(200);
     var sessions = await PrepareAsync(api, gateway, emulatorUrl, numbers);
     Console.WriteLine($"ZapHub on {(postgres ? "PostgreSQL" : "SQLite")}, {numbers} connected numbers, {total:N0} messages, pacing off");
 
@@ -114,11 +91,7 @@ try
 }
 finally
 {
-    zapHub.Kill(entireProcessTree: true);
-    await zapHub.WaitForExitAsync();
     await emulator.StopAsync();
-    try { data.Delete(true); } catch (IOException) { }
-    if (database is not null) await DropDatabaseAsync(database);
 }
 
 static object Settings(int gapMs, int jitterMs) => new
@@ -146,7 +119,7 @@ static async Task<double> RawIntakeAsync(HttpClient gateway, List<string> instan
 
 static async Task<List<(Guid Id, string Instance)>> PrepareAsync(HttpClient api, HttpClient gateway, string emulatorUrl, int numbers)
 {
-    await SignInAsync(api, "admin@zaphub.local", "Bench-Operator-1");
+    await SignInAsync(api, ZapHubServer.OperatorEmail, ZapHubServer.OperatorPassword);
     (await api.PostAsJsonAsync("/api/v1/admin/gateways", new { name = "emulator", kind = "Evolution", baseUrl = emulatorUrl.TrimEnd('/') + "/evolution", credentials = "bench-key", capacity = 1000 })).EnsureSuccessStatusCode();
     var tenant = await (await api.PostAsJsonAsync("/api/v1/admin/tenants", new { name = "Bench", slug = "bench", ownerEmail = "owner@bench.test", maxSessions = 1000 })).Content.ReadFromJsonAsync<JsonElement>();
     await SignInAsync(api, "owner@bench.test", tenant.GetProperty("ownerOneTimePassword").GetString()!);
@@ -177,39 +150,3 @@ static async Task Until(Func<Task<bool>> condition)
 }
 
 static double Percentile(List<double> sorted, double p) => sorted.Count == 0 ? double.NaN : sorted[(int)Math.Min(sorted.Count - 1, Math.Ceiling(p * sorted.Count) - 1)];
-
-static Process Start(string dll, string[] args, Dictionary<string, string> environment)
-{
-    var info = new ProcessStartInfo("dotnet", [dll, .. args]) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(dll)! };
-    foreach (var (k, v) in environment) info.Environment[k] = v;
-    var process = Process.Start(info)!;
-    process.OutputDataReceived += (_, e) => { if (e.Data?.Contains("fail", StringComparison.OrdinalIgnoreCase) == true) Console.Error.WriteLine(e.Data); };
-    process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine(e.Data); };
-    process.BeginOutputReadLine();
-    process.BeginErrorReadLine();
-    return process;
-}
-
-static async Task RunToEndAsync(string dll, string[] args, Dictionary<string, string> environment, bool createDatabase)
-{
-    if (createDatabase)
-    {
-        var admin = Environment.GetEnvironmentVariable("ZAPHUB_TEST_POSTGRES")!;
-        await using var conn = new Npgsql.NpgsqlConnection(admin);
-        await conn.OpenAsync();
-        await using var create = new Npgsql.NpgsqlCommand($"CREATE DATABASE \"{Regex.Match(environment["Storage__ConnectionString"], "Database=([^;]*)").Groups[1].Value}\"", conn);
-        await create.ExecuteNonQueryAsync();
-    }
-    var process = Start(dll, args, environment);
-    await process.WaitForExitAsync();
-    if (process.ExitCode != 0) throw new InvalidOperationException("zaphub migrate failed");
-}
-
-static async Task DropDatabaseAsync(string database)
-{
-    Npgsql.NpgsqlConnection.ClearAllPools();
-    await using var conn = new Npgsql.NpgsqlConnection(Environment.GetEnvironmentVariable("ZAPHUB_TEST_POSTGRES")!);
-    await conn.OpenAsync();
-    await using var drop = new Npgsql.NpgsqlCommand($"DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)", conn);
-    await drop.ExecuteNonQueryAsync();
-}

@@ -58,7 +58,7 @@ public class PlatformTests(ITestOutputHelper output)
     {
         await using var app = new ZapHubApp();
         var t = await app.CreateTenantAsync();
-        var (_, key) = await t.CreateApiKeyAsync("sessions:read", "sessions:control", "messages:send", "webhooks:manage");
+        var (_, key) = await t.CreateApiKeyAsync("sessions:read", "sessions:control", "messages:send", "webhooks:manage", "events:read");
         var clients = new[] { app.Anonymous(), t.Owner, app.WithApiKey(key), await app.OperatorAsync() };
         string[] bodies = ["", "{", "null", "[]", "\"text\"", "{\"name\":123,\"scopes\":\"x\"}", "{\"role\":\"God\"}", new string('x', 70_000), "\u0000\u0001\u0002", "{\"email\":null,\"slug\":[1]}"];
         string[] ids = ["00000000-0000-0000-0000-000000000000", Guid.NewGuid().ToString(), "not-a-guid", "%2500", "..%2F..%2Fetc"];
@@ -73,9 +73,11 @@ public class PlatformTests(ITestOutputHelper output)
                         var request = new HttpRequestMessage(new HttpMethod(route.Method), url);
                         if (route.Method is not ("GET" or "DELETE"))
                             request.Content = new StringContent(body, Encoding.UTF8, count % 3 == 0 ? "text/plain" : "application/json");
-                        var response = await client.SendAsync(request);
+                        // Headers only: the event stream answers 200 and then stays open; leaving it ends it.
+                        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
                         count++;
-                        Assert.True((int)response.StatusCode < 500, $"{route.Method} {url} with body '{body[..Math.Min(body.Length, 40)]}' -> {(int)response.StatusCode}\n{await response.Content.ReadAsStringAsync()}");
+                        if ((int)response.StatusCode >= 500)
+                            Assert.Fail($"{route.Method} {url} with body '{body[..Math.Min(body.Length, 40)]}' -> {(int)response.StatusCode}\n{await response.Content.ReadAsStringAsync()}");
                     }
         output.WriteLine($"{count} requests, none answered 5xx");
         Assert.True(count > 100);

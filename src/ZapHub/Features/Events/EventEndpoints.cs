@@ -50,10 +50,12 @@ public static class EventEndpoints
                 stream.PageAsync(after, EventStream.ParseTypes(types), limit ?? 100, ct))
             .RequireTenant(ApiScopes.EventsRead).RequireRateLimiting(RateLimits.Api).WithName("ListEvents")
             .WithSummary("Events in commit order after the id given (from the oldest kept without one); ?types=a,b filters.");
-        events.MapGet("/stream", async (HttpContext http, EventStream stream, string? types, string? lastEventId, CancellationToken ct) =>
+        events.MapGet("/stream", async (HttpContext http, EventStream stream, IHostApplicationLifetime lifetime, string? types, string? lastEventId, CancellationToken ct) =>
             {
                 var resumeFrom = http.Request.Headers["Last-Event-ID"].FirstOrDefault() ?? lastEventId;
-                await stream.StreamAsync(http, resumeFrom, EventStream.ParseTypes(types), ct);
+                // Ends when the client leaves or the app stops: an open stream must not hold up a shutdown.
+                using var open = CancellationTokenSource.CreateLinkedTokenSource(ct, lifetime.ApplicationStopping);
+                await stream.StreamAsync(http, resumeFrom, EventStream.ParseTypes(types), open.Token);
             })
             .RequireTenant(ApiScopes.EventsRead).RequireRateLimiting(RateLimits.Api).WithName("StreamEvents")
             .WithSummary("Server-Sent Events: live events of the key's tenant; send Last-Event-ID to resume without losing any; ?types=a,b filters.");
