@@ -22,6 +22,14 @@ public class EventTests
         return app;
     }
 
+    /// <summary>A tenant whose calls use an API key: a session cookie would not outlive the test clock's jumps.</summary>
+    private static async Task<TestTenant> TenantWithKeyAsync(ZapHubApp app)
+    {
+        var tenant = await app.CreateTenantAsync();
+        var (_, key) = await tenant.CreateApiKeyAsync([.. ApiScopes.All]);
+        return tenant with { Owner = app.WithApiKey(key) };
+    }
+
     /// <summary>The endpoint's newest delivery, once it has made at least this many attempts.</summary>
     private static async Task<JsonElement> DeliveryAfterAsync(TestTenant tenant, Guid webhookId, int attempts) =>
         (await Eventually.WaitAsync(() => tenant.DeliveriesAsync(webhookId),
@@ -79,9 +87,7 @@ public class EventTests
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var receiver = await SignedReceiver.StartAsync();
         await using var app = NewApp(clock);
-        var tenant = await app.CreateTenantAsync();
-        var (_, key) = await tenant.CreateApiKeyAsync([.. ApiScopes.All]);
-        tenant = tenant with { Owner = app.WithApiKey(key) };
+        var tenant = await TenantWithKeyAsync(app);
         var (webhookId, secret) = await tenant.CreateWebhookAsync(receiver.Url, EventTypes.ContactOptedOut);
         receiver.Secrets.Add(secret);
         receiver.Answer = _ => 503;
@@ -125,9 +131,7 @@ public class EventTests
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var receiver = await SignedReceiver.StartAsync();
         await using var app = NewApp(clock);
-        var tenant = await app.CreateTenantAsync();
-        var (_, key) = await tenant.CreateApiKeyAsync([.. ApiScopes.All]);
-        tenant = tenant with { Owner = app.WithApiKey(key) };
+        var tenant = await TenantWithKeyAsync(app);
         var (webhookId, secret) = await tenant.CreateWebhookAsync(receiver.Url);
         receiver.Secrets.Add(secret);
         receiver.Answer = response =>
@@ -162,9 +166,7 @@ public class EventTests
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var receiver = await SignedReceiver.StartAsync();
         await using var app = NewApp(clock).With("Webhooks:DisableAfter", "01:00:00");
-        var tenant = await app.CreateTenantAsync();
-        var (_, key) = await tenant.CreateApiKeyAsync([.. ApiScopes.All]);
-        tenant = tenant with { Owner = app.WithApiKey(key) };
+        var tenant = await TenantWithKeyAsync(app);
         var (webhookId, secret) = await tenant.CreateWebhookAsync(receiver.Url);
         receiver.Secrets.Add(secret);
         receiver.Answer = _ => 500;
