@@ -127,8 +127,8 @@ public sealed class EventCapture(TimeProvider time, EventRelay relay) : SaveChan
         foreach (var entry in tracker.Entries<Contact>())
         {
             var c = entry.Entity;
-            var optedOutNow = entry.State == EntityState.Added ? c.OptedOut : entry.State == EntityState.Modified && Changed(entry, nameof(Contact.OptedOut));
-            if (!optedOutNow) continue;
+            var choiceChanged = entry.State == EntityState.Added ? c.OptedOut : entry.State == EntityState.Modified && Changed(entry, nameof(Contact.OptedOut));
+            if (!choiceChanged) continue;
             events.Add(Create(c.TenantId, c.OptedOut ? EventTypes.ContactOptedOut : EventTypes.ContactOptedIn, c.OptedOutAt ?? now,
                 new ContactData(c.Id, c.Peer, c.Name, c.OptedOut, c.OptOutText)));
         }
