@@ -88,6 +88,19 @@ public sealed class TestDatabase : IAsyncDisposable
         await using var conn = new NpgsqlConnection(ServerConnectionString);
         await conn.OpenAsync();
         await using var cmd = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{databaseName}\" WITH (FORCE)", conn);
-        await cmd.ExecuteNonQueryAsync();
+        // FORCE cannot end a backend of the server's own (an autovacuum worker that just started on the database):
+        // wait for it and try again; the throw-away cluster goes away with the run anyway.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await cmd.ExecuteNonQueryAsync();
+                return;
+            }
+            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.InsufficientPrivilege && attempt < 10)
+            {
+                await Task.Delay(200 * attempt);
+            }
+        }
     }
 }
