@@ -148,5 +148,3 @@ static async Task Until(Func<Task<bool>> condition)
     }
     throw new TimeoutException("The emulator or ZapHub did not get there in 15 s.");
 }
-
-static double Percentile(List<double> sorted, double p) => sorted.Count == 0 ? double.NaN : sorted[(int)Math.Min(sorted.Count - 1, Math.Ceiling(p * sorted.Count) - 1)];

@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 
 namespace ZapHub.Bench;
 
-/// <summary>What every benchmark needs to drive ZapHub from outside: the repository, a free port, health, sign-in.</summary>
+/// <summary>What every benchmark needs to drive ZapHub from outside: the repository, a free port, health, sign-in, percentiles.</summary>
 public static class BenchSupport
 {
     public static string FindRoot()
@@ -21,6 +21,10 @@ public static class BenchSupport
         listener.Stop();
         return port;
     }
+
+    /// <summary>The p-th value of an ascending list (nearest rank), NaN when empty.</summary>
+    public static double Percentile(List<double> sorted, double p) =>
+        sorted.Count == 0 ? double.NaN : sorted[(int)Math.Min(sorted.Count - 1, Math.Ceiling(p * sorted.Count) - 1)];
 
     public static async Task<bool> Healthy(HttpClient api)
     {

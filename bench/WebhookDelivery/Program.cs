@@ -145,5 +145,3 @@ static async Task<List<double>> LiveLatenciesAsync(HttpClient api, ConcurrentDic
     latencies.Sort();
     return latencies;
 }
-
-static double Percentile(List<double> sorted, double p) => sorted.Count == 0 ? double.NaN : sorted[(int)Math.Min(sorted.Count - 1, Math.Ceiling(p * sorted.Count) - 1)];

@@ -20,7 +20,6 @@ public sealed class EventCapture(TimeProvider time, EventRelay relay) : SaveChan
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
-        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
         // Payloads go out as JSON bodies and SSE data lines, never into HTML: keep "+55…" and "é" readable.
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
@@ -75,15 +74,43 @@ public sealed class EventCapture(TimeProvider time, EventRelay relay) : SaveChan
     {
         if (context is not ZapHubDb db) return;
         var tracker = db.ChangeTracker;
+        // Runs on every save: snapshot changes (a new QR code, an opt-out) must be seen now, and the tracked
+        // entries are walked once.
         tracker.DetectChanges();
         var events = new List<EventRecord>();
         var now = time.GetUtcNow().UtcDateTime;
-        var messages = tracker.Entries<Message>().ToDictionary(m => m.Entity.Id, m => m.Entity);
-        var sessions = tracker.Entries<Session>().ToDictionary(s => s.Entity.Id, s => s.Entity);
-
-        foreach (var entry in tracker.Entries<MessageEvent>().Where(e => e.State == EntityState.Added))
+        var messageEvents = new List<MessageEvent>();
+        var sessionEvents = new List<SessionEvent>();
+        var messages = new Dictionary<Guid, Message>();
+        var sessions = new Dictionary<Guid, Session>();
+        foreach (var entry in tracker.Entries())
         {
-            var e = entry.Entity;
+            switch (entry.Entity)
+            {
+                case MessageEvent e when entry.State == EntityState.Added:
+                    messageEvents.Add(e);
+                    break;
+                case SessionEvent e when entry.State == EntityState.Added:
+                    sessionEvents.Add(e);
+                    break;
+                case Message m:
+                    messages[m.Id] = m;
+                    break;
+                case Session s:
+                    sessions[s.Id] = s;
+                    if (SessionEventFor(entry, s, now) is { } sessionEvent) events.Add(sessionEvent);
+                    break;
+                case Contact c:
+                    var choiceChanged = entry.State == EntityState.Added ? c.OptedOut : entry.State == EntityState.Modified && Changed(entry, nameof(Contact.OptedOut));
+                    if (choiceChanged)
+                        events.Add(Create(c.TenantId, c.OptedOut ? EventTypes.ContactOptedOut : EventTypes.ContactOptedIn, c.OptedOutAt ?? now,
+                            new ContactData(c.Id, c.Peer, c.Name, c.OptedOut, c.OptOutText)));
+                    break;
+            }
+        }
+
+        foreach (var e in messageEvents)
+        {
             var message = messages.GetValueOrDefault(e.MessageId);
             if (e.Status == MessageStatus.Sending) continue;
             if (e.Status == MessageStatus.Received)
@@ -97,46 +124,27 @@ public sealed class EventCapture(TimeProvider time, EventRelay relay) : SaveChan
             if (e.Status == MessageStatus.Failed) events.Add(Create(e.TenantId, EventTypes.MessageFailed, e.At, data));
         }
 
-        foreach (var entry in tracker.Entries<SessionEvent>().Where(e => e.State == EntityState.Added))
+        foreach (var e in sessionEvents)
         {
-            var e = entry.Entity;
             var session = sessions.GetValueOrDefault(e.SessionId);
             events.Add(Create(e.TenantId, EventTypes.SessionStateChanged, e.At,
                 new SessionStateData(e.SessionId, session?.DisplayName, e.ToState, e.FromState, e.Reason, session?.Phone, e.At)));
-        }
-
-        foreach (var entry in tracker.Entries<Session>())
-        {
-            var s = entry.Entity;
-            switch (entry.State)
-            {
-                case EntityState.Added:
-                    events.Add(Create(s.TenantId, EventTypes.SessionCreated, now, new SessionData(s.Id, s.DisplayName, s.State)));
-                    break;
-                case EntityState.Deleted:
-                    events.Add(Create(s.TenantId, EventTypes.SessionDeleted, now, new SessionData(s.Id, s.DisplayName, s.State)));
-                    break;
-                case EntityState.Modified when (Changed(entry, nameof(Session.QrCode)) || Changed(entry, nameof(Session.PairingCode)))
-                                               && (s.QrCode is not null || s.PairingCode is not null):
-                    events.Add(Create(s.TenantId, EventTypes.SessionQrUpdated, now,
-                        new QrData(s.Id, s.DisplayName, s.QrCode, s.PairingCode, s.QrExpiresAt, s.QrRefreshCount)));
-                    break;
-            }
-        }
-
-        foreach (var entry in tracker.Entries<Contact>())
-        {
-            var c = entry.Entity;
-            var choiceChanged = entry.State == EntityState.Added ? c.OptedOut : entry.State == EntityState.Modified && Changed(entry, nameof(Contact.OptedOut));
-            if (!choiceChanged) continue;
-            events.Add(Create(c.TenantId, c.OptedOut ? EventTypes.ContactOptedOut : EventTypes.ContactOptedIn, c.OptedOutAt ?? now,
-                new ContactData(c.Id, c.Peer, c.Name, c.OptedOut, c.OptOutText)));
         }
 
         if (events.Count == 0) return;
         db.Events.AddRange(events);
         db.WroteEvents = true;
     }
+
+    private static EventRecord? SessionEventFor(EntityEntry entry, Session s, DateTime now) => entry.State switch
+    {
+        EntityState.Added => Create(s.TenantId, EventTypes.SessionCreated, now, new SessionData(s.Id, s.DisplayName, s.State)),
+        EntityState.Deleted => Create(s.TenantId, EventTypes.SessionDeleted, now, new SessionData(s.Id, s.DisplayName, s.State)),
+        EntityState.Modified when (Changed(entry, nameof(Session.QrCode)) || Changed(entry, nameof(Session.PairingCode)))
+                                  && (s.QrCode is not null || s.PairingCode is not null) =>
+            Create(s.TenantId, EventTypes.SessionQrUpdated, now, new QrData(s.Id, s.DisplayName, s.QrCode, s.PairingCode, s.QrExpiresAt, s.QrRefreshCount)),
+        _ => null,
+    };
 
     private static bool Changed(EntityEntry entry, string property)
     {

@@ -23,7 +23,7 @@ public sealed class EventStream(ZapHubDb db, EventRelay relay, IOptions<EventOpt
     {
         var cursor = await CursorAsync(after, ct);
         var rows = await ReadAsync(cursor, types, Math.Clamp(limit, 1, PageSize), ct);
-        return new EventPage(rows.Select(r => new EventView(r.PublicId, r.Type, r.OccurredAt, System.Text.Json.JsonDocument.Parse(r.Payload).RootElement)).ToList(),
+        return new EventPage(rows.Select(r => new EventView(r.PublicId, r.Type, r.OccurredAt, System.Text.Json.JsonSerializer.Deserialize<System.Text.Json.JsonElement>(r.Payload))).ToList(),
             rows.Count > 0 ? rows[^1].PublicId : after);
     }
 

@@ -119,21 +119,21 @@ public sealed class WebhookService(ZapHubDb db, TenantContext tenant, AuditLog a
         var query = db.WebhookDeliveries.AsNoTracking().Where(d => d.EndpointId == id);
         if (status is { } s) query = query.Where(d => d.Status == s);
         if (before is { } b) query = query.Where(d => d.Id < b);
-        return await query.OrderByDescending(d => d.Id).Take(Math.Clamp(limit, 1, 200))
-            .Join(db.Events, d => d.EventId, e => e.Id, (d, e) => new DeliveryView(d.Id, e.PublicId, e.Type, e.OccurredAt, d.Status, d.Origin, d.Attempts,
-                d.Status == DeliveryStatus.Pending ? d.NextAttemptAt : null, d.LastStatusCode, d.LastError, d.CreatedAt, d.CompletedAt))
-            .ToListAsync(ct);
+        return await Views(query.OrderByDescending(d => d.Id).Take(Math.Clamp(limit, 1, 200))).ToListAsync(ct);
     }
+
+    private IQueryable<DeliveryView> Views(IQueryable<WebhookDelivery> deliveries) =>
+        deliveries.Join(db.Events, d => d.EventId, e => e.Id, (d, e) => new DeliveryView(d.Id, e.PublicId, e.Type, e.OccurredAt, d.Status, d.Origin, d.Attempts,
+            d.Status == DeliveryStatus.Pending ? d.NextAttemptAt : null, d.LastStatusCode, d.LastError, d.CreatedAt, d.CompletedAt));
 
     public async Task<DeliveryDetail> DeliveryAsync(Guid id, long deliveryId, CancellationToken ct)
     {
-        var row = await db.WebhookDeliveries.AsNoTracking().Where(d => d.EndpointId == id && d.Id == deliveryId)
-            .Join(db.Events, d => d.EventId, e => e.Id, (d, e) => new { View = new DeliveryView(d.Id, e.PublicId, e.Type, e.OccurredAt, d.Status, d.Origin, d.Attempts,
-                d.Status == DeliveryStatus.Pending ? d.NextAttemptAt : null, d.LastStatusCode, d.LastError, d.CreatedAt, d.CompletedAt), e.Payload })
-            .FirstOrDefaultAsync(ct) ?? throw ProblemException.NotFound("Delivery");
+        var view = await Views(db.WebhookDeliveries.AsNoTracking().Where(d => d.EndpointId == id && d.Id == deliveryId)).FirstOrDefaultAsync(ct)
+            ?? throw ProblemException.NotFound("Delivery");
+        var payload = await db.Events.AsNoTracking().Where(e => e.PublicId == view.EventId).Select(e => e.Payload).FirstAsync(ct);
         var attempts = await db.WebhookAttempts.AsNoTracking().Where(a => a.DeliveryId == deliveryId).OrderBy(a => a.Id)
             .Select(a => new AttemptView(a.Attempt, a.At, a.StatusCode, a.LatencyMs, a.Response, a.Error)).ToListAsync(ct);
-        return new DeliveryDetail(row.View, row.Payload, attempts);
+        return new DeliveryDetail(view, payload, attempts);
     }
 
     /// <summary>Sends one event again, as a new delivery with the same webhook-id (receivers deduplicate on it).</summary>
@@ -148,7 +148,7 @@ public sealed class WebhookService(ZapHubDb db, TenantContext tenant, AuditLog a
         audit.Add(db, actor, endpoint.TenantId, "webhook.redelivered", "webhook", id.ToString(), $"delivery {deliveryId}");
         await db.SaveChangesAsync(ct);
         sender.Wake();
-        return (await DeliveriesAsync(id, null, again.Id + 1, 1, ct))[0];
+        return await Views(db.WebhookDeliveries.AsNoTracking().Where(d => d.Id == again.Id)).FirstAsync(ct);
     }
 
     /// <summary>Every event since a time that this endpoint wants, queued again in their original order.</summary>
