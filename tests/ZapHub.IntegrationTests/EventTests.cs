@@ -362,6 +362,26 @@ public class EventTests
     }
 
     [Fact]
+    [Trait("Category", "PostgresOnly")]
+    public async Task AStreamOnAWebOnlyNodeGetsEventsMadeOnAnotherNodeAtOnce()
+    {
+        await using var worker = NewApp().With("Events:StreamHeartbeat", "00:01:00");
+        var tenant = await worker.CreateTenantAsync();
+        var (_, key) = await tenant.CreateApiKeyAsync(ApiScopes.EventsRead);
+        await using var web = new ZapHubApp(shareDatabaseWith: worker).With("Node:Roles:0", "web").With("Node:Roles:1", "");
+        web.ServeOverKestrel();
+        Assert.False(web.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ZapHub.Platform.NodeOptions>>().Value.RunsWorkers);
+        await Eventually.WaitAsync(() => Task.FromResult(web.Services.GetRequiredService<ZapHub.Features.Sessions.SessionNotifier>().FansOut), on => on, "the web node to listen");
+        await Task.Delay(500);
+        await using var stream = await EventStreamClient.OpenAsync(web.WithApiKey(key), null);
+
+        await OptOutAsync(tenant, "11988880000");
+        // No relay runs on the web node and its idle stream would only look again after a minute: the relay's NOTIFY wakes it.
+        var seen = await stream.ReadAsync(1, TimeSpan.FromSeconds(5));
+        Assert.Contains("+5511988880000", seen[0].Data);
+    }
+
+    [Fact]
     public async Task TenantBNeverReceivesTenantAsEventsOnEitherChannel()
     {
         await using var receiverA = await SignedReceiver.StartAsync();
@@ -424,9 +444,9 @@ public sealed class EventStreamClient : IAsyncDisposable
         return new EventStreamClient(response, new StreamReader(await response.Content.ReadAsStreamAsync()));
     }
 
-    public async Task<List<Event>> ReadAsync(int count)
+    public async Task<List<Event>> ReadAsync(int count, TimeSpan? within = null)
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        using var timeout = new CancellationTokenSource(within ?? TimeSpan.FromSeconds(20));
         var events = new List<Event>();
         string? id = null, type = null, data = null;
         while (events.Count < count)

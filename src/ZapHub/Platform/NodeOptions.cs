@@ -10,7 +10,11 @@ public sealed class NodeOptions
     public const string Web = "web";
     public const string Worker = "worker";
 
-    public string[] Roles { get; set; } = [Web, Worker];
+    /// <summary>
+    /// Empty means both. No default in the array itself: configuration binding merges into an existing array by
+    /// index, so a default of [web, worker] could never be narrowed to [web].
+    /// </summary>
+    public string[] Roles { get; set; } = [];
 
-    public bool RunsWorkers => Roles.Contains(Worker, StringComparer.OrdinalIgnoreCase);
+    public bool RunsWorkers => Roles.All(string.IsNullOrWhiteSpace) || Roles.Contains(Worker, StringComparer.OrdinalIgnoreCase);
 }

@@ -2,15 +2,17 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using ZapHub.Data;
+using ZapHub.Features.Events;
 
 namespace ZapHub.Features.Sessions;
 
 /// <summary>
 /// On PostgreSQL, session changes reach browsers connected to other nodes: each publish becomes a NOTIFY with ids
 /// only, and every node LISTENs and feeds its local notifier, which re-reads through tenant-filtered queries
-/// (docs/adr/0006-live-updates.md). A node ignores its own echo. On SQLite (one node) this does nothing.
+/// (docs/adr/0006-live-updates.md). A node ignores its own echo. It also hears the event relay's NOTIFY, so event
+/// streams and webhook senders on every node read new events at once. On SQLite (one node) this does nothing.
 /// </summary>
-public sealed class PostgresFanOut(SessionNotifier notifier, IOptions<StorageOptions> storage, ILogger<PostgresFanOut> logger) : BackgroundService
+public sealed class PostgresFanOut(SessionNotifier notifier, EventRelay relay, IOptions<StorageOptions> storage, ILogger<PostgresFanOut> logger) : BackgroundService
 {
     private const string ChannelName = "zaphub_sessions";
 
@@ -25,8 +27,12 @@ public sealed class PostgresFanOut(SessionNotifier notifier, IOptions<StorageOpt
             try
             {
                 await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
-                connection.Notification += (_, e) => Receive(e.Payload);
-                await using (var listen = new NpgsqlCommand($"LISTEN {ChannelName}", connection))
+                connection.Notification += (_, e) =>
+                {
+                    if (e.Channel == EventRelay.NotifyChannel) relay.Relayed.Pulse();
+                    else Receive(e.Payload);
+                };
+                await using (var listen = new NpgsqlCommand($"LISTEN {ChannelName}; LISTEN {EventRelay.NotifyChannel}", connection))
                     await listen.ExecuteNonQueryAsync(stoppingToken);
                 while (!stoppingToken.IsCancellationRequested) await connection.WaitAsync(stoppingToken);
             }
