@@ -62,6 +62,14 @@ public class EventTests
 
         var optedOut = await receiver.WaitForAsync(h => h.Type == EventTypes.ContactOptedOut, "contact.opted_out");
         Assert.Equal("+5511988887777", optedOut.Body.GetProperty("data").GetProperty("phone").GetString());
+        // Opted back in by a person; a message to a number not on WhatsApp fails for good; the number is removed.
+        var contactId = optedOut.Body.GetProperty("data").GetProperty("contactId").GetGuid();
+        await Http.ExpectAsync(await tenant.Owner.PostAsync($"/api/v1/contacts/{contactId}/opt-in", null), HttpStatusCode.OK);
+        await receiver.WaitForAsync(h => h.Type == EventTypes.ContactOptedIn && h.Body.GetProperty("data").GetProperty("contactId").GetGuid() == contactId, "contact.opted_in");
+        var bad = await tenant.SendAsync(new { to = "(11) 93000-0000", text = "x", sessionId });
+        var failed = await receiver.WaitForAsync(h => h.Type == EventTypes.MessageFailed, "message.failed");
+        Assert.Equal(bad, failed.Body.GetProperty("data").GetProperty("messageId").GetGuid());
+        Assert.Equal("invalid_number", failed.Body.GetProperty("data").GetProperty("failureCategory").GetString());
         var received = await receiver.WaitForAsync(h => h.Type == EventTypes.MessageReceived, "message.received");
         Assert.Equal("SAIR", received.Body.GetProperty("data").GetProperty("text").GetString());
         var read = await receiver.WaitForAsync(h => h.Type == EventTypes.MessageStatusChanged && h.Body.GetProperty("data").GetProperty("status").GetString() == "read", "read receipt");
@@ -79,6 +87,11 @@ public class EventTests
         var statuses = hits.Where(h => h.Type == EventTypes.MessageStatusChanged).Select(h => h.Body.GetProperty("data").GetProperty("status").GetString()).ToList();
         Assert.Equal(["queued", "sent", "read"], statuses.Where(s => s is "queued" or "sent" or "read").Distinct());
         Assert.Equal(hits.Count, hits.Select(h => h.Id).Distinct().Count());
+
+        await Http.ExpectAsync(await tenant.Owner.DeleteAsync($"/api/v1/sessions/{sessionId}"), HttpStatusCode.NoContent);
+        var deleted = await receiver.WaitForAsync(h => h.Type == EventTypes.SessionDeleted, "session.deleted");
+        Assert.Equal(sessionId, deleted.Body.GetProperty("data").GetProperty("sessionId").GetGuid());
+        Assert.All(receiver.Hits, h => Assert.True(h.SignatureValid));
     }
 
     [Fact]
@@ -379,6 +392,30 @@ public class EventTests
         // No relay runs on the web node and its idle stream would only look again after a minute: the relay's NOTIFY wakes it.
         var seen = await stream.ReadAsync(1, TimeSpan.FromSeconds(5));
         Assert.Contains("+5511988880000", seen[0].Data);
+    }
+
+    [Fact]
+    public async Task TheStreamCanBeFilteredByEventType()
+    {
+        await using var app = NewApp();
+        app.ServeOverKestrel();
+        var tenant = await app.CreateTenantAsync();
+        var (_, key) = await tenant.CreateApiKeyAsync(ApiScopes.EventsRead);
+        var reader = app.WithApiKey(key);
+        var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/events/stream?types=contact.opted_in");
+        using var response = await reader.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        using var lines = new StreamReader(await response.Content.ReadAsStreamAsync());
+
+        var contact = await OptOutAsync(tenant, "11966660000");
+        await Http.ExpectAsync(await tenant.Owner.PostAsync($"/api/v1/contacts/{contact.GetProperty("id").GetGuid()}/opt-in", null), HttpStatusCode.OK);
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        string? line;
+        var types = new List<string>();
+        while ((line = await lines.ReadLineAsync(timeout.Token)) is not null && types.Count == 0)
+            if (line.StartsWith("event: ")) types.Add(line[7..]);
+        Assert.Equal([EventTypes.ContactOptedIn], types);
+        Assert.Equal(HttpStatusCode.BadRequest, (await reader.GetAsync("/api/v1/events/stream?types=contact.exploded")).StatusCode);
     }
 
     [Fact]

@@ -83,10 +83,14 @@ public sealed class EventCapture(TimeProvider time, EventRelay relay) : SaveChan
         var sessionEvents = new List<SessionEvent>();
         var messages = new Dictionary<Guid, Message>();
         var sessions = new Dictionary<Guid, Session>();
+        var addedByHand = false;
         foreach (var entry in tracker.Entries())
         {
             switch (entry.Entity)
             {
+                case EventRecord when entry.State == EntityState.Added:
+                    addedByHand = true;
+                    break;
                 case MessageEvent e when entry.State == EntityState.Added:
                     messageEvents.Add(e);
                     break;
@@ -131,7 +135,7 @@ public sealed class EventCapture(TimeProvider time, EventRelay relay) : SaveChan
                 new SessionStateData(e.SessionId, session?.DisplayName, e.ToState, e.FromState, e.Reason, session?.Phone, e.At)));
         }
 
-        if (events.Count == 0) return;
+        if (events.Count == 0 && !addedByHand) return;
         db.Events.AddRange(events);
         db.WroteEvents = true;
     }
@@ -139,7 +143,6 @@ public sealed class EventCapture(TimeProvider time, EventRelay relay) : SaveChan
     private static EventRecord? SessionEventFor(EntityEntry entry, Session s, DateTime now) => entry.State switch
     {
         EntityState.Added => Create(s.TenantId, EventTypes.SessionCreated, now, new SessionData(s.Id, s.DisplayName, s.State)),
-        EntityState.Deleted => Create(s.TenantId, EventTypes.SessionDeleted, now, new SessionData(s.Id, s.DisplayName, s.State)),
         EntityState.Modified when (Changed(entry, nameof(Session.QrCode)) || Changed(entry, nameof(Session.PairingCode)))
                                   && (s.QrCode is not null || s.PairingCode is not null) =>
             Create(s.TenantId, EventTypes.SessionQrUpdated, now, new QrData(s.Id, s.DisplayName, s.QrCode, s.PairingCode, s.QrExpiresAt, s.QrRefreshCount)),
@@ -169,6 +172,10 @@ public sealed class EventCapture(TimeProvider time, EventRelay relay) : SaveChan
             OnlyEndpointId = onlyEndpoint,
         };
     }
+
+    /// <summary>Sessions are deleted set-based (a webhook touching the row must not fail the delete), out of the tracker's sight.</summary>
+    public static EventRecord SessionDeleted(Session s, DateTime now) =>
+        Create(s.TenantId, EventTypes.SessionDeleted, now, new SessionData(s.Id, s.DisplayName, s.State));
 
     public static string NewId() => "evt_" + Guid.CreateVersion7().ToString("N");
 

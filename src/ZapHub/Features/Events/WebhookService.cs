@@ -108,7 +108,6 @@ public sealed class WebhookService(ZapHubDb db, TenantContext tenant, AuditLog a
         var test = EventCapture.Create(endpoint.TenantId, EventTypes.WebhookTest, now,
             new { endpointId = endpoint.Id, message = "A test event from ZapHub. If you can read this, the endpoint works.", sentBy = actor.Name }, endpoint.Id);
         db.Events.Add(test);
-        db.WroteEvents = true;
         await db.SaveChangesAsync(ct);
         return test.PublicId;
     }

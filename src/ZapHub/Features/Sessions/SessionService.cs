@@ -3,6 +3,7 @@ using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using ZapHub.Data;
+using ZapHub.Features.Events;
 using ZapHub.Features.Gateways;
 using ZapHub.Features.Tenancy;
 using ZapHub.Gateways;
@@ -158,10 +159,13 @@ public sealed class SessionService(
             catch (ProblemException p) when (p.Code == "gateway_lost_instance") { }
         }
         // Set-based: a webhook touching the row at the same moment must not make the delete fail.
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
         await db.Sessions.Where(s => s.Id == id).ExecuteDeleteAsync(ct);
         db.Entry(session).State = EntityState.Detached;
         audit.Add(db, actor, session.TenantId, "session.deleted", "session", session.Id.ToString(), $"{session.DisplayName} {session.Phone}");
+        db.Events.Add(EventCapture.SessionDeleted(session, time.UtcNow()));
         await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
         secrets.Forget(session.Id);
         notifier.Publish(session.TenantId, session.Id);
     }
