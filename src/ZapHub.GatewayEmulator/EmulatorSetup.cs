@@ -36,7 +36,9 @@ public static class EmulatorSetup
         if (faults.Latency > TimeSpan.Zero) await Task.Delay(faults.Latency, context.HttpContext.RequestAborted);
         if (faults.TryConsumeFailure())
             return Results.Json(new { status = 500, error = "Internal Server Error", response = new { message = "Injected failure" } }, statusCode: 500);
-        return await next(context);
+        var result = await next(context);
+        if (faults.AnswerDelay > TimeSpan.Zero) await Task.Delay(faults.AnswerDelay, context.HttpContext.RequestAborted);
+        return result;
     }
 }
 

@@ -9,6 +9,9 @@ public sealed class Faults
 {
     private int failNext;
     public TimeSpan Latency { get; set; }
+
+    /// <summary>The call does its work at once but answers late, so its webhooks overtake its answer.</summary>
+    public TimeSpan AnswerDelay { get; set; }
     public int FailNext { get => Volatile.Read(ref failNext); set => Volatile.Write(ref failNext, value); }
 
     /// <summary>When the phone is offline, sent messages stay at "sent to server" and are never delivered.</summary>

@@ -92,9 +92,9 @@ public class MessageTests
     {
         await using var s = await StartAsync();
         var (_, instance) = await s.Tenant.ConnectedSessionAsync(s.Emulator, "wppconnect", "WppConnect");
-        // The emulator posts the "sent" receipt while ZapHub still waits for the send call; delivery is then
-        // acknowledged by the phone the moment the message shows up, racing ZapHub's own record of the send.
-        await Http.ExpectAsync(await s.Emulator.FaultsAsync(new { latencyMs = 300 }), HttpStatusCode.OK);
+        // The gateway sends at once but answers late: its "sent" receipt, and the phone's "read" posted the moment the
+        // message shows up, both reach ZapHub while the send call is still open, before ZapHub knows the message's id.
+        await Http.ExpectAsync(await s.Emulator.FaultsAsync(new { answerDelayMs = 1500 }), HttpStatusCode.OK);
         var id = await s.Tenant.SendAsync(new { to = "11988887777", text = "corrida" });
         var providerId = (await Eventually.WaitAsync(() => ReceivedAsync(s.Emulator, instance, "5511988887777"), r => r.Count == 1, "the phone to get it"))[0]
             .GetProperty("messageId").GetString()!;

@@ -7,7 +7,7 @@ public sealed record ScanRequest(string? Phone, string? ProfileName);
 public sealed record PairRequest(string Code, string? Phone, string? ProfileName);
 public sealed record InboundRequest(string From, string? PushName, string Text);
 public sealed record AckRequest(string MessageId, string Status);
-public sealed record FaultsRequest(int? LatencyMs, int? FailNext, bool? PhoneOffline, bool? StallStarts, bool? ReconnectAfterDrop);
+public sealed record FaultsRequest(int? LatencyMs, int? AnswerDelayMs, int? FailNext, bool? PhoneOffline, bool? StallStarts, bool? ReconnectAfterDrop);
 
 /// <summary>/_emulator: act as the phone and as the network. Not part of either gateway's contract.</summary>
 public static class ControlRoutes
@@ -74,11 +74,12 @@ public static class ControlRoutes
         g.MapPost("/faults", (FaultsRequest body, Faults faults) =>
         {
             if (body.LatencyMs is { } ms) faults.Latency = TimeSpan.FromMilliseconds(Math.Clamp(ms, 0, 120_000));
+            if (body.AnswerDelayMs is { } delay) faults.AnswerDelay = TimeSpan.FromMilliseconds(Math.Clamp(delay, 0, 120_000));
             if (body.FailNext is { } n) faults.FailNext = Math.Max(0, n);
             if (body.PhoneOffline is { } offline) faults.PhoneOffline = offline;
             if (body.StallStarts is { } stall) faults.StallStarts = stall;
             if (body.ReconnectAfterDrop is { } reconnect) faults.ReconnectAfterDrop = reconnect;
-            return Results.Ok(new { latencyMs = faults.Latency.TotalMilliseconds, failNext = faults.FailNext, phoneOffline = faults.PhoneOffline, stallStarts = faults.StallStarts });
+            return Results.Ok(new { latencyMs = faults.Latency.TotalMilliseconds, answerDelayMs = faults.AnswerDelay.TotalMilliseconds, failNext = faults.FailNext, phoneOffline = faults.PhoneOffline, stallStarts = faults.StallStarts });
         });
         g.MapPost("/restart", (EvolutionEmulator evo, WppConnectEmulator wpp, SentLog log, Faults faults) =>
         {
@@ -86,6 +87,7 @@ public static class ControlRoutes
             wpp.Forget();
             log.Clear();
             faults.Latency = TimeSpan.Zero;
+            faults.AnswerDelay = TimeSpan.Zero;
             faults.FailNext = 0;
             faults.PhoneOffline = false;
             faults.StallStarts = false;

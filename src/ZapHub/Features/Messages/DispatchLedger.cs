@@ -77,8 +77,7 @@ public sealed class DispatchLedger(IServiceScopeFactory scopes, NodeIdentity nod
             {
                 foreach (var item in batch) item.Done.TrySetException(ex);
             }
-            // Receipts that raced ahead of these sends can now find their message.
-            if (batch.Any(i => i.Step is End { Outcome.Sent: true })) receipts.Wake();
+            if (batch.Any(i => i.Step is End { Outcome.Sent: true })) receipts.SendsRecorded();
         }
     }
 

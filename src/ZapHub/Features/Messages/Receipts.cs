@@ -144,24 +144,26 @@ public sealed class MessageSignals(ZapHubDb db, DateTime now)
     /// </summary>
     private static readonly TimeSpan PendingLifetime = TimeSpan.FromMinutes(10);
 
-    /// <summary>Receipts that arrived before their send was recorded, applied now that it may be; stale ones are dropped.</summary>
+    /// <summary>
+    /// Receipts that arrived before their send was recorded, applied now that it is; stale ones are dropped. The
+    /// database pairs them with their messages, so receipts still waiting are never loaded.
+    /// </summary>
     public static async Task ApplyPendingAsync(ZapHubDb db, DateTime now, CancellationToken ct)
     {
-        var pending = await db.PendingReceipts.IgnoreQueryFilters([ZapHubDb.TenantFilter]).OrderBy(r => r.Id).Take(1000).ToListAsync(ct);
-        if (pending.Count == 0) return;
-        var ids = pending.Select(r => r.ProviderMessageId).Distinct().ToList();
-        var sessionIds = pending.Select(r => r.SessionId).Distinct().ToList();
-        var messages = await db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter])
-            .Where(m => m.SessionId != null && sessionIds.Contains(m.SessionId.Value) && m.ProviderMessageId != null && ids.Contains(m.ProviderMessageId))
-            .ToDictionaryAsync(m => (m.SessionId!.Value, m.ProviderMessageId!), ct);
+        var pending = db.PendingReceipts.IgnoreQueryFilters([ZapHubDb.TenantFilter]);
+        var matched = await pending
+            .Join(db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter]),
+                r => new { SessionId = (Guid?)r.SessionId, Id = (string?)r.ProviderMessageId },
+                m => new { m.SessionId, Id = m.ProviderMessageId },
+                (r, m) => new { Receipt = r, Message = m })
+            .OrderBy(x => x.Receipt.Id).Take(1000).ToListAsync(ct);
         var signals = new MessageSignals(db, now);
-        foreach (var receipt in pending)
+        foreach (var x in matched)
         {
-            if (messages.TryGetValue((receipt.SessionId, receipt.ProviderMessageId), out var message))
-                signals.Advance(message, receipt.Status, receipt.At, "receipt from the gateway (arrived before the send call returned)");
-            else if (now - receipt.At < PendingLifetime)
-                continue;
-            db.PendingReceipts.Remove(receipt);
+            signals.Advance(x.Message, x.Receipt.Status, x.Receipt.At, "receipt from the gateway (arrived before the send call returned)");
+            db.PendingReceipts.Remove(x.Receipt);
         }
+        var stale = now - PendingLifetime;
+        await pending.Where(r => r.At < stale).ExecuteDeleteAsync(ct);
     }
 }

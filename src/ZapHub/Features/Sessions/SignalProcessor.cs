@@ -19,11 +19,33 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
 {
     private const int BatchSize = 200;
     private static readonly TimeSpan HealthMarkInterval = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan PendingReceiptInterval = TimeSpan.FromSeconds(5);
     private readonly SemaphoreSlim wake = new(0);
+    private int sendsRecorded = 1;
+    private DateTime pendingCheckedAt;
 
     public void Wake()
     {
         if (wake.CurrentCount == 0) wake.Release();
+    }
+
+    /// <summary>Sends were recorded: receipts that raced ahead of them can now find their message.</summary>
+    public void SendsRecorded()
+    {
+        Volatile.Write(ref sendsRecorded, 1);
+        Wake();
+    }
+
+    /// <summary>
+    /// Receipts kept for a message not known yet are looked at again when this node recorded sends, and every few
+    /// seconds (another node may have recorded them) — not on every batch: during a burst of receipts for messages
+    /// typed on the phone, that table grows and re-reading it per batch would cost more than the batch.
+    /// </summary>
+    private bool PendingReceiptsDue(DateTime now)
+    {
+        if (Interlocked.Exchange(ref sendsRecorded, 0) == 0 && now - pendingCheckedAt < PendingReceiptInterval) return false;
+        pendingCheckedAt = now;
+        return true;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -54,14 +76,16 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
         await using var scope = scopes.CreateAsyncScope();
         scope.ServiceProvider.GetRequiredService<TenantContext>().UsePlatformScope();
         var db = scope.ServiceProvider.GetRequiredService<ZapHubDb>();
-        // PostgreSQL: one transaction holding the processor's lock. SQLite: none, on purpose; a transaction that reads
-        // and then writes fails at once (not after a wait) when another writer committed in between.
+        // PostgreSQL: one transaction holding the processor's lock. SQLite: reads outside any transaction, on purpose (a
+        // transaction that reads and then writes fails at once, not after a wait, when another writer committed in
+        // between); its writes get one transaction of their own below.
         await using var transaction = db is PostgresZapHubDb ? await db.Database.BeginTransactionAsync(ct) : null;
         if (transaction is not null && !await IsTheProcessorAsync(db, ct)) return 0;
 
         var now = time.UtcNow();
-        await MessageSignals.ApplyPendingAsync(db, now, ct);
-        var events = await db.GatewayEvents.IgnoreQueryFilters([ZapHubDb.TenantFilter])
+        if (PendingReceiptsDue(now)) await MessageSignals.ApplyPendingAsync(db, now, ct);
+        // Untracked, and marked processed with one statement: a batch of events is read once and never rewritten row by row.
+        var events = await db.GatewayEvents.IgnoreQueryFilters([ZapHubDb.TenantFilter]).AsNoTracking()
             .Where(e => e.ProcessedAt == null).OrderBy(e => e.Id).Take(BatchSize).ToListAsync(ct);
         if (events.Count == 0)
         {
@@ -75,12 +99,13 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
         var gateways = await db.Gateways.Where(g => gatewayIds.Contains(g.Id)).ToDictionaryAsync(g => g.Id, ct);
         var toClose = new HashSet<Guid>();
         var reconnected = new HashSet<Guid>();
+        var errors = new Dictionary<long, string>();
+        void Fail(GatewayEvent e, Exception ex) => errors[e.Id] = ex.Message.Length > 500 ? ex.Message[..500] : ex.Message;
 
         // Parse everything first, so the messages and contacts the batch touches are loaded in a few queries.
         var parsed = new List<(GatewayEvent Event, Session? Session, IReadOnlyList<GatewaySignal> Signals)>(events.Count);
         foreach (var e in events)
         {
-            e.ProcessedAt = now;
             if (!sessions.TryGetValue(e.SessionId, out var session))
             {
                 parsed.Add((e, null, []));
@@ -93,7 +118,7 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
             }
             catch (Exception ex)
             {
-                e.Error = ex.Message.Length > 500 ? ex.Message[..500] : ex.Message;
+                Fail(e, ex);
                 parsed.Add((e, null, []));
                 logger.LogWarning(ex, "Gateway event {EventId} of session {SessionId} could not be read", e.Id, e.SessionId);
             }
@@ -119,17 +144,24 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
             }
             catch (Exception ex)
             {
-                e.Error = ex.Message.Length > 500 ? ex.Message[..500] : ex.Message;
+                Fail(e, ex);
                 logger.LogWarning(ex, "Gateway event {EventId} of session {SessionId} could not be applied", e.Id, e.SessionId);
             }
         }
+
+        await using var writes = transaction is null ? await db.Database.BeginTransactionAsync(ct) : null;
         await db.SaveChangesAsync(ct);
+        var done = events.Select(e => e.Id).Where(id => !errors.ContainsKey(id)).ToList();
+        var inbox = db.GatewayEvents.IgnoreQueryFilters([ZapHubDb.TenantFilter]);
+        await inbox.Where(e => done.Contains(e.Id)).ExecuteUpdateAsync(u => u.SetProperty(e => e.ProcessedAt, now), ct);
+        foreach (var (id, error) in errors)
+            await inbox.Where(e => e.Id == id).ExecuteUpdateAsync(u => u.SetProperty(e => e.ProcessedAt, now).SetProperty(e => e.Error, error), ct);
         // Messages held for a number that just came back go out now instead of at their next check.
         if (reconnected.Count > 0)
             await db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter])
                 .Where(m => m.SessionId != null && reconnected.Contains(m.SessionId.Value) && m.Status == MessageStatus.Held)
                 .ExecuteUpdateAsync(u => u.SetProperty(m => m.DueAt, now), ct);
-        if (transaction is not null) await transaction.CommitAsync(ct);
+        await (transaction ?? writes)!.CommitAsync(ct);
         if (reconnected.Count > 0) scope.ServiceProvider.GetRequiredService<MessageDispatcher>().Wake();
         foreach (var session in sessions.Values) notifier.Publish(session.TenantId, session.Id);
 
