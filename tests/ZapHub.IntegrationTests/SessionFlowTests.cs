@@ -101,6 +101,28 @@ public class SessionFlowTests
         Assert.Equal("+5511977770001", connected.GetProperty("phone").GetString());
     }
 
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task APairingCodeThatOvertakesTheConnectAnswerIsKept(string provider, string kind)
+    {
+        var (app, emulator, t) = await StartAsync();
+        await using var appLifetime = app;
+        await using var emulatorLifetime = emulator;
+        var session = await t.CreateSessionAsync("Recepção", kind);
+        var id = session.GetProperty("id").GetGuid();
+
+        // The gateway starts the attempt at once but answers late: its webhooks are stored and applied before ZapHub
+        // records the answer, and recording it must not reset what they brought.
+        await Http.ExpectAsync(await emulator.FaultsAsync(new { answerDelayMs = 1000 }), HttpStatusCode.OK);
+        await Http.ExpectAsync(await t.Owner.PostAsJsonAsync($"/api/v1/sessions/{id}/connect", new { mode = "pairing", phone = "(11) 97777-0002" }), HttpStatusCode.Accepted);
+        await Http.ExpectAsync(await emulator.FaultsAsync(new { answerDelayMs = 0 }), HttpStatusCode.OK);
+        var waiting = await Eventually.WaitAsync(async () => await Http.JsonAsync(await t.Owner.GetAsync($"/api/v1/sessions/{id}/qr"), HttpStatusCode.OK),
+            q => q.GetProperty("pairingCode").ValueKind == JsonValueKind.String, "the pairing code", TimeSpan.FromSeconds(5));
+
+        await Http.ExpectAsync(await emulator.PairAsync(provider, session.GetProperty("instanceName").GetString()!, waiting.GetProperty("pairingCode").GetString()!, "5511977770002"), HttpStatusCode.OK);
+        Assert.Equal("+5511977770002", (await t.WaitForStateAsync(id, "Connected")).GetProperty("phone").GetString());
+    }
+
     [Fact]
     public async Task PairingNeedsAPhoneAndAPlausibleNumber()
     {

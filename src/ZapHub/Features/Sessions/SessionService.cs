@@ -83,6 +83,7 @@ public sealed class SessionService(
         if (!session.Enabled) throw ProblemException.Conflict("session_disabled", "This number is disabled; enable it first.");
         if (session.State == SessionState.Connected) throw ProblemException.Conflict("already_connected", "This number is already connected.");
         var phone = pairingPhone is null ? null : PhoneNumberRules.Digits(PhoneNumberRules.ToE164(pairingPhone, "phone"));
+        var applied = false;
 
         var outcome = await CallAsync(session, async g =>
         {
@@ -97,9 +98,14 @@ public sealed class SessionService(
         await SaveAsync(session, () =>
         {
             var now = time.UtcNow();
+            session.PairingPhone = phone is null ? null : "+" + phone;
+            // Applied again only when a webhook changed the session meanwhile: the gateway's webhooks can overtake its
+            // answer (WPPConnect answers at once and posts the pairing code after), and resetting the attempt they
+            // already moved on would wipe the code they brought.
+            if (applied && session.State is SessionState.AwaitingScan or SessionState.Pairing or SessionState.Connected) return;
+            applied = true;
             session.QrRefreshCount = 0;
             session.QrCode = session.QrImage = session.PairingCode = null;
-            session.PairingPhone = phone is null ? null : "+" + phone;
             session.StartingSince = now;
             session.LastError = null;
             Record(SessionLifecycle.Apply(session, new StateSignal("connect", SessionState.Starting, "connect"), Causes.User, now));
