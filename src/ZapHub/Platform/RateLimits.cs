@@ -49,19 +49,6 @@ public static class RateLimits
                     QueueLimit = 0,
                 });
             });
-            o.AddPolicy(Features.Sessions.GatewayWebhookEndpoint.RateLimitPolicy, context =>
-            {
-                var limits = context.RequestServices.GetRequiredService<IOptions<RateLimitOptions>>().Value;
-                // Per session and sender: somebody hammering a session's URL must not use up its real gateway's budget.
-                var partition = $"{context.Request.RouteValues["sessionId"]}|{context.Connection.RemoteIpAddress}";
-                return RateLimitPartition.GetTokenBucketLimiter(partition, _ => new TokenBucketRateLimiterOptions
-                {
-                    TokenLimit = limits.GatewayWebhooksPerSecond,
-                    TokensPerPeriod = limits.GatewayWebhooksPerSecond,
-                    ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-                    QueueLimit = 0,
-                });
-            });
             o.OnRejected = async (context, ct) =>
             {
                 if (context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))

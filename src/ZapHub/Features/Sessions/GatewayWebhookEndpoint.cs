@@ -1,7 +1,12 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Data.Common;
+using System.Globalization;
+using System.Net;
+using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Http.Features;
+using ZapHub.Platform;
 using Microsoft.Extensions.Options;
 using ZapHub.Gateways;
 
@@ -11,25 +16,56 @@ namespace ZapHub.Features.Sessions;
 /// POST /hooks/gateway/{sessionId}/{secret}[/{event-suffix}]: where gateways report. The per-session secret in the
 /// path is the only credential gateways can carry (WPPConnect cannot send headers); it is compared in constant time
 /// against a hash. Unknown session or wrong secret: 404 with nothing stored.
+/// The route short-circuits the middleware pipeline: gateways carry no cookies, keys or languages, and during a burst
+/// the dashboard's middleware would cost more than the receiving itself. It limits its own rate and catches its own
+/// failures instead.
 /// </summary>
 public static class GatewayWebhookEndpoint
 {
-    public const string RateLimitPolicy = "gateway-webhooks";
+    public static IServiceCollection AddGatewayWebhooks(this IServiceCollection services) =>
+        services.AddSingleton<GatewayWebhookLimiter>();
 
     public static void MapGatewayWebhooks(this IEndpointRouteBuilder app) =>
         app.MapPost("/hooks/gateway/{sessionId:guid}/{secret}/{**suffix}", ReceiveAsync)
             .ExcludeFromDescription()
-            .DisableAntiforgery()
-            .RequireRateLimiting(RateLimitPolicy);
+            .ShortCircuit();
 
-    private static async Task<IResult> ReceiveAsync(Guid sessionId, string secret, HttpContext http, SessionSecrets secrets,
-        GatewayInbox inbox, IOptions<GatewayOptions> options, TimeProvider time)
+    private static async Task ReceiveAsync(HttpContext http)
     {
-        var entry = await secrets.GetAsync(sessionId, http.RequestAborted);
+        var services = http.RequestServices;
+        var sessionId = Guid.Parse((string)http.Request.RouteValues["sessionId"]!);
+        using var lease = services.GetRequiredService<GatewayWebhookLimiter>().Acquire(sessionId, http.Connection.RemoteIpAddress);
+        if (!lease.IsAcquired)
+        {
+            if (lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))
+                http.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            await Results.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests. Slow down and try again shortly.").ExecuteAsync(http);
+            return;
+        }
+        try
+        {
+            await (await StoreAsync(http, sessionId, (string)http.Request.RouteValues["secret"]!)).ExecuteAsync(http);
+        }
+        catch (BadHttpRequestException ex)
+        {
+            // Kestrel's own limits while reading the body (too large, truncated).
+            await Results.Problem(statusCode: ex.StatusCode, title: "The request body could not be read.").ExecuteAsync(http);
+        }
+        catch (Exception ex) when (ex is DbException or InvalidOperationException && !http.RequestAborted.IsCancellationRequested)
+        {
+            // The database is unavailable: the gateway keeps its event and retries (Evolution does; WPPConnect does not).
+            await Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "The event could not be stored. Try again shortly.").ExecuteAsync(http);
+        }
+    }
+
+    private static async Task<IResult> StoreAsync(HttpContext http, Guid sessionId, string secret)
+    {
+        var services = http.RequestServices;
+        var entry = await services.GetRequiredService<SessionSecrets>().GetAsync(sessionId, http.RequestAborted);
         var presented = SHA256.HashData(Encoding.UTF8.GetBytes(secret));
         if (entry is null || !CryptographicOperations.FixedTimeEquals(presented, entry.Hash)) return Results.NotFound();
 
-        var max = options.Value.MaxWebhookBytes;
+        var max = services.GetRequiredService<IOptions<GatewayOptions>>().Value.MaxWebhookBytes;
         if (http.Request.ContentLength > max) return Results.StatusCode(StatusCodes.Status413PayloadTooLarge);
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = max;
         byte[] body;
@@ -49,8 +85,8 @@ public static class GatewayWebhookEndpoint
             return Results.BadRequest(new { error = "The body is not valid JSON." });
         }
 
-        var now = time.GetUtcNow().UtcDateTime;
-        var stored = await inbox.StoreAsync(new GatewayEvent
+        var now = services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime;
+        var stored = await services.GetRequiredService<GatewayInbox>().StoreAsync(new GatewayEvent
         {
             TenantId = entry.TenantId,
             SessionId = sessionId,
@@ -72,4 +108,24 @@ public static class GatewayWebhookEndpoint
         var hash = Convert.ToHexString(SHA256.HashData(body), 0, 16);
         return kind == GatewayKind.Evolution ? hash : $"{hash}:{receivedAt.Ticks}";
     }
+}
+
+/// <summary>
+/// Per session and sender address: somebody hammering one session's URL cannot use up the budget of its real gateway,
+/// and a QR storm or an inbound burst from a real gateway stays well below the limit.
+/// </summary>
+public sealed class GatewayWebhookLimiter(IOptions<RateLimitOptions> options) : IDisposable
+{
+    private readonly PartitionedRateLimiter<(Guid, IPAddress?)> limiter = PartitionedRateLimiter.Create<(Guid, IPAddress?), (Guid, IPAddress?)>(key =>
+        RateLimitPartition.GetTokenBucketLimiter(key, _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = options.Value.GatewayWebhooksPerSecond,
+            TokensPerPeriod = options.Value.GatewayWebhooksPerSecond,
+            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+            QueueLimit = 0,
+        }));
+
+    public RateLimitLease Acquire(Guid sessionId, IPAddress? sender) => limiter.AttemptAcquire((sessionId, sender));
+
+    public void Dispose() => limiter.Dispose();
 }

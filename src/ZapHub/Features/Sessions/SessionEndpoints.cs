@@ -26,6 +26,7 @@ public static class SessionEndpoints
         services.AddHttpClient(GatewayClients.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan);
         services.AddSingleton<GatewayClients>();
         services.AddSingleton<SessionSecrets>();
+        services.AddGatewayWebhooks();
         services.AddSingleton<SessionNotifier>();
         services.AddHostedService<PostgresFanOut>();
         services.AddScoped<SessionService>();
