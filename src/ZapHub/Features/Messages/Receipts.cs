@@ -13,6 +13,7 @@ namespace ZapHub.Features.Messages;
 public sealed class MessageSignals(ZapHubDb db, DateTime now)
 {
     private readonly Dictionary<(Guid, string), Message?> outbound = [];
+    private readonly HashSet<Guid> sending = [];
     private readonly Dictionary<(Guid, string), Contact> contacts = [];
     private readonly HashSet<(Guid, string)> inboundSeen = [];
     private readonly Dictionary<Guid, MessagingSettings> settings = [];
@@ -39,6 +40,13 @@ public sealed class MessageSignals(ZapHubDb db, DateTime now)
                 .ToListAsync(ct);
             foreach (var key in acks) outbound[key] = null;
             foreach (var m in found) outbound[(m.SessionId!.Value, m.ProviderMessageId!)] = m;
+            // An unknown id can still be ours only while one of the number's sends is under way (Sending is committed
+            // before the gateway is called, so its receipts cannot come earlier).
+            var unknown = acks.Where(a => outbound[a] is null).Select(a => a.Id).Distinct().ToList();
+            if (unknown.Count > 0)
+                sending.UnionWith(await db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter])
+                    .Where(m => m.Status == MessageStatus.Sending && m.SessionId != null && unknown.Contains(m.SessionId.Value))
+                    .Select(m => m.SessionId!.Value).Distinct().ToListAsync(ct));
         }
         var inbound = signals.Where(x => x.Signal is InboundSignal).ToList();
         if (inbound.Count > 0)
@@ -65,6 +73,8 @@ public sealed class MessageSignals(ZapHubDb db, DateTime now)
             Advance(message, status, now, "receipt from the gateway: " + ack.RawEvent);
             return;
         }
+        // Messages typed on the phone, or sent by another client of the same number: nothing of ZapHub's to update.
+        if (!sending.Contains(session.Id)) return;
         // The send call has not returned yet (or its result is not committed): keep the receipt until it has.
         db.PendingReceipts.Add(new PendingReceipt { TenantId = session.TenantId, SessionId = session.Id, ProviderMessageId = ack.ProviderMessageId, Status = status, At = now });
     }
@@ -139,8 +149,8 @@ public sealed class MessageSignals(ZapHubDb db, DateTime now)
     }
 
     /// <summary>
-    /// Longer than any send call takes to return and commit. Receipts for messages ZapHub never queued (test sends,
-    /// messages typed on the phone) end up here too, and are dropped after this.
+    /// Longer than any send call takes to return and commit. A receipt kept because a send was under way, but for a
+    /// message that was not that send's (a test send, one typed on the phone meanwhile), is dropped after this.
     /// </summary>
     private static readonly TimeSpan PendingLifetime = TimeSpan.FromMinutes(10);
 
