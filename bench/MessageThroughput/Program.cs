@@ -43,36 +43,14 @@ try
     var raw = await RawIntakeAsync(gateway, instances, total);
     sentLog.Clear();
 
-    // 2. ZapHub end to end: accepted (202) → received by the gateway.
-    var accepted = new ConcurrentDictionary<string, DateTimeOffset>();
-    var clock = Stopwatch.StartNew();
-    var start = DateTimeOffset.UtcNow;
-    using (var throttle = new SemaphoreSlim(32))
-    {
-        await Task.WhenAll(Enumerable.Range(0, total).Select(async i =>
-        {
-            await throttle.WaitAsync();
-            try
-            {
-                var text = $"bench-{i}";
-                var response = await api.PostAsJsonAsync("/api/v1/messages", new { to = $"55119{8000 + i % 1000:D4}{1000 + i % 8999:D4}", text, route = "session", sessionId = sessions[i % sessions.Count].Id });
-                if (response.StatusCode != HttpStatusCode.Accepted) throw new InvalidOperationException($"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-                accepted[text] = DateTimeOffset.UtcNow;
-            }
-            finally { throttle.Release(); }
-        }));
-    }
-    var acceptSeconds = clock.Elapsed.TotalSeconds;
-    while (sentLog.Count < total && clock.Elapsed < TimeSpan.FromMinutes(10)) await Task.Delay(20);
-    var received = sentLog.All.Where(m => m.Text?.StartsWith("bench-") == true).ToList();
-    var latencies = received.Where(m => accepted.ContainsKey(m.Text!)).Select(m => (m.At - accepted[m.Text!]).TotalMilliseconds).Order().ToList();
-    var last = received.Max(m => m.At);
-    var rate = received.Count / (last - start).TotalSeconds;
-    var duplicates = received.Count - received.Select(m => m.Text).Distinct().Count();
+    // 2. ZapHub end to end: accepted (202) → received by the gateway. A first pass of a fifth of the messages warms
+    // ZapHub up (the JIT's tiers, connection pools, SQLite's page cache) and is not counted.
+    await EndToEndAsync(api, sentLog, sessions, Math.Max(1, total / 5), "warm-up");
+    var (rate, acceptSeconds, received, duplicates, latencies) = await EndToEndAsync(api, sentLog, sessions, total, "bench");
 
     Console.WriteLine();
     Console.WriteLine($"emulator raw intake     : {raw,10:N0} messages/s");
-    Console.WriteLine($"ZapHub end to end       : {rate,10:N0} messages/s  ({received.Count:N0} received, {duplicates} twice; API accepted all in {acceptSeconds:0.0} s = {total / acceptSeconds:N0}/s)");
+    Console.WriteLine($"ZapHub end to end       : {rate,10:N0} messages/s  ({received:N0} received, {duplicates} twice; API accepted all in {acceptSeconds:0.0} s = {total / acceptSeconds:N0}/s)");
     Console.WriteLine($"latency accepted→gateway: p50 {Percentile(latencies, 0.50):N0} ms, p95 {Percentile(latencies, 0.95):N0} ms, max {latencies.LastOrDefault():N0} ms");
     Console.WriteLine($"ratio                   : {rate / raw:0.00} of the emulator's raw intake");
 
@@ -83,15 +61,47 @@ try
     var paced = sessions.Take(5).ToList();
     for (var i = 0; i < 50; i++)
         (await api.PostAsJsonAsync("/api/v1/messages", new { to = $"5511988{i:D2}7777", text = $"paced-{i}", route = "session", sessionId = paced[i % paced.Count].Id })).EnsureSuccessStatusCode();
-    while (sentLog.Count < 50 && clock.Elapsed < TimeSpan.FromMinutes(12)) await Task.Delay(20);
+    var clock = Stopwatch.StartNew();
+    while (sentLog.Count < 50 && clock.Elapsed < TimeSpan.FromMinutes(2)) await Task.Delay(20);
     var minGap = sentLog.All.GroupBy(m => m.Instance)
         .SelectMany(g => g.OrderBy(m => m.At).Zip(g.OrderBy(m => m.At).Skip(1), (a, b) => (b.At - a.At).TotalMilliseconds)).DefaultIfEmpty(double.NaN).Min();
     Console.WriteLine($"pacing on ({gapMs} ms gap)  : smallest gap between two sends of one number {minGap:N0} ms → {(minGap >= gapMs ? "holds" : "VIOLATED")}");
-    return received.Count == total && duplicates == 0 && minGap >= gapMs ? 0 : 2;
+    return received == total && duplicates == 0 && minGap >= gapMs ? 0 : 2;
 }
 finally
 {
     await emulator.StopAsync();
+}
+
+static async Task<(double Rate, double AcceptSeconds, int Received, int Duplicates, List<double> LatenciesMs)> EndToEndAsync(
+    HttpClient api, SentLog sentLog, IReadOnlyList<(Guid Id, string Instance)> sessions, int total, string prefix)
+{
+    sentLog.Clear();
+    var accepted = new ConcurrentDictionary<string, DateTimeOffset>();
+    var clock = Stopwatch.StartNew();
+    var start = DateTimeOffset.UtcNow;
+    using (var throttle = new SemaphoreSlim(32))
+    {
+        await Task.WhenAll(Enumerable.Range(0, total).Select(async i =>
+        {
+            await throttle.WaitAsync();
+            try
+            {
+                var text = $"{prefix}-{i}";
+                var response = await api.PostAsJsonAsync("/api/v1/messages", new { to = $"55119{8000 + i % 1000:D4}{1000 + i % 8999:D4}", text, route = "session", sessionId = sessions[i % sessions.Count].Id });
+                if (response.StatusCode != HttpStatusCode.Accepted) throw new InvalidOperationException($"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+                accepted[text] = DateTimeOffset.UtcNow;
+            }
+            finally { throttle.Release(); }
+        }));
+    }
+    var acceptSeconds = clock.Elapsed.TotalSeconds;
+    while (sentLog.Count < total && clock.Elapsed < TimeSpan.FromMinutes(10)) await Task.Delay(20);
+    var received = sentLog.All.Where(m => m.Text?.StartsWith(prefix + "-") == true).ToList();
+    var latencies = received.Where(m => accepted.ContainsKey(m.Text!)).Select(m => (m.At - accepted[m.Text!]).TotalMilliseconds).Order().ToList();
+    var rate = received.Count / (received.Max(m => m.At) - start).TotalSeconds;
+    Console.WriteLine($"  {prefix,-8} {rate,8:N0} messages/s end to end ({received.Count:N0} of {total:N0} received)");
+    return (rate, acceptSeconds, received.Count, received.Count - received.Select(m => m.Text).Distinct().Count(), latencies);
 }
 
 static object Settings(int gapMs, int jitterMs) => new

@@ -15,6 +15,7 @@ public static class DataExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddScoped<TenantContext>();
+        services.AddSingleton<WriteGate>();
 
         services.AddDbContextFactory<SqliteZapHubDb>((sp, o) =>
             o.UseSqlite(Storage(sp).ResolveConnectionString(), s => s.MigrationsHistoryTable("__migrations"))

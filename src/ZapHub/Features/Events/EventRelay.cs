@@ -52,6 +52,7 @@ public sealed class EventRelay(IServiceScopeFactory scopes, TimeProvider time, I
         await using var scope = scopes.CreateAsyncScope();
         scope.ServiceProvider.GetRequiredService<TenantContext>().UsePlatformScope();
         var db = scope.ServiceProvider.GetRequiredService<ZapHubDb>();
+        using var turn = await scope.ServiceProvider.GetRequiredService<WriteGate>().EnterAsync(db, ct);
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var postgres = db is PostgresZapHubDb;
         if (postgres && !await db.Database.SqlQueryRaw<bool>("SELECT pg_try_advisory_xact_lock(7420002) AS \"Value\"").SingleAsync(ct)) return 0;

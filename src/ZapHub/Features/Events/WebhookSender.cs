@@ -17,7 +17,7 @@ namespace ZapHub.Features.Events;
 /// schedule, with the same webhook-id; 410 disables the endpoint, and so does failing for days without a success.
 /// </summary>
 public sealed class WebhookSender(IServiceScopeFactory scopes, TimeProvider time, IHttpClientFactory clients, IOptions<WebhookOptions> options,
-    IOptions<NodeOptions> node, EventRelay relay, WebhookSecrets secrets, ILogger<WebhookSender> logger) : BackgroundService
+    IOptions<NodeOptions> node, EventRelay relay, WebhookSecrets secrets, WriteGate writeGate, ILogger<WebhookSender> logger) : BackgroundService
 {
     public const string HttpClientName = "webhooks";
     private const int ExcerptLength = 500;
@@ -110,6 +110,11 @@ public sealed class WebhookSender(IServiceScopeFactory scopes, TimeProvider time
                   $"(SELECT \"Id\" FROM ({due}) ranked WHERE rn <= {{3}}) ORDER BY \"NextAttemptAt\" LIMIT {{2}}{(db is PostgresZapHubDb ? " FOR UPDATE SKIP LOCKED" : "")}) " +
                   "RETURNING \"Id\" AS \"Value\"";
         object[] parameters = [now + options.Value.Timeout + TimeSpan.FromMinutes(1), now, limit, options.Value.MaxConcurrentPerEndpoint, .. skipEndpoints.Cast<object>()];
+        // Woken by every relayed batch, most often with nothing due (no endpoints): a read finds that out without
+        // taking SQLite's write lock.
+        if (!await db.WebhookDeliveries.IgnoreQueryFilters([ZapHubDb.TenantFilter]).AnyAsync(d => d.Status == DeliveryStatus.Pending && d.NextAttemptAt <= now, ct))
+            return [];
+        using var turn = await writeGate.EnterAsync(db, ct);
         return await db.Database.SqlQueryRaw<long>(sql, parameters).ToListAsync(ct);
     }
 
@@ -264,6 +269,7 @@ public sealed class WebhookSender(IServiceScopeFactory scopes, TimeProvider time
             audit.Add(db, Actor.System, endpoint.TenantId, "webhook.disabled", "webhook", endpoint.Id.ToString(), $"{endpoint.Url}: {reason}");
             logger.LogWarning("Webhook endpoint {EndpointId} disabled: {Reason}", endpoint.Id, reason);
         }
+        using var turn = await writeGate.EnterAsync(db, ct);
         await db.SaveChangesAsync(ct);
     }
 

@@ -88,6 +88,7 @@ public sealed class DispatchLedger(IServiceScopeFactory scopes, NodeIdentity nod
         await using var scope = scopes.CreateAsyncScope();
         scope.ServiceProvider.GetRequiredService<TenantContext>().UsePlatformScope();
         var db = scope.ServiceProvider.GetRequiredService<ZapHubDb>();
+        using var turn = await scope.ServiceProvider.GetRequiredService<WriteGate>().EnterAsync(db, ct);
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var results = new (BeginResult, DateTime?)[batch.Count];
         for (var i = 0; i < batch.Count; i++)

@@ -43,7 +43,7 @@ public sealed class MessagingOptions
 /// </summary>
 public sealed class MessageDispatcher(
     IServiceScopeFactory scopes, TimeProvider time, IOptions<MessagingOptions> options, IOptions<NodeOptions> nodeOptions,
-    NodeIdentity node, DispatchLedger ledger, GatewayClients clients, ILogger<MessageDispatcher> logger) : BackgroundService
+    NodeIdentity node, DispatchLedger ledger, GatewayClients clients, WriteGate writeGate, ILogger<MessageDispatcher> logger) : BackgroundService
 {
     private static readonly MessageStatus[] Waiting = [MessageStatus.Queued, MessageStatus.Scheduled, MessageStatus.Held];
 
@@ -172,6 +172,7 @@ public sealed class MessageDispatcher(
             $"WHERE {n.Id} IN (SELECT {n.Id} FROM {n.Table} WHERE {n.Id} IN (SELECT {n.Id} FROM ({due}) ranked WHERE rn <= {{4}}) " +
             $"ORDER BY {n.DueAt} LIMIT {{3}}{(postgres ? " FOR UPDATE SKIP LOCKED" : "")}) RETURNING {n.Id} AS \"Value\"";
         object[] parameters = [node.Id, now + options.Value.LeaseDuration, now, limit, options.Value.MaxLeasedPerSession, .. skipSessions.Cast<object>()];
+        using var turn = await writeGate.EnterAsync(db, ct);
         return await db.Database.SqlQueryRaw<Guid>(sql, parameters).ToListAsync(ct);
     }
 
@@ -189,6 +190,7 @@ public sealed class MessageDispatcher(
             return;
         }
         var owner = node.Id;
+        using var turn = await writeGate.EnterAsync(db, ct);
         await db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter])
             .Where(m => m.LeaseOwner == owner && (Waiting.Contains(m.Status) || m.Status == MessageStatus.Sending))
             .ExecuteUpdateAsync(u => u.SetProperty(m => m.LeaseUntil, until), ct);

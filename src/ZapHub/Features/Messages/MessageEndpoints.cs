@@ -13,6 +13,8 @@ public static class MessageEndpoints
     {
         services.AddOptions<MessagingOptions>().BindConfiguration(MessagingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<NodeIdentity>();
+        services.AddSingleton<MessageIntake>();
+        services.AddHostedService(sp => sp.GetRequiredService<MessageIntake>());
         services.AddSingleton<DispatchLedger>();
         services.AddHostedService(sp => sp.GetRequiredService<DispatchLedger>());
         services.AddSingleton<MessageDispatcher>();

@@ -46,7 +46,7 @@ public sealed record SaveContactRequest(string? Phone, string? Name = null, bool
 public sealed record MediaFileView(Guid Id, string FileName, string MimeType, long Size, DateTime CreatedAt);
 
 /// <summary>The tenant's messages: accepting sends into the outbox, reading them back, and the few things a person may do to one.</summary>
-public sealed class MessageService(ZapHubDb db, TenantContext tenant, TimeProvider time, AuditLog audit, MessageDispatcher dispatcher)
+public sealed class MessageService(ZapHubDb db, TenantContext tenant, TimeProvider time, AuditLog audit, MessageDispatcher dispatcher, MessageIntake intake)
 {
     public const long MaxUploadBytes = 16 * 1024 * 1024;
     private static readonly JsonSerializerOptions HashJson = new(JsonSerializerDefaults.Web);
@@ -84,20 +84,18 @@ public sealed class MessageService(ZapHubDb db, TenantContext tenant, TimeProvid
         message.ContactId = contact?.Id;
         message.PeerName = contact?.Name;
 
-        db.Messages.Add(message);
-        db.MessageEvents.Add(new MessageEvent
+        var accepted = new MessageEvent
         {
             TenantId = tenantId, MessageId = message.Id, At = now, Status = message.Status,
             Detail = message.Status == MessageStatus.Scheduled ? $"accepted; scheduled for {message.DueAt:O}" : "accepted",
-        });
+        };
         try
         {
-            await db.SaveChangesAsync(ct);
+            await intake.StoreAsync(message, accepted);
         }
         catch (DbUpdateException) when (idempotencyKey is not null)
         {
             // The same key raced in from another request: the unique index kept one; answer as that one.
-            db.ChangeTracker.Clear();
             return await ReplayAsync(idempotencyKey, message.RequestHash!, ct) ?? throw new ProblemException(503, "retry", "Try again.");
         }
         if (message.Status == MessageStatus.Queued) dispatcher.Wake();

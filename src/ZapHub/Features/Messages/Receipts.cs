@@ -155,8 +155,8 @@ public sealed class MessageSignals(ZapHubDb db, DateTime now)
     private static readonly TimeSpan PendingLifetime = TimeSpan.FromMinutes(10);
 
     /// <summary>
-    /// Receipts that arrived before their send was recorded, applied now that it is; stale ones are dropped. The
-    /// database pairs them with their messages, so receipts still waiting are never loaded.
+    /// Receipts that arrived before their send was recorded, applied now that it is. The database pairs them with
+    /// their messages, so receipts still waiting are never loaded.
     /// </summary>
     public static async Task ApplyPendingAsync(ZapHubDb db, DateTime now, CancellationToken ct)
     {
@@ -173,7 +173,11 @@ public sealed class MessageSignals(ZapHubDb db, DateTime now)
             signals.Advance(x.Message, x.Receipt.Status, x.Receipt.At, "receipt from the gateway (arrived before the send call returned)");
             db.PendingReceipts.Remove(x.Receipt);
         }
+    }
+
+    public static Task DropStaleReceiptsAsync(ZapHubDb db, DateTime now, CancellationToken ct)
+    {
         var stale = now - PendingLifetime;
-        await pending.Where(r => r.At < stale).ExecuteDeleteAsync(ct);
+        return db.PendingReceipts.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(r => r.At < stale).ExecuteDeleteAsync(ct);
     }
 }

@@ -150,6 +150,7 @@ public sealed class GatewayInbox(IServiceScopeFactory scopes, SignalProcessor pr
 
         public async Task<bool[]> InsertAsync(IReadOnlyList<Item> batch, CancellationToken ct)
         {
+            using var turn = await scope.ServiceProvider.GetRequiredService<WriteGate>().EnterAsync(db, ct);
             await using var transaction = await db.Database.GetDbConnection().BeginTransactionAsync(ct);
             command.Transaction = transaction;
             var stored = new bool[batch.Count];

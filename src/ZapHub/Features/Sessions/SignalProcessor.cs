@@ -41,10 +41,11 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
     /// seconds (another node may have recorded them) — not on every batch: during a burst of receipts for messages
     /// typed on the phone, that table grows and re-reading it per batch would cost more than the batch.
     /// </summary>
-    private bool PendingReceiptsDue(DateTime now)
+    private bool PendingReceiptsDue(DateTime now, out bool dropStale)
     {
-        if (Interlocked.Exchange(ref sendsRecorded, 0) == 0 && now - pendingCheckedAt < PendingReceiptInterval) return false;
-        pendingCheckedAt = now;
+        dropStale = now - pendingCheckedAt >= PendingReceiptInterval;
+        if (Interlocked.Exchange(ref sendsRecorded, 0) == 0 && !dropStale) return false;
+        if (dropStale) pendingCheckedAt = now;
         return true;
     }
 
@@ -83,14 +84,20 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
         if (transaction is not null && !await IsTheProcessorAsync(db, ct)) return 0;
 
         var now = time.UtcNow();
-        if (PendingReceiptsDue(now)) await MessageSignals.ApplyPendingAsync(db, now, ct);
+        var pendingDue = PendingReceiptsDue(now, out var dropStale);
+        if (pendingDue) await MessageSignals.ApplyPendingAsync(db, now, ct);
         // Untracked, and marked processed with one statement: a batch of events is read once and never rewritten row by row.
         var events = await db.GatewayEvents.IgnoreQueryFilters([ZapHubDb.TenantFilter]).AsNoTracking()
             .Where(e => e.ProcessedAt == null).OrderBy(e => e.Id).Take(BatchSize).ToListAsync(ct);
         if (events.Count == 0)
         {
-            await db.SaveChangesAsync(ct);
-            if (transaction is not null) await transaction.CommitAsync(ct);
+            if (!db.ChangeTracker.HasChanges() && !dropStale) return 0;
+            using (await scope.ServiceProvider.GetRequiredService<WriteGate>().EnterAsync(db, ct))
+            {
+                await db.SaveChangesAsync(ct);
+                if (dropStale) await MessageSignals.DropStaleReceiptsAsync(db, now, ct);
+                if (transaction is not null) await transaction.CommitAsync(ct);
+            }
             return 0;
         }
         var sessionIds = events.Select(e => e.SessionId).Distinct().ToList();
@@ -149,19 +156,23 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
             }
         }
 
-        await using var writes = transaction is null ? await db.Database.BeginTransactionAsync(ct) : null;
-        await db.SaveChangesAsync(ct);
-        var done = events.Select(e => e.Id).Where(id => !errors.ContainsKey(id)).ToList();
-        var inbox = db.GatewayEvents.IgnoreQueryFilters([ZapHubDb.TenantFilter]);
-        await inbox.Where(e => done.Contains(e.Id)).ExecuteUpdateAsync(u => u.SetProperty(e => e.ProcessedAt, now), ct);
-        foreach (var (id, error) in errors)
-            await inbox.Where(e => e.Id == id).ExecuteUpdateAsync(u => u.SetProperty(e => e.ProcessedAt, now).SetProperty(e => e.Error, error), ct);
-        // Messages held for a number that just came back go out now instead of at their next check.
-        if (reconnected.Count > 0)
-            await db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter])
-                .Where(m => m.SessionId != null && reconnected.Contains(m.SessionId.Value) && m.Status == MessageStatus.Held)
-                .ExecuteUpdateAsync(u => u.SetProperty(m => m.DueAt, now), ct);
-        await (transaction ?? writes)!.CommitAsync(ct);
+        using (await scope.ServiceProvider.GetRequiredService<WriteGate>().EnterAsync(db, ct))
+        {
+            await using var writes = transaction is null ? await db.Database.BeginTransactionAsync(ct) : null;
+            await db.SaveChangesAsync(ct);
+            if (dropStale) await MessageSignals.DropStaleReceiptsAsync(db, now, ct);
+            var done = events.Select(e => e.Id).Where(id => !errors.ContainsKey(id)).ToList();
+            var inbox = db.GatewayEvents.IgnoreQueryFilters([ZapHubDb.TenantFilter]);
+            await inbox.Where(e => done.Contains(e.Id)).ExecuteUpdateAsync(u => u.SetProperty(e => e.ProcessedAt, now), ct);
+            foreach (var (id, error) in errors)
+                await inbox.Where(e => e.Id == id).ExecuteUpdateAsync(u => u.SetProperty(e => e.ProcessedAt, now).SetProperty(e => e.Error, error), ct);
+            // Messages held for a number that just came back go out now instead of at their next check.
+            if (reconnected.Count > 0)
+                await db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter])
+                    .Where(m => m.SessionId != null && reconnected.Contains(m.SessionId.Value) && m.Status == MessageStatus.Held)
+                    .ExecuteUpdateAsync(u => u.SetProperty(m => m.DueAt, now), ct);
+            await (transaction ?? writes)!.CommitAsync(ct);
+        }
         if (reconnected.Count > 0) scope.ServiceProvider.GetRequiredService<MessageDispatcher>().Wake();
         foreach (var session in sessions.Values) notifier.Publish(session.TenantId, session.Id);
 
