@@ -39,7 +39,8 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
     /// <summary>
     /// Receipts kept for a message not known yet are looked at again when this node recorded sends, and every few
     /// seconds (another node may have recorded them) — not on every batch: during a burst of receipts for messages
-    /// typed on the phone, that table grows and re-reading it per batch would cost more than the batch.
+    /// typed on the phone, that table grows and re-reading it per batch would cost more than the batch. Stale ones are
+    /// dropped on the same few-seconds beat.
     /// </summary>
     private bool PendingReceiptsDue(DateTime now, out bool dropStale)
     {
@@ -84,8 +85,7 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
         if (transaction is not null && !await IsTheProcessorAsync(db, ct)) return 0;
 
         var now = time.UtcNow();
-        var pendingDue = PendingReceiptsDue(now, out var dropStale);
-        if (pendingDue) await MessageSignals.ApplyPendingAsync(db, now, ct);
+        if (PendingReceiptsDue(now, out var dropStale)) await MessageSignals.ApplyPendingAsync(db, now, ct);
         // Untracked, and marked processed with one statement: a batch of events is read once and never rewritten row by row.
         var events = await db.GatewayEvents.IgnoreQueryFilters([ZapHubDb.TenantFilter]).AsNoTracking()
             .Where(e => e.ProcessedAt == null).OrderBy(e => e.Id).Take(BatchSize).ToListAsync(ct);
