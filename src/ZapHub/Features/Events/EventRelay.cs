@@ -11,7 +11,7 @@ namespace ZapHub.Features.Events;
 /// runs at a time across nodes (an advisory lock on PostgreSQL), which is what makes the sequence a commit order:
 /// an event still uncommitted when a batch runs gets a higher number than everything in it.
 /// </summary>
-public sealed class EventRelay(IServiceScopeFactory scopes, TimeProvider time, IOptions<NodeOptions> node, IOptions<EventOptions> options, ILogger<EventRelay> logger)
+public sealed class EventRelay(IServiceScopeFactory scopes, TimeProvider time, IOptions<NodeOptions> node, IOptions<EventOptions> options, WriteGate writeGate, ILogger<EventRelay> logger)
     : BackgroundService
 {
     public const string NotifyChannel = "zaphub_events";
@@ -52,7 +52,7 @@ public sealed class EventRelay(IServiceScopeFactory scopes, TimeProvider time, I
         await using var scope = scopes.CreateAsyncScope();
         scope.ServiceProvider.GetRequiredService<TenantContext>().UsePlatformScope();
         var db = scope.ServiceProvider.GetRequiredService<ZapHubDb>();
-        using var turn = await scope.ServiceProvider.GetRequiredService<WriteGate>().EnterAsync(db, ct);
+        using var turn = await writeGate.EnterAsync(db, ct);
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var postgres = db is PostgresZapHubDb;
         if (postgres && !await db.Database.SqlQueryRaw<bool>("SELECT pg_try_advisory_xact_lock(7420002) AS \"Value\"").SingleAsync(ct)) return 0;

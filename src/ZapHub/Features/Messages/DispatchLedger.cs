@@ -21,7 +21,7 @@ public sealed record SendOutcome(string? ProviderMessageId, string? Category, st
 /// send ended". Many lanes' steps share one transaction, so SQLite's single writer and PostgreSQL's commit flushes
 /// are paid once per group, not once per message; each caller still waits for the commit that holds its step.
 /// </summary>
-public sealed class DispatchLedger(IServiceScopeFactory scopes, NodeIdentity node, SignalProcessor receipts, ILogger<DispatchLedger> logger) : BackgroundService
+public sealed class DispatchLedger(IServiceScopeFactory scopes, NodeIdentity node, SignalProcessor receipts, WriteGate writeGate, ILogger<DispatchLedger> logger) : BackgroundService
 {
     private const int MaxBatch = 256;
     private static readonly MessageStatus[] Waiting = [MessageStatus.Queued, MessageStatus.Scheduled, MessageStatus.Held];
@@ -88,7 +88,7 @@ public sealed class DispatchLedger(IServiceScopeFactory scopes, NodeIdentity nod
         await using var scope = scopes.CreateAsyncScope();
         scope.ServiceProvider.GetRequiredService<TenantContext>().UsePlatformScope();
         var db = scope.ServiceProvider.GetRequiredService<ZapHubDb>();
-        using var turn = await scope.ServiceProvider.GetRequiredService<WriteGate>().EnterAsync(db, ct);
+        using var turn = await writeGate.EnterAsync(db, ct);
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var results = new (BeginResult, DateTime?)[batch.Count];
         for (var i = 0; i < batch.Count; i++)

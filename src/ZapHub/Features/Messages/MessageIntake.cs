@@ -8,7 +8,7 @@ namespace ZapHub.Features.Messages;
 /// of one each (on SQLite every write transaction queues for the single writer lock, behind the dispatcher's and the
 /// receipt processor's). A request still answers only after the commit that holds its message.
 /// </summary>
-public sealed class MessageIntake(IServiceScopeFactory scopes) : BackgroundService
+public sealed class MessageIntake(IServiceScopeFactory scopes, WriteGate writeGate) : BackgroundService
 {
     private const int MaxBatch = 500;
 
@@ -70,7 +70,7 @@ public sealed class MessageIntake(IServiceScopeFactory scopes) : BackgroundServi
             db.Messages.Add(item.Message);
             db.MessageEvents.Add(item.Accepted);
         }
-        using var turn = await scope.ServiceProvider.GetRequiredService<WriteGate>().EnterAsync(db, ct);
+        using var turn = await writeGate.EnterAsync(db, ct);
         await db.SaveChangesAsync(ct);
     }
 }

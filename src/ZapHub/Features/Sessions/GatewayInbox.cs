@@ -13,7 +13,7 @@ namespace ZapHub.Features.Sessions;
 /// thousands of events costs a few transactions (SQLite has a single writer; per-request commits top out near
 /// 1k/s). A caller's answer waits for the commit that holds its event.
 /// </summary>
-public sealed class GatewayInbox(IServiceScopeFactory scopes, SignalProcessor processor, ILogger<GatewayInbox> logger) : BackgroundService
+public sealed class GatewayInbox(IServiceScopeFactory scopes, SignalProcessor processor, WriteGate writeGate, ILogger<GatewayInbox> logger) : BackgroundService
 {
     private const int MaxBatch = 1000;
 
@@ -51,7 +51,7 @@ public sealed class GatewayInbox(IServiceScopeFactory scopes, SignalProcessor pr
                 }
                 try
                 {
-                    writer ??= await Writer.OpenAsync(scopes, stoppingToken);
+                    writer ??= await Writer.OpenAsync(scopes, writeGate, stoppingToken);
                     var stored = await writer.InsertAsync(batch, stoppingToken);
                     for (var i = 0; i < batch.Count; i++) batch[i].Stored.TrySetResult(stored[i]);
                     processor.Wake();
@@ -88,7 +88,7 @@ public sealed class GatewayInbox(IServiceScopeFactory scopes, SignalProcessor pr
         {
             try
             {
-                writer ??= await Writer.OpenAsync(scopes, ct);
+                writer ??= await Writer.OpenAsync(scopes, writeGate, ct);
                 item.Stored.TrySetResult((await writer.InsertAsync([item], ct))[0]);
             }
             catch (DbException)
@@ -117,15 +117,16 @@ public sealed class GatewayInbox(IServiceScopeFactory scopes, SignalProcessor pr
             [nameof(GatewayEvent.TenantId), nameof(GatewayEvent.SessionId), nameof(GatewayEvent.ReceivedAt), nameof(GatewayEvent.DedupeKey), nameof(GatewayEvent.Body)];
 
         private readonly AsyncServiceScope scope;
+        private readonly WriteGate gate;
         private readonly ZapHubDb db;
         private readonly DbCommand command;
         private readonly DbParameter[] parameters;
         private readonly RelationalTypeMapping[] mappings;
 
-        private Writer(AsyncServiceScope scope, ZapHubDb db, DbCommand command, DbParameter[] parameters, RelationalTypeMapping[] mappings) =>
-            (this.scope, this.db, this.command, this.parameters, this.mappings) = (scope, db, command, parameters, mappings);
+        private Writer(AsyncServiceScope scope, WriteGate gate, ZapHubDb db, DbCommand command, DbParameter[] parameters, RelationalTypeMapping[] mappings) =>
+            (this.scope, this.gate, this.db, this.command, this.parameters, this.mappings) = (scope, gate, db, command, parameters, mappings);
 
-        public static async Task<Writer> OpenAsync(IServiceScopeFactory scopes, CancellationToken ct)
+        public static async Task<Writer> OpenAsync(IServiceScopeFactory scopes, WriteGate gate, CancellationToken ct)
         {
             var scope = scopes.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<ZapHubDb>();
@@ -145,12 +146,12 @@ public sealed class GatewayInbox(IServiceScopeFactory scopes, SignalProcessor pr
             object[] samples = [Guid.Empty, Guid.Empty, DateTime.UtcNow, "", ""];
             var parameters = Columns.Select((_, i) => mappings[i].CreateParameter(command, "@p" + i, samples[i])).ToArray();
             command.Parameters.AddRange(parameters);
-            return new Writer(scope, db, command, parameters, mappings);
+            return new Writer(scope, gate, db, command, parameters, mappings);
         }
 
         public async Task<bool[]> InsertAsync(IReadOnlyList<Item> batch, CancellationToken ct)
         {
-            using var turn = await scope.ServiceProvider.GetRequiredService<WriteGate>().EnterAsync(db, ct);
+            using var turn = await gate.EnterAsync(db, ct);
             await using var transaction = await db.Database.GetDbConnection().BeginTransactionAsync(ct);
             command.Transaction = transaction;
             var stored = new bool[batch.Count];

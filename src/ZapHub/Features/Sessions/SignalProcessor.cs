@@ -14,7 +14,7 @@ namespace ZapHub.Features.Sessions;
 /// arrived. One bad event is marked with its error and skipped; it never stops the loop.
 /// </summary>
 public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider time, IOptions<SessionOptions> options, ILogger<SignalProcessor> logger,
-    IOptions<NodeOptions> node, SessionNotifier notifier)
+    IOptions<NodeOptions> node, SessionNotifier notifier, WriteGate writeGate)
     : BackgroundService
 {
     private const int BatchSize = 200;
@@ -92,7 +92,7 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
         if (events.Count == 0)
         {
             if (!db.ChangeTracker.HasChanges() && !dropStale) return 0;
-            using (await scope.ServiceProvider.GetRequiredService<WriteGate>().EnterAsync(db, ct))
+            using (await writeGate.EnterAsync(db, ct))
             {
                 await db.SaveChangesAsync(ct);
                 if (dropStale) await MessageSignals.DropStaleReceiptsAsync(db, now, ct);
@@ -156,7 +156,7 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
             }
         }
 
-        using (await scope.ServiceProvider.GetRequiredService<WriteGate>().EnterAsync(db, ct))
+        using (await writeGate.EnterAsync(db, ct))
         {
             await using var writes = transaction is null ? await db.Database.BeginTransactionAsync(ct) : null;
             await db.SaveChangesAsync(ct);
