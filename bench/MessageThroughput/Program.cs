@@ -45,7 +45,7 @@ try
 
     // 2. ZapHub end to end: accepted (202) → received by the gateway. A first pass of a fifth of the messages warms
     // ZapHub up (the JIT's tiers, connection pools, SQLite's page cache) and is not counted.
-    await EndToEndAsync(api, sentLog, sessions, Math.Max(1, total / 5), "warm-up");
+    for (var w = 0; w < int.Parse(Environment.GetEnvironmentVariable("BENCH_WARMUPS") ?? "1"); w++) await EndToEndAsync(api, sentLog, sessions, total, "warm-up");
     var (rate, acceptSeconds, received, duplicates, latencies) = await EndToEndAsync(api, sentLog, sessions, total, "bench");
 
     Console.WriteLine();

@@ -17,22 +17,22 @@ public static class DataExtensions
         services.AddScoped<TenantContext>();
         services.AddSingleton<WriteGate>();
 
-        services.AddDbContextFactory<SqliteZapHubDb>((sp, o) =>
-            o.UseSqlite(Storage(sp).ResolveConnectionString(), s => s.MigrationsHistoryTable("__migrations"))
-             .AddInterceptors(new SqlitePragmas(Storage(sp).SqliteSynchronous))
-             .AddInterceptors(sp.GetServices<IInterceptor>()),
-            ServiceLifetime.Scoped);
-        services.AddDbContextFactory<PostgresZapHubDb>((sp, o) =>
-            o.UseNpgsql(Storage(sp).ResolveConnectionString(), s => s.MigrationsHistoryTable("__migrations"))
-             .AddInterceptors(sp.GetServices<IInterceptor>()),
-            ServiceLifetime.Scoped);
-
-        services.AddScoped<IDbContextFactory<ZapHubDb>>(sp => Storage(sp).Provider switch
+        // The options are built once: building them per scope, and looking up EF Core's internal services for each new
+        // set, cost more than the queries of a small request.
+        services.AddSingleton(sp => new DbContextOptionsBuilder<SqliteZapHubDb>()
+            .UseApplicationServiceProvider(sp)
+            .UseSqlite(Storage(sp).ResolveConnectionString(), s => s.MigrationsHistoryTable("__migrations"))
+            .AddInterceptors(new SqlitePragmas(Storage(sp).SqliteSynchronous))
+            .AddInterceptors(sp.GetServices<IInterceptor>()).Options);
+        services.AddSingleton(sp => new DbContextOptionsBuilder<PostgresZapHubDb>()
+            .UseApplicationServiceProvider(sp)
+            .UseNpgsql(PostgresConnectionString(Storage(sp).ResolveConnectionString()), s => s.MigrationsHistoryTable("__migrations"))
+            .AddInterceptors(sp.GetServices<IInterceptor>()).Options);
+        services.AddScoped<ZapHubDb>(sp => Storage(sp).Provider switch
         {
-            StorageProvider.Postgres => new Forwarding<PostgresZapHubDb>(sp.GetRequiredService<IDbContextFactory<PostgresZapHubDb>>()),
-            _ => new Forwarding<SqliteZapHubDb>(sp.GetRequiredService<IDbContextFactory<SqliteZapHubDb>>()),
+            StorageProvider.Postgres => new PostgresZapHubDb(sp.GetRequiredService<DbContextOptions<PostgresZapHubDb>>(), sp.GetRequiredService<TenantContext>()),
+            _ => new SqliteZapHubDb(sp.GetRequiredService<DbContextOptions<SqliteZapHubDb>>(), sp.GetRequiredService<TenantContext>()),
         });
-        services.AddScoped<ZapHubDb>(sp => sp.GetRequiredService<IDbContextFactory<ZapHubDb>>().CreateDbContext());
 
         // Keys live in the database so every node (and every restart) can read what another protected.
         services.AddDataProtection().PersistKeysToDbContext<ZapHubDb>().SetApplicationName("ZapHub");
@@ -41,9 +41,17 @@ public static class DataExtensions
 
     private static StorageOptions Storage(IServiceProvider sp) => sp.GetRequiredService<IOptions<StorageOptions>>().Value;
 
-    private sealed class Forwarding<T>(IDbContextFactory<T> inner) : IDbContextFactory<ZapHubDb> where T : ZapHubDb
+    /// <summary>
+    /// ZapHub keeps no session state on pooled connections (its advisory locks are transaction-scoped and LISTEN has its
+    /// own connection), so Npgsql's reset on every return to the pool is a wasted round trip; the statements ZapHub runs
+    /// most are prepared once per connection. Either can still be set in the connection string.
+    /// </summary>
+    public static string PostgresConnectionString(string configured)
     {
-        public ZapHubDb CreateDbContext() => inner.CreateDbContext();
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder(configured);
+        if (!builder.ContainsKey("No Reset On Close")) builder.NoResetOnClose = true;
+        if (!builder.ContainsKey("Max Auto Prepare")) builder.MaxAutoPrepare = 64;
+        return builder.ConnectionString;
     }
 }
 

@@ -19,12 +19,12 @@ public sealed record SendOutcome(string? ProviderMessageId, string? Category, st
 /// The dispatcher's durable steps, committed by one writer in groups: "this send starts now" (the message becomes
 /// Sending and the number's slot and daily count are taken, atomically, before the gateway is called) and "this
 /// send ended". Many lanes' steps share one transaction, so SQLite's single writer and PostgreSQL's commit flushes
-/// are paid once per group, not once per message; each caller still waits for the commit that holds its step.
+/// are paid once per group, not once per message; each caller still waits for the commit that holds its step. A
+/// group's steps are a few set-based statements (raw SQL: EF Core's ExecuteUpdate takes one statement per row).
 /// </summary>
 public sealed class DispatchLedger(IServiceScopeFactory scopes, NodeIdentity node, SignalProcessor receipts, WriteGate writeGate, ILogger<DispatchLedger> logger) : BackgroundService
 {
     private const int MaxBatch = 256;
-    private static readonly MessageStatus[] Waiting = [MessageStatus.Queued, MessageStatus.Scheduled, MessageStatus.Held];
     private static readonly MessageStatus[] InFlight = [MessageStatus.Sending, MessageStatus.InDoubt];
 
     public sealed record Begin(Guid MessageId, MessageStatus Was, Guid SessionId, DateTime Now, string Today, int? DailyLimit, DateTime SlotLockUntil, DateTime LeaseUntil);
@@ -57,8 +57,6 @@ public sealed class DispatchLedger(IServiceScopeFactory scopes, NodeIdentity nod
         {
             batch.Clear();
             while (batch.Count < MaxBatch && queue.Reader.TryRead(out var item)) batch.Add(item);
-            // Numbers' rows locked in one order by every group, on every node: two groups can wait on each other but never deadlock.
-            batch.Sort((x, y) => SessionOf(x).CompareTo(SessionOf(y)));
             try
             {
                 var results = await CommitAsync(batch, stoppingToken);
@@ -91,85 +89,115 @@ public sealed class DispatchLedger(IServiceScopeFactory scopes, NodeIdentity nod
         using var turn = await writeGate.EnterAsync(db, ct);
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var results = new (BeginResult, DateTime?)[batch.Count];
-        for (var i = 0; i < batch.Count; i++)
+        if (db is PostgresZapHubDb)
         {
-            results[i] = batch[i].Step switch
-            {
-                Begin begin => await BeginOneAsync(db, begin, ct),
-                End end => await EndOneAsync(db, end, ct),
-                _ => throw new InvalidOperationException(),
-            };
+            // The numbers' rows first, in one order on every node: two groups can wait on each other but never deadlock.
+            var numbers = new Sql();
+            await numbers.ExecuteAsync(db, $"SELECT 1 FROM \"Sessions\" WHERE \"Id\" IN ({numbers.List(batch.Select(SessionOf).Distinct())}) ORDER BY \"Id\" FOR UPDATE", ct);
         }
+        var begins = Enumerable.Range(0, batch.Count).Where(i => batch[i].Step is Begin).ToList();
+        if (begins.Count > 0) await BeginAllAsync(db, begins.Select(i => (Begin)batch[i].Step).ToList(), begins, results, ct);
+        var ends = batch.Select(i => i.Step).OfType<End>().ToList();
+        if (ends.Count > 0) await EndAllAsync(db, ends, ct);
         // Loaded after the updates, so the events the timeline rows become carry each message's current state.
-        var ended = batch.Select(i => i.Step).OfType<End>().Select(e => e.MessageId).ToList();
+        var ended = ends.Select(e => e.MessageId).ToList();
         if (ended.Count > 0) await db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(m => ended.Contains(m.Id)).LoadAsync(ct);
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
         return results;
     }
 
-    private async Task<(BeginResult, DateTime?)> BeginOneAsync(ZapHubDb db, Begin b, CancellationToken ct)
+    /// <summary>
+    /// A group's starts in two statements: its messages become Sending (those still ours), then their numbers' slots and
+    /// daily counts are taken in one conditional update, so two nodes can never both take the same slot.
+    /// </summary>
+    private async Task BeginAllAsync(ZapHubDb db, List<Begin> steps, List<int> positions, (BeginResult, DateTime?)[] results, CancellationToken ct)
     {
-        var owner = node.Id;
-        var messages = db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter]);
-        var sessions = db.Sessions.IgnoreQueryFilters([ZapHubDb.TenantFilter]);
-        var taken = await messages.Where(m => m.Id == b.MessageId && m.LeaseOwner == owner && Waiting.Contains(m.Status))
-            .ExecuteUpdateAsync(u => u
-                .SetProperty(m => m.Status, MessageStatus.Sending)
-                .SetProperty(m => m.Attempts, m => m.Attempts + 1)
-                .SetProperty(m => m.LeaseUntil, b.LeaseUntil)
-                .SetProperty(m => m.StatusReason, (string?)null)
-                .SetProperty(m => m.UpdatedAt, b.Now)
-                .SetProperty(m => m.Version, m => m.Version + 1), ct);
-        if (taken == 0) return (BeginResult.Gone, null);
+        // One start per number per group: a node runs one lane per number, so a second one would be a bug; it waits its turn.
+        var first = steps.DistinctBy(b => b.SessionId).ToHashSet();
+        var take = new Sql();
+        var taken = await take.IdsAsync(db,
+            $"UPDATE \"Messages\" SET \"Status\" = 'Sending', \"Attempts\" = \"Attempts\" + 1, \"LeaseUntil\" = {take.P(steps.Max(b => b.LeaseUntil))}, " +
+            $"\"StatusReason\" = NULL, \"UpdatedAt\" = {take.P(steps.Max(b => b.Now))}, \"Version\" = \"Version\" + 1 " +
+            $"WHERE \"LeaseOwner\" = {take.P(node.Id)} AND \"Status\" IN ('Queued', 'Scheduled', 'Held') AND \"Id\" IN ({take.List(first.Select(b => b.MessageId))}) " +
+            "RETURNING \"Id\" AS \"Value\"", ct);
+        var mine = steps.Where(b => taken.Contains(b.MessageId)).ToList();
+        var slotted = new HashSet<Guid>();
+        if (mine.Count > 0)
+        {
+            var slot = new Sql();
+            var rows = string.Join(", ", mine.Select(b => $"({slot.P(b.SessionId)}, {slot.P(b.Today)}, {slot.P(b.DailyLimit ?? int.MaxValue)}, {slot.P(b.Now)}, {slot.P(b.SlotLockUntil)})"));
+            slotted = await slot.IdsAsync(db,
+                $"WITH v(\"Number\", \"Today\", \"DailyLimit\", \"Now\", \"LockUntil\") AS (VALUES {rows}) " +
+                "UPDATE \"Sessions\" SET \"NextSendAt\" = v.\"LockUntil\", \"SentTodayDate\" = v.\"Today\", " +
+                "\"SentToday\" = CASE WHEN \"Sessions\".\"SentTodayDate\" = v.\"Today\" THEN \"Sessions\".\"SentToday\" + 1 ELSE 1 END " +
+                "FROM v WHERE \"Sessions\".\"Id\" = v.\"Number\" AND (\"Sessions\".\"NextSendAt\" IS NULL OR \"Sessions\".\"NextSendAt\" <= v.\"Now\") " +
+                "AND (\"Sessions\".\"SentTodayDate\" IS NULL OR \"Sessions\".\"SentTodayDate\" <> v.\"Today\" OR \"Sessions\".\"SentToday\" < v.\"DailyLimit\") " +
+                "RETURNING \"Id\" AS \"Value\"", ct);
+        }
+        for (var i = 0; i < steps.Count; i++)
+        {
+            var b = steps[i];
+            results[positions[i]] = !first.Contains(b) ? (BeginResult.SlotBusy, b.SlotLockUntil)
+                : !taken.Contains(b.MessageId) ? (BeginResult.Gone, null)
+                : slotted.Contains(b.SessionId) ? (BeginResult.Started, null)
+                : await GiveBackAsync(db, b, ct);
+        }
+    }
 
-        // The slot and the daily count in one conditional update: two nodes can never both take the same slot.
-        var limit = b.DailyLimit;
-        var slot = await sessions
-            .Where(s => s.Id == b.SessionId && (s.NextSendAt == null || s.NextSendAt <= b.Now)
-                     && (limit == null || s.SentTodayDate != b.Today || s.SentToday < limit))
-            .ExecuteUpdateAsync(u => u
-                .SetProperty(s => s.NextSendAt, b.SlotLockUntil)
-                .SetProperty(s => s.SentToday, s => s.SentTodayDate == b.Today ? s.SentToday + 1 : 1)
-                .SetProperty(s => s.SentTodayDate, b.Today), ct);
-        if (slot == 1) return (BeginResult.Started, null);
-
-        await messages.Where(m => m.Id == b.MessageId)
+    /// <summary>The number could not send after all: the message goes back to how it was, and the caller learns why.</summary>
+    private static async Task<(BeginResult, DateTime?)> GiveBackAsync(ZapHubDb db, Begin b, CancellationToken ct)
+    {
+        await db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(m => m.Id == b.MessageId)
             .ExecuteUpdateAsync(u => u
                 .SetProperty(m => m.Status, b.Was)
                 .SetProperty(m => m.Attempts, m => m.Attempts - 1)
                 .SetProperty(m => m.Version, m => m.Version + 1), ct);
-        var state = await sessions.AsNoTracking().Where(s => s.Id == b.SessionId).Select(s => new { s.NextSendAt }).FirstOrDefaultAsync(ct);
+        var state = await db.Sessions.IgnoreQueryFilters([ZapHubDb.TenantFilter]).AsNoTracking()
+            .Where(s => s.Id == b.SessionId).Select(s => new { s.NextSendAt }).FirstOrDefaultAsync(ct);
         if (state is null) return (BeginResult.Gone, null);
         return state.NextSendAt is { } next && next > b.Now ? (BeginResult.SlotBusy, next) : (BeginResult.LimitReached, null);
     }
 
-    private async Task<(BeginResult, DateTime?)> EndOneAsync(ZapHubDb db, End e, CancellationToken ct)
+    /// <summary>Sends that went out end in two statements for the whole group; failures, rare, one by one.</summary>
+    private async Task EndAllAsync(ZapHubDb db, List<End> steps, CancellationToken ct)
+    {
+        var sent = steps.Where(e => e.Outcome.Sent).ToList();
+        if (sent.Count > 0)
+        {
+            var messages = new Sql();
+            var owner = messages.P(node.Id);
+            var rows = string.Join(", ", sent.Select(e => $"({messages.P(e.MessageId)}, {messages.P(e.Outcome.ProviderMessageId!)}, {messages.P(e.At)})"));
+            await messages.ExecuteAsync(db,
+                $"WITH v(\"Message\", \"ProviderId\", \"At\") AS (VALUES {rows}) " +
+                "UPDATE \"Messages\" SET \"Status\" = 'Sent', \"ProviderMessageId\" = v.\"ProviderId\", \"SentAt\" = v.\"At\", \"UpdatedAt\" = v.\"At\", " +
+                "\"StatusReason\" = NULL, \"FailureCategory\" = NULL, \"HeldSince\" = NULL, \"LeaseOwner\" = NULL, \"LeaseUntil\" = NULL, \"Version\" = \"Messages\".\"Version\" + 1 " +
+                $"FROM v WHERE \"Messages\".\"Id\" = v.\"Message\" AND \"Messages\".\"LeaseOwner\" = {owner} AND \"Messages\".\"Status\" IN ('Sending', 'InDoubt')", ct);
+            // The number's slot frees after its gap.
+            var slots = new Sql();
+            rows = string.Join(", ", sent.Select(e => $"({slots.P(e.SessionId)}, {slots.P(e.NextSendAt)})"));
+            await slots.ExecuteAsync(db,
+                $"WITH v(\"Number\", \"Next\") AS (VALUES {rows}) UPDATE \"Sessions\" SET \"NextSendAt\" = v.\"Next\" FROM v WHERE \"Sessions\".\"Id\" = v.\"Number\"", ct);
+        }
+        foreach (var e in steps)
+        {
+            if (!e.Outcome.Sent) await EndFailedAsync(db, e, ct);
+            db.MessageEvents.Add(new MessageEvent
+            {
+                TenantId = e.TenantId, MessageId = e.MessageId, At = e.At, Attempt = e.Attempt, Detail = e.Detail, Node = node.Id,
+                Status = e.Outcome.Sent ? MessageStatus.Sent : e.Outcome.Retry ? MessageStatus.Queued : MessageStatus.Failed,
+            });
+        }
+    }
+
+    private async Task EndFailedAsync(ZapHubDb db, End e, CancellationToken ct)
     {
         var owner = node.Id;
         var o = e.Outcome;
-        var mine = db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter])
-            .Where(m => m.Id == e.MessageId && m.LeaseOwner == owner && InFlight.Contains(m.Status));
-        MessageStatus status;
-        if (o.Sent)
-        {
-            status = MessageStatus.Sent;
-            await mine.ExecuteUpdateAsync(u => u
-                .SetProperty(m => m.Status, MessageStatus.Sent)
-                .SetProperty(m => m.ProviderMessageId, o.ProviderMessageId)
-                .SetProperty(m => m.SentAt, e.At)
-                .SetProperty(m => m.StatusReason, (string?)null)
-                .SetProperty(m => m.FailureCategory, (string?)null)
-                .SetProperty(m => m.HeldSince, (DateTime?)null)
-                .SetProperty(m => m.LeaseOwner, (string?)null)
-                .SetProperty(m => m.LeaseUntil, (DateTime?)null)
-                .SetProperty(m => m.UpdatedAt, e.At)
-                .SetProperty(m => m.Version, m => m.Version + 1), ct);
-        }
-        else
-        {
-            status = o.Retry ? MessageStatus.Queued : MessageStatus.Failed;
-            await mine.ExecuteUpdateAsync(u => u
+        var status = o.Retry ? MessageStatus.Queued : MessageStatus.Failed;
+        await db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter])
+            .Where(m => m.Id == e.MessageId && m.LeaseOwner == owner && InFlight.Contains(m.Status))
+            .ExecuteUpdateAsync(u => u
                 .SetProperty(m => m.Status, status)
                 .SetProperty(m => m.DueAt, m => o.RetryAt ?? m.DueAt)
                 .SetProperty(m => m.FailedAt, m => o.Retry ? m.FailedAt : e.At)
@@ -179,21 +207,35 @@ public sealed class DispatchLedger(IServiceScopeFactory scopes, NodeIdentity nod
                 .SetProperty(m => m.LeaseUntil, (DateTime?)null)
                 .SetProperty(m => m.UpdatedAt, e.At)
                 .SetProperty(m => m.Version, m => m.Version + 1), ct);
-        }
 
-        // Free the slot after the gap; a send that did not happen does not count against the day.
-        var sent = o.Sent;
+        // The slot frees after the gap; a send that did not happen does not count against the day.
         var pauseUntil = o.PauseUntil;
         var pauseReason = o.PauseUntil is null ? null : o.Category;
         await db.Sessions.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(s => s.Id == e.SessionId)
             .ExecuteUpdateAsync(u => u
                 .SetProperty(s => s.NextSendAt, e.NextSendAt)
-                .SetProperty(s => s.SentToday, s => !sent && s.SentTodayDate == e.Today && s.SentToday > 0 ? s.SentToday - 1 : s.SentToday)
+                .SetProperty(s => s.SentToday, s => s.SentTodayDate == e.Today && s.SentToday > 0 ? s.SentToday - 1 : s.SentToday)
                 .SetProperty(s => s.PausedUntil, s => pauseUntil ?? s.PausedUntil)
                 .SetProperty(s => s.PauseReason, s => pauseReason ?? s.PauseReason), ct);
+    }
 
-        db.MessageEvents.Add(new MessageEvent { TenantId = e.TenantId, MessageId = e.MessageId, At = e.At, Status = status, Attempt = e.Attempt, Detail = e.Detail, Node = owner });
-        return (BeginResult.Started, null);
+    /// <summary>Positional parameters for the raw SQL.</summary>
+    private sealed class Sql
+    {
+        public List<object> Args { get; } = [];
+
+        public string P(object value)
+        {
+            Args.Add(value);
+            return "{" + (Args.Count - 1) + "}";
+        }
+
+        public string List<T>(IEnumerable<T> values) where T : notnull => string.Join(", ", values.Select(v => P(v)));
+
+        public Task<int> ExecuteAsync(ZapHubDb db, string text, CancellationToken ct) => db.Database.ExecuteSqlRawAsync(text, Args, ct);
+
+        public async Task<HashSet<Guid>> IdsAsync(ZapHubDb db, string text, CancellationToken ct) =>
+            (await db.Database.SqlQueryRaw<Guid>(text, [.. Args]).ToListAsync(ct)).ToHashSet();
     }
 }
 

@@ -132,7 +132,9 @@ public sealed class MessageDispatcher(
             room = Math.Min(500, o.MaxLeasedPerNode - leased);
             full = lanes.Where(l => l.Value.Pending.Count >= o.MaxLeasedPerSession).Select(l => l.Key).Take(200).ToList();
         }
-        if (room <= 0) return;
+        // Refilled in chunks: each lease scans the due messages, so taking a handful whenever one finished would repeat that
+        // scan for every few sends while the lanes still hold plenty.
+        if (room < Math.Max(1, Math.Min(500, o.MaxLeasedPerNode) / 4)) return;
 
         await using var scope = PlatformScope(out var db);
         var ids = await LeaseIdsAsync(db, now, room, full, ct);

@@ -59,7 +59,6 @@ public sealed class MessageService(ZapHubDb db, TenantContext tenant, TimeProvid
             throw ProblemException.Invalid("Idempotency-Key", "idempotency_key", "The Idempotency-Key header must have 1 to 100 characters.");
 
         var peer = PhoneNumberRules.ToE164(request.To, "to");
-        var settings = await MessagingSettingsService.LoadAsync(db, tenantId, ct);
         var message = new Message { TenantId = tenantId, Direction = MessageDirection.Outbound, Peer = peer, CreatedAt = now, UpdatedAt = now };
         await FillContentAsync(message, request, ct);
         message.Class = ParseClass(request.Class, message.Class);

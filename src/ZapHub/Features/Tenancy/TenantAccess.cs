@@ -32,16 +32,16 @@ public static class TenantAccess
 
     public static async Task<bool> ResolveAsync(ZapHubDb db, TenantContext tenantContext, System.Security.Claims.ClaimsPrincipal user, Guid tenantId, CancellationToken ct)
     {
-        var enabled = await db.Tenants.Where(t => t.Id == tenantId).Select(t => (bool?)t.Enabled).FirstOrDefaultAsync(ct);
-        if (enabled != true) return false;
         if (Actor.From(user).Kind == ActorKind.ApiKey)
         {
+            if (!await db.Tenants.AnyAsync(t => t.Id == tenantId && t.Enabled, ct)) return false;
             tenantContext.Set(tenantId, null);
             return true;
         }
         if (Actor.From(user).UserId is not { } userId) return false;
+        // One round trip: the tenant must be enabled and the user still a member.
         var role = await db.Memberships.IgnoreQueryFilters([ZapHubDb.TenantFilter])
-            .Where(m => m.TenantId == tenantId && m.UserId == userId)
+            .Where(m => m.TenantId == tenantId && m.UserId == userId && db.Tenants.Any(t => t.Id == tenantId && t.Enabled))
             .Select(m => (TenantRole?)m.Role).FirstOrDefaultAsync(ct);
         if (role is null) return false;
         tenantContext.Set(tenantId, role);
