@@ -44,15 +44,10 @@ public static class DataExtensions
     /// <summary>
     /// ZapHub keeps no session state on pooled connections (its advisory locks are transaction-scoped and LISTEN has its
     /// own connection), so Npgsql's reset on every return to the pool is a wasted round trip; the statements ZapHub runs
-    /// most are prepared once per connection. Either can still be set in the connection string.
+    /// most are prepared once per connection.
     /// </summary>
-    public static string PostgresConnectionString(string configured)
-    {
-        var builder = new Npgsql.NpgsqlConnectionStringBuilder(configured);
-        if (!builder.ContainsKey("No Reset On Close")) builder.NoResetOnClose = true;
-        if (!builder.ContainsKey("Max Auto Prepare")) builder.MaxAutoPrepare = 64;
-        return builder.ConnectionString;
-    }
+    public static string PostgresConnectionString(string configured) =>
+        new Npgsql.NpgsqlConnectionStringBuilder(configured) { NoResetOnClose = true, MaxAutoPrepare = 64 }.ConnectionString;
 }
 
 // Design-time factories: `dotnet ef migrations add X --context SqliteZapHubDb -o Data/Migrations/Sqlite`.

@@ -75,7 +75,8 @@ public sealed class DispatchLedger(IServiceScopeFactory scopes, NodeIdentity nod
             {
                 foreach (var item in batch) item.Done.TrySetException(ex);
             }
-            if (batch.Any(i => i.Step is End { Outcome.Sent: true })) receipts.SendsRecorded();
+            var sent = batch.Where(i => i.Step is End { Outcome.Sent: true } && i.Done.Task.IsCompletedSuccessfully).Select(i => (End)i.Step).ToList();
+            if (sent.Count > 0) receipts.SendsRecorded(sent.Select(e => new RecordedSend(e.SessionId, e.Outcome.ProviderMessageId!, e.MessageId)));
         }
     }
 
@@ -92,8 +93,10 @@ public sealed class DispatchLedger(IServiceScopeFactory scopes, NodeIdentity nod
         if (db is PostgresZapHubDb)
         {
             // The numbers' rows first, in one order on every node: two groups can wait on each other but never deadlock.
+            // NO KEY: the lock an update takes anyway, which still lets inserts that reference the number check their key.
             var numbers = new Sql();
-            await numbers.ExecuteAsync(db, $"SELECT 1 FROM \"Sessions\" WHERE \"Id\" IN ({numbers.List(batch.Select(SessionOf).Distinct())}) ORDER BY \"Id\" FOR UPDATE", ct);
+            await numbers.ExecuteAsync(db,
+                $"SELECT 1 FROM \"Sessions\" WHERE \"Id\" IN ({numbers.List(batch.Select(SessionOf).Distinct())}) ORDER BY \"Id\" FOR NO KEY UPDATE", ct);
         }
         var begins = Enumerable.Range(0, batch.Count).Where(i => batch[i].Step is Begin).ToList();
         if (begins.Count > 0) await BeginAllAsync(db, begins.Select(i => (Begin)batch[i].Step).ToList(), begins, results, ct);

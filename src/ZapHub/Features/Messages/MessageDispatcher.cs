@@ -166,9 +166,11 @@ public sealed class MessageDispatcher(
         var postgres = db is PostgresZapHubDb;
         var skip = skipSessions.Count == 0 ? ""
             : $" AND ({n.SessionId} IS NULL OR {n.SessionId} NOT IN ({string.Join(", ", skipSessions.Select((_, i) => "{" + (i + 5) + "}"))}))";
-        // Due, unleased rows, at most a few per number, so one busy number cannot take a node's whole share.
-        var due = $"SELECT {n.Id}, ROW_NUMBER() OVER (PARTITION BY {n.SessionId} ORDER BY {n.DueAt}) AS rn FROM {n.Table} " +
-            $"WHERE {n.Status} IN ('Queued', 'Scheduled', 'Held') AND {n.DueAt} <= {{2}} AND ({n.LeaseUntil} IS NULL OR {n.LeaseUntil} < {{2}}){skip}";
+        // The longest-due unleased rows (a bounded look, however long the queue), at most a few per number, so one busy
+        // number cannot take a node's whole share.
+        var due = $"SELECT {n.Id}, ROW_NUMBER() OVER (PARTITION BY {n.SessionId} ORDER BY {n.DueAt}) AS rn FROM (SELECT {n.Id}, {n.SessionId}, {n.DueAt} FROM {n.Table} " +
+            $"WHERE {n.Status} IN ('Queued', 'Scheduled', 'Held') AND {n.DueAt} <= {{2}} AND ({n.LeaseUntil} IS NULL OR {n.LeaseUntil} < {{2}}){skip} " +
+            $"ORDER BY {n.DueAt} LIMIT {{3}} * 4) candidates";
         var sql =
             $"UPDATE {n.Table} SET {n.LeaseOwner} = {{0}}, {n.LeaseUntil} = {{1}}, {n.Version} = {n.Version} + 1 " +
             $"WHERE {n.Id} IN (SELECT {n.Id} FROM {n.Table} WHERE {n.Id} IN (SELECT {n.Id} FROM ({due}) ranked WHERE rn <= {{4}}) " +

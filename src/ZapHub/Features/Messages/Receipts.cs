@@ -5,6 +5,9 @@ using ZapHub.Gateways;
 
 namespace ZapHub.Features.Messages;
 
+/// <summary>A send the dispatch ledger recorded: receipts that arrived before it can now find their message.</summary>
+public sealed record RecordedSend(Guid SessionId, string ProviderMessageId, Guid MessageId);
+
 /// <summary>
 /// What gateway webhooks mean for messages: receipts move an outbound message's status forward (never back), and
 /// received messages are stored with their contact, checked for opt-out words. Runs inside the signal processor's
@@ -155,23 +158,46 @@ public sealed class MessageSignals(ZapHubDb db, DateTime now)
     private static readonly TimeSpan PendingLifetime = TimeSpan.FromMinutes(10);
 
     /// <summary>
-    /// Receipts that arrived before their send was recorded, applied now that it is. The database pairs them with
-    /// their messages, so receipts still waiting are never loaded.
+    /// Receipts that arrived before their send was recorded, applied now that it is: those of the given sends, or, with
+    /// none given, all that wait (a page at a time, looked up per number so each lookup is an exact index probe).
     /// </summary>
-    public static async Task ApplyPendingAsync(ZapHubDb db, DateTime now, CancellationToken ct)
+    public static async Task ApplyPendingAsync(ZapHubDb db, DateTime now, IReadOnlyList<RecordedSend>? sends, CancellationToken ct)
     {
-        var pending = db.PendingReceipts.IgnoreQueryFilters([ZapHubDb.TenantFilter]);
-        var matched = await pending
-            .Join(db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter]),
-                r => new { SessionId = (Guid?)r.SessionId, Id = (string?)r.ProviderMessageId },
-                m => new { m.SessionId, Id = m.ProviderMessageId },
-                (r, m) => new { Receipt = r, Message = m })
-            .OrderBy(x => x.Receipt.Id).Take(1000).ToListAsync(ct);
         var signals = new MessageSignals(db, now);
-        foreach (var x in matched)
+        var pending = db.PendingReceipts.IgnoreQueryFilters([ZapHubDb.TenantFilter]);
+        var messages = db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter]);
+        void Apply(PendingReceipt r, Message m)
         {
-            signals.Advance(x.Message, x.Receipt.Status, x.Receipt.At, "receipt from the gateway (arrived before the send call returned)");
-            db.PendingReceipts.Remove(x.Receipt);
+            signals.Advance(m, r.Status, r.At, "receipt from the gateway (arrived before the send call returned)");
+            db.PendingReceipts.Remove(r);
+        }
+
+        if (sends is not null)
+        {
+            var ids = sends.Select(s => s.ProviderMessageId).Distinct().ToList();
+            var receipts = await pending.Where(r => ids.Contains(r.ProviderMessageId)).ToListAsync(ct);
+            if (receipts.Count == 0) return;
+            var messageOf = sends.DistinctBy(s => (s.SessionId, s.ProviderMessageId)).ToDictionary(s => (s.SessionId, s.ProviderMessageId), s => s.MessageId);
+            var matched = receipts.Where(r => messageOf.ContainsKey((r.SessionId, r.ProviderMessageId))).ToList();
+            var messageIds = matched.Select(r => messageOf[(r.SessionId, r.ProviderMessageId)]).Distinct().ToList();
+            var loaded = await messages.Where(m => messageIds.Contains(m.Id)).ToDictionaryAsync(m => m.Id, ct);
+            foreach (var r in matched)
+                if (loaded.TryGetValue(messageOf[(r.SessionId, r.ProviderMessageId)], out var m)) Apply(r, m);
+            return;
+        }
+        for (long after = 0; ;)
+        {
+            var page = await pending.Where(r => r.Id > after).OrderBy(r => r.Id).Take(500).ToListAsync(ct);
+            if (page.Count == 0) return;
+            after = page[^1].Id;
+            foreach (var number in page.GroupBy(r => r.SessionId))
+            {
+                var ids = number.Select(r => r.ProviderMessageId).Distinct().ToList();
+                var found = await messages.Where(m => m.SessionId == number.Key && m.ProviderMessageId != null && ids.Contains(m.ProviderMessageId))
+                    .ToDictionaryAsync(m => m.ProviderMessageId!, ct);
+                foreach (var r in number)
+                    if (found.TryGetValue(r.ProviderMessageId, out var m)) Apply(r, m);
+            }
         }
     }
 

@@ -20,7 +20,7 @@ public sealed class PostgresFanOut(SessionNotifier notifier, EventRelay relay, I
     {
         if (storage.Value.Provider != StorageProvider.Postgres) return;
         var outgoing = notifier.EnableFanOut();
-        await using var dataSource = NpgsqlDataSource.Create(storage.Value.ResolveConnectionString());
+        await using var dataSource = NpgsqlDataSource.Create(DataExtensions.PostgresConnectionString(storage.Value.ResolveConnectionString()));
         var sending = SendAsync(dataSource, outgoing, stoppingToken);
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -49,18 +49,22 @@ public sealed class PostgresFanOut(SessionNotifier notifier, EventRelay relay, I
     {
         try
         {
-            await foreach (var (tenant, session) in outgoing.ReadAllAsync(ct))
+            var payloads = new HashSet<string>();
+            while (await outgoing.WaitToReadAsync(ct))
             {
+                // Whatever queued up meanwhile goes in one round trip, each change once.
+                payloads.Clear();
+                while (payloads.Count < 1000 && outgoing.TryRead(out var change)) payloads.Add($"{notifier.NodeId}|{change.Tenant}|{change.Session}");
                 try
                 {
-                    await using var notify = dataSource.CreateCommand("SELECT pg_notify(@channel, @payload)");
+                    await using var notify = dataSource.CreateCommand("SELECT pg_notify(@channel, payload) FROM unnest(@payloads) AS payload");
                     notify.Parameters.AddWithValue("channel", ChannelName);
-                    notify.Parameters.AddWithValue("payload", $"{notifier.NodeId}|{tenant}|{session}");
+                    notify.Parameters.AddWithValue("payloads", payloads.ToArray());
                     await notify.ExecuteNonQueryAsync(ct);
                 }
                 catch (Exception ex) when (!ct.IsCancellationRequested)
                 {
-                    logger.LogWarning(ex, "Could not tell other nodes about session {SessionId}", session);
+                    logger.LogWarning(ex, "Could not tell other nodes about {Count} session change(s)", payloads.Count);
                 }
             }
         }

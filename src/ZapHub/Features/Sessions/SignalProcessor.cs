@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -21,7 +22,7 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
     private static readonly TimeSpan HealthMarkInterval = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan PendingReceiptInterval = TimeSpan.FromSeconds(5);
     private readonly SemaphoreSlim wake = new(0);
-    private int sendsRecorded = 1;
+    private readonly ConcurrentQueue<RecordedSend> recorded = new();
     private DateTime pendingCheckedAt;
 
     public void Wake()
@@ -30,24 +31,25 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
     }
 
     /// <summary>Sends were recorded: receipts that raced ahead of them can now find their message.</summary>
-    public void SendsRecorded()
+    public void SendsRecorded(IEnumerable<RecordedSend> sends)
     {
-        Volatile.Write(ref sendsRecorded, 1);
+        foreach (var send in sends) recorded.Enqueue(send);
         Wake();
     }
 
     /// <summary>
-    /// Receipts kept for a message not known yet are looked at again when this node recorded sends, and every few
-    /// seconds (another node may have recorded them) — not on every batch: during a burst of receipts for messages
-    /// typed on the phone, that table grows and re-reading it per batch would cost more than the batch. Stale ones are
-    /// dropped on the same few-seconds beat.
+    /// Receipts kept for a message not known yet are looked up for the sends this node just recorded, and all of them
+    /// every few seconds (another node may have recorded their sends) — never re-read per batch: during a burst of
+    /// receipts for messages typed on the phone, that table grows and re-reading it would cost more than the batch.
+    /// Stale ones are dropped on the same few-seconds beat.
     /// </summary>
-    private bool PendingReceiptsDue(DateTime now, out bool dropStale)
+    private IReadOnlyList<RecordedSend>? PendingReceiptsToCheck(DateTime now, out bool sweep)
     {
-        dropStale = now - pendingCheckedAt >= PendingReceiptInterval;
-        if (Interlocked.Exchange(ref sendsRecorded, 0) == 0 && !dropStale) return false;
-        if (dropStale) pendingCheckedAt = now;
-        return true;
+        var fresh = new List<RecordedSend>();
+        while (recorded.TryDequeue(out var send)) fresh.Add(send);
+        sweep = now - pendingCheckedAt >= PendingReceiptInterval;
+        if (sweep) pendingCheckedAt = now;
+        return sweep ? null : fresh;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -85,7 +87,8 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
         if (transaction is not null && !await IsTheProcessorAsync(db, ct)) return 0;
 
         var now = time.UtcNow();
-        if (PendingReceiptsDue(now, out var dropStale)) await MessageSignals.ApplyPendingAsync(db, now, ct);
+        var toCheck = PendingReceiptsToCheck(now, out var dropStale);
+        if (toCheck is not { Count: 0 }) await MessageSignals.ApplyPendingAsync(db, now, toCheck, ct);
         // Untracked, and marked processed with one statement: a batch of events is read once and never rewritten row by row.
         var events = await db.GatewayEvents.IgnoreQueryFilters([ZapHubDb.TenantFilter]).AsNoTracking()
             .Where(e => e.ProcessedAt == null).OrderBy(e => e.Id).Take(BatchSize).ToListAsync(ct);
