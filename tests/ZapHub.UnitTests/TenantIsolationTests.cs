@@ -32,7 +32,7 @@ public sealed class TenantIsolationTests : IDisposable
         var context = new TenantContext();
         if (tenant is { } id) context.Set(id, TenantRole.Owner);
         if (platform) context.UsePlatformScope();
-        return new SqliteZapHubDb(new DbContextOptionsBuilder<SqliteZapHubDb>().UseSqlite(connection).Options, context);
+        return (SqliteZapHubDb)new SqliteZapHubDb(new DbContextOptionsBuilder<SqliteZapHubDb>().UseSqlite(connection).Options).ActFor(context);
     }
 
     [Fact]

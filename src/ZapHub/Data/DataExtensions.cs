@@ -17,22 +17,19 @@ public static class DataExtensions
         services.AddScoped<TenantContext>();
         services.AddSingleton<WriteGate>();
 
-        // The options are built once: building them per scope, and looking up EF Core's internal services for each new
-        // set, cost more than the queries of a small request.
-        services.AddSingleton(sp => new DbContextOptionsBuilder<SqliteZapHubDb>()
-            .UseApplicationServiceProvider(sp)
-            .UseSqlite(Storage(sp).ResolveConnectionString(), s => s.MigrationsHistoryTable("__migrations"))
-            .AddInterceptors(new SqlitePragmas(Storage(sp).SqliteSynchronous))
-            .AddInterceptors(sp.GetServices<IInterceptor>()).Options);
-        services.AddSingleton(sp => new DbContextOptionsBuilder<PostgresZapHubDb>()
-            .UseApplicationServiceProvider(sp)
-            .UseNpgsql(PostgresConnectionString(Storage(sp).ResolveConnectionString()), s => s.MigrationsHistoryTable("__migrations"))
-            .AddInterceptors(sp.GetServices<IInterceptor>()).Options);
-        services.AddScoped<ZapHubDb>(sp => Storage(sp).Provider switch
+        // Pooled: building a context's options and internal services per scope cost more than a small request's queries.
+        services.AddPooledDbContextFactory<SqliteZapHubDb>((sp, o) =>
+            o.UseSqlite(Storage(sp).ResolveConnectionString(), s => s.MigrationsHistoryTable("__migrations"))
+             .AddInterceptors(new SqlitePragmas(Storage(sp).SqliteSynchronous))
+             .AddInterceptors(sp.GetServices<IInterceptor>()));
+        services.AddPooledDbContextFactory<PostgresZapHubDb>((sp, o) =>
+            o.UseNpgsql(PostgresConnectionString(Storage(sp).ResolveConnectionString()), s => s.MigrationsHistoryTable("__migrations"))
+             .AddInterceptors(sp.GetServices<IInterceptor>()));
+        services.AddScoped<ZapHubDb>(sp => (Storage(sp).Provider switch
         {
-            StorageProvider.Postgres => new PostgresZapHubDb(sp.GetRequiredService<DbContextOptions<PostgresZapHubDb>>(), sp.GetRequiredService<TenantContext>()),
-            _ => new SqliteZapHubDb(sp.GetRequiredService<DbContextOptions<SqliteZapHubDb>>(), sp.GetRequiredService<TenantContext>()),
-        });
+            StorageProvider.Postgres => (ZapHubDb)sp.GetRequiredService<IDbContextFactory<PostgresZapHubDb>>().CreateDbContext(),
+            _ => sp.GetRequiredService<IDbContextFactory<SqliteZapHubDb>>().CreateDbContext(),
+        }).ActFor(sp.GetRequiredService<TenantContext>()));
 
         // Keys live in the database so every node (and every restart) can read what another protected.
         services.AddDataProtection().PersistKeysToDbContext<ZapHubDb>().SetApplicationName("ZapHub");
@@ -55,12 +52,12 @@ public sealed class SqliteDesignTimeFactory : IDesignTimeDbContextFactory<Sqlite
 {
     public SqliteZapHubDb CreateDbContext(string[] args) =>
         new(new DbContextOptionsBuilder<SqliteZapHubDb>()
-            .UseSqlite("Data Source=design.db", s => s.MigrationsHistoryTable("__migrations")).Options, new TenantContext());
+            .UseSqlite("Data Source=design.db", s => s.MigrationsHistoryTable("__migrations")).Options);
 }
 
 public sealed class PostgresDesignTimeFactory : IDesignTimeDbContextFactory<PostgresZapHubDb>
 {
     public PostgresZapHubDb CreateDbContext(string[] args) =>
         new(new DbContextOptionsBuilder<PostgresZapHubDb>()
-            .UseNpgsql("Host=localhost;Database=zaphub_design", s => s.MigrationsHistoryTable("__migrations")).Options, new TenantContext());
+            .UseNpgsql("Host=localhost;Database=zaphub_design", s => s.MigrationsHistoryTable("__migrations")).Options);
 }

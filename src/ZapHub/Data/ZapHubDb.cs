@@ -16,10 +16,36 @@ namespace ZapHub.Data;
 /// The one database context. Each provider has a subclass only so that its migrations live apart
 /// (see docs/adr/0002-storage.md); the model is defined once, here.
 /// </summary>
-public abstract class ZapHubDb(DbContextOptions options, TenantContext tenant)
+public abstract class ZapHubDb(DbContextOptions options)
     : IdentityDbContext<User, IdentityRole<Guid>, Guid>(options), IDataProtectionKeyContext
 {
     public const string TenantFilter = "Tenant";
+
+    /// <summary>No tenant and not the platform: sees no tenant rows and may write none.</summary>
+    private static readonly TenantContext NoTenant = new();
+    private TenantContext tenant = NoTenant;
+
+    /// <summary>
+    /// The scope this context works for. Contexts are pooled (creating one per scope cost more than a small request's
+    /// queries), so the scope's tenant is handed over here, and taken back when the context returns to the pool.
+    /// </summary>
+    public ZapHubDb ActFor(TenantContext scope)
+    {
+        tenant = scope;
+        return this;
+    }
+
+    public override void Dispose()
+    {
+        (tenant, WroteEvents) = (NoTenant, false);
+        base.Dispose();
+    }
+
+    public override ValueTask DisposeAsync()
+    {
+        (tenant, WroteEvents) = (NoTenant, false);
+        return base.DisposeAsync();
+    }
 
     /// <summary>Read by the query filters; EF Core parameterizes it per context instance.</summary>
     private Guid? CurrentTenantId => tenant.TenantId;
@@ -320,6 +346,6 @@ public abstract class ZapHubDb(DbContextOptions options, TenantContext tenant)
 
 public sealed class TenantIsolationException(string message) : InvalidOperationException(message);
 
-public sealed class SqliteZapHubDb(DbContextOptions<SqliteZapHubDb> options, TenantContext tenant) : ZapHubDb(options, tenant);
+public sealed class SqliteZapHubDb(DbContextOptions<SqliteZapHubDb> options) : ZapHubDb(options);
 
-public sealed class PostgresZapHubDb(DbContextOptions<PostgresZapHubDb> options, TenantContext tenant) : ZapHubDb(options, tenant);
+public sealed class PostgresZapHubDb(DbContextOptions<PostgresZapHubDb> options) : ZapHubDb(options);

@@ -38,7 +38,7 @@ public sealed class TestDatabase : IAsyncDisposable
         var cs = new NpgsqlConnectionStringBuilder(ServerConnectionString) { Database = name, Pooling = true }.ConnectionString;
         // The explicit migration step, as an operator runs `zaphub migrate` before starting nodes on PostgreSQL.
         using var db = new PostgresZapHubDb(new DbContextOptionsBuilder<PostgresZapHubDb>()
-            .UseNpgsql(cs, o => o.MigrationsHistoryTable("__migrations")).Options, new TenantContext());
+            .UseNpgsql(cs, o => o.MigrationsHistoryTable("__migrations")).Options);
         db.Database.Migrate();
         return new TestDatabase("Postgres", dir, cs, name);
     }
