@@ -43,9 +43,10 @@ try
     var raw = await RawIntakeAsync(gateway, instances, total);
     sentLog.Clear();
 
-    // 2. ZapHub end to end: accepted (202) → received by the gateway. A first pass of a fifth of the messages warms
-    // ZapHub up (the JIT's tiers, connection pools, SQLite's page cache) and is not counted.
-    for (var w = 0; w < int.Parse(Environment.GetEnvironmentVariable("BENCH_WARMUPS") ?? "1"); w++) await EndToEndAsync(api, sentLog, sessions, total, "warm-up");
+    // 2. ZapHub end to end: accepted (202) → received by the gateway. A first pass of the same size (BENCH_WARMUPS passes,
+    // default 1) warms ZapHub up (the JIT's tiers, connection pools, SQLite's page cache) and is not counted.
+    var warmups = int.Parse(Environment.GetEnvironmentVariable("BENCH_WARMUPS") ?? "1");
+    for (var pass = 0; pass < warmups; pass++) await EndToEndAsync(api, sentLog, sessions, total, "warm-up");
     var (rate, acceptSeconds, received, duplicates, latencies) = await EndToEndAsync(api, sentLog, sessions, total, "bench");
 
     Console.WriteLine();
