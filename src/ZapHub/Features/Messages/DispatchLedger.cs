@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Microsoft.EntityFrameworkCore;
 using ZapHub.Data;
 using ZapHub.Features.Sessions;
@@ -22,67 +21,40 @@ public sealed record SendOutcome(string? ProviderMessageId, string? Category, st
 /// are paid once per group, not once per message; each caller still waits for the commit that holds its step. A
 /// group's steps are a few set-based statements (raw SQL: EF Core's ExecuteUpdate takes one statement per row).
 /// </summary>
-public sealed class DispatchLedger(IServiceScopeFactory scopes, NodeIdentity node, SignalProcessor receipts, WriteGate writeGate, ILogger<DispatchLedger> logger) : BackgroundService
+public sealed class DispatchLedger : BackgroundService
 {
-    private const int MaxBatch = 256;
     private static readonly MessageStatus[] InFlight = [MessageStatus.Sending, MessageStatus.InDoubt];
 
     public sealed record Begin(Guid MessageId, MessageStatus Was, Guid SessionId, DateTime Now, string Today, int? DailyLimit, DateTime SlotLockUntil, DateTime LeaseUntil);
 
     public sealed record End(Guid MessageId, Guid TenantId, Guid SessionId, int Attempt, string Today, DateTime At, SendOutcome Outcome, DateTime NextSendAt, string Detail);
 
-    private sealed record Item(object Step, TaskCompletionSource<(BeginResult, DateTime?)> Done);
+    private readonly IServiceScopeFactory scopes;
+    private readonly NodeIdentity node;
+    private readonly SignalProcessor receipts;
+    private readonly WriteGate writeGate;
+    private readonly GroupCommit<object, (BeginResult, DateTime?)> groups;
 
-    private readonly Channel<Item> queue = Channel.CreateUnbounded<Item>(new UnboundedChannelOptions { SingleReader = true });
+    public DispatchLedger(IServiceScopeFactory scopes, NodeIdentity node, SignalProcessor receipts, WriteGate writeGate, ILogger<DispatchLedger> logger)
+    {
+        (this.scopes, this.node, this.receipts, this.writeGate) = (scopes, node, receipts, writeGate);
+        groups = new(256, CommitAsync, logger);
+    }
 
     /// <summary>Started, or why not: the slot is taken until the returned time, the daily limit is reached, or the message is no longer ours.</summary>
-    public async Task<(BeginResult Result, DateTime? BusyUntil)> BeginAsync(Begin step)
+    public Task<(BeginResult Result, DateTime? BusyUntil)> BeginAsync(Begin step) => groups.SubmitAsync(step);
+
+    public Task EndAsync(End step) => groups.SubmitAsync(step);
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => groups.RunAsync(steps =>
     {
-        var item = new Item(step, new TaskCompletionSource<(BeginResult, DateTime?)>(TaskCreationOptions.RunContinuationsAsynchronously));
-        queue.Writer.TryWrite(item);
-        return await item.Done.Task;
-    }
+        var sent = steps.OfType<End>().Where(e => e.Outcome.Sent).Select(e => new RecordedSend(e.SessionId, e.Outcome.ProviderMessageId!, e.MessageId)).ToList();
+        if (sent.Count > 0) receipts.SendsRecorded(sent);
+    }, stoppingToken);
 
-    public async Task EndAsync(End step)
-    {
-        var item = new Item(step, new TaskCompletionSource<(BeginResult, DateTime?)>(TaskCreationOptions.RunContinuationsAsynchronously));
-        queue.Writer.TryWrite(item);
-        await item.Done.Task;
-    }
+    private static Guid SessionOf(object step) => step switch { Begin b => b.SessionId, End e => e.SessionId, _ => Guid.Empty };
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var batch = new List<Item>(MaxBatch);
-        while (await queue.Reader.WaitToReadAsync(stoppingToken))
-        {
-            batch.Clear();
-            while (batch.Count < MaxBatch && queue.Reader.TryRead(out var item)) batch.Add(item);
-            try
-            {
-                var results = await CommitAsync(batch, stoppingToken);
-                for (var i = 0; i < batch.Count; i++) batch[i].Done.TrySetResult(results[i]);
-            }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested && batch.Count > 1)
-            {
-                logger.LogWarning(ex, "A group of {Count} dispatch steps failed; committing them one by one", batch.Count);
-                foreach (var item in batch)
-                {
-                    try { item.Done.TrySetResult((await CommitAsync([item], stoppingToken))[0]); }
-                    catch (Exception one) { item.Done.TrySetException(one); }
-                }
-            }
-            catch (Exception ex)
-            {
-                foreach (var item in batch) item.Done.TrySetException(ex);
-            }
-            var sent = batch.Where(i => i.Step is End { Outcome.Sent: true } && i.Done.Task.IsCompletedSuccessfully).Select(i => (End)i.Step).ToList();
-            if (sent.Count > 0) receipts.SendsRecorded(sent.Select(e => new RecordedSend(e.SessionId, e.Outcome.ProviderMessageId!, e.MessageId)));
-        }
-    }
-
-    private static Guid SessionOf(Item item) => item.Step switch { Begin b => b.SessionId, End e => e.SessionId, _ => Guid.Empty };
-
-    private async Task<(BeginResult, DateTime?)[]> CommitAsync(List<Item> batch, CancellationToken ct)
+    private async Task<(BeginResult, DateTime?)[]> CommitAsync(IReadOnlyList<object> batch, CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
         scope.ServiceProvider.GetRequiredService<TenantContext>().UsePlatformScope();
@@ -98,9 +70,9 @@ public sealed class DispatchLedger(IServiceScopeFactory scopes, NodeIdentity nod
             await numbers.ExecuteAsync(db,
                 $"SELECT 1 FROM \"Sessions\" WHERE \"Id\" IN ({numbers.List(batch.Select(SessionOf).Distinct())}) ORDER BY \"Id\" FOR NO KEY UPDATE", ct);
         }
-        var begins = Enumerable.Range(0, batch.Count).Where(i => batch[i].Step is Begin).ToList();
-        if (begins.Count > 0) await BeginAllAsync(db, begins.Select(i => (Begin)batch[i].Step).ToList(), begins, results, ct);
-        var ends = batch.Select(i => i.Step).OfType<End>().ToList();
+        var begins = Enumerable.Range(0, batch.Count).Where(i => batch[i] is Begin).ToList();
+        if (begins.Count > 0) await BeginAllAsync(db, begins.Select(i => (Begin)batch[i]).ToList(), begins, results, ct);
+        var ends = batch.OfType<End>().ToList();
         if (ends.Count > 0) await EndAllAsync(db, ends, ct);
         // Loaded after the updates, so the events the timeline rows become carry each message's current state.
         var ended = ends.Select(e => e.MessageId).ToList();
