@@ -154,7 +154,12 @@ public abstract class ZapHubDb(DbContextOptions options)
 
         b.Entity<Message>(e =>
         {
-            // The dispatcher's lease query, the tenant's list, and receipts correlated by provider id.
+            // The dispatcher's lease query reads only unleased waiting messages, in due order: a partial index, so the
+            // rows a node already holds (up to thousands) are not walked past on every lease.
+            e.HasIndex(m => m.DueAt, "IX_Messages_Leasable").HasFilter("\"Status\" IN ('Queued', 'Scheduled', 'Held') AND \"LeaseOwner\" IS NULL");
+            // Receipts racing their send ask which numbers have a send under way.
+            e.HasIndex(m => m.SessionId, "IX_Messages_InFlight").HasFilter("\"Status\" = 'Sending'");
+            // The in-doubt sweep, the tenant's list, and receipts correlated by provider id.
             e.HasIndex(m => new { m.Status, m.DueAt });
             e.HasIndex(m => new { m.TenantId, m.CreatedAt });
             e.HasIndex(m => new { m.TenantId, m.Peer, m.CreatedAt });
@@ -232,6 +237,8 @@ public abstract class ZapHubDb(DbContextOptions options)
         {
             e.ToTable("Events");
             e.HasIndex(x => x.Sequence);
+            // The relay's work list: committed events not yet numbered.
+            e.HasIndex(x => x.Id, "IX_Events_Unsequenced").HasFilter("\"Sequence\" IS NULL");
             e.HasIndex(x => new { x.TenantId, x.Sequence });
             e.HasIndex(x => new { x.TenantId, x.OccurredAt });
             e.HasIndex(x => x.PublicId).IsUnique();

@@ -156,7 +156,8 @@ public sealed class MessageDispatcher(
     }
 
     /// <summary>
-    /// One statement takes due, unleased messages for this node. On PostgreSQL the inner SELECT locks its rows with
+    /// One statement takes due, unleased messages for this node (a dead node's leases are handed back by the sweep, so
+    /// the query reads one partial index of exactly the leasable rows). On PostgreSQL the inner SELECT locks its rows with
     /// SKIP LOCKED, so two nodes never wait on, or take, the same rows; SQLite runs one writer at a time anyway.
     /// Lanes that already hold plenty are skipped so one busy number cannot crowd out the others.
     /// </summary>
@@ -169,7 +170,7 @@ public sealed class MessageDispatcher(
         // The longest-due unleased rows (a bounded look, however long the queue), at most a few per number, so one busy
         // number cannot take a node's whole share.
         var due = $"SELECT {n.Id}, ROW_NUMBER() OVER (PARTITION BY {n.SessionId} ORDER BY {n.DueAt}) AS rn FROM (SELECT {n.Id}, {n.SessionId}, {n.DueAt} FROM {n.Table} " +
-            $"WHERE {n.Status} IN ('Queued', 'Scheduled', 'Held') AND {n.DueAt} <= {{2}} AND ({n.LeaseUntil} IS NULL OR {n.LeaseUntil} < {{2}}){skip} " +
+            $"WHERE {n.Status} IN ('Queued', 'Scheduled', 'Held') AND {n.LeaseOwner} IS NULL AND {n.DueAt} <= {{2}}{skip} " +
             $"ORDER BY {n.DueAt} LIMIT {{3}} * 4) candidates";
         var sql =
             $"UPDATE {n.Table} SET {n.LeaseOwner} = {{0}}, {n.LeaseUntil} = {{1}}, {n.Version} = {n.Version} + 1 " +
@@ -200,14 +201,21 @@ public sealed class MessageDispatcher(
             .ExecuteUpdateAsync(u => u.SetProperty(m => m.LeaseUntil, until), ct);
     }
 
-
     /// <summary>
-    /// A message still Sending after its lease ran out belonged to a node that died during the send call: the gateway
-    /// may or may not have it. It is marked in doubt and the tenant's policy decides: hold it for a person, or resend.
+    /// Leases that ran out belonged to a node that stopped. Its waiting messages go back to the queue. A message still
+    /// Sending died with the node during the send call: the gateway may or may not have it. It is marked in doubt and
+    /// the tenant's policy decides: hold it for a person, or resend.
     /// </summary>
     private async Task SweepAsync(DateTime now, CancellationToken ct)
     {
         await using var scope = PlatformScope(out var db);
+        // Waiting messages whose node stopped renewing their lease go back to the queue.
+        int reclaimed;
+        using (await writeGate.EnterAsync(db, ct))
+            reclaimed = await db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter])
+                .Where(m => m.LeaseOwner != null && m.LeaseUntil < now && Waiting.Contains(m.Status))
+                .ExecuteUpdateAsync(u => u.SetProperty(m => m.LeaseOwner, (string?)null).SetProperty(m => m.LeaseUntil, (DateTime?)null), ct);
+        if (reclaimed > 0) logger.LogInformation("{Count} waiting message(s) leased by a node that stopped are back in the queue", reclaimed);
         var stale = await db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter])
             .Where(m => m.Status == MessageStatus.Sending && m.LeaseUntil < now).OrderBy(m => m.LeaseUntil).Take(500).ToListAsync(ct);
         if (stale.Count == 0) return;

@@ -293,6 +293,9 @@ namespace ZapHub.Data.Migrations.Postgres
 
                     b.HasIndex("TenantId", "Sequence");
 
+                    b.HasIndex(new[] { "Id" }, "IX_Events_Unsequenced")
+                        .HasFilter("\"Sequence\" IS NULL");
+
                     b.ToTable("Events", (string)null);
                 });
 
@@ -751,6 +754,12 @@ namespace ZapHub.Data.Migrations.Postgres
                         .IsUnique();
 
                     b.HasIndex("TenantId", "Peer", "CreatedAt");
+
+                    b.HasIndex(new[] { "SessionId" }, "IX_Messages_InFlight")
+                        .HasFilter("\"Status\" = 'Sending'");
+
+                    b.HasIndex(new[] { "DueAt" }, "IX_Messages_Leasable")
+                        .HasFilter("\"Status\" IN ('Queued', 'Scheduled', 'Held') AND \"LeaseOwner\" IS NULL");
 
                     b.ToTable("Messages");
                 });

@@ -280,6 +280,9 @@ namespace ZapHub.Data.Migrations.Sqlite
 
                     b.HasIndex("TenantId", "Sequence");
 
+                    b.HasIndex(new[] { "Id" }, "IX_Events_Unsequenced")
+                        .HasFilter("\"Sequence\" IS NULL");
+
                     b.ToTable("Events", (string)null);
                 });
 
@@ -734,6 +737,12 @@ namespace ZapHub.Data.Migrations.Sqlite
                         .IsUnique();
 
                     b.HasIndex("TenantId", "Peer", "CreatedAt");
+
+                    b.HasIndex(new[] { "SessionId" }, "IX_Messages_InFlight")
+                        .HasFilter("\"Status\" = 'Sending'");
+
+                    b.HasIndex(new[] { "DueAt" }, "IX_Messages_Leasable")
+                        .HasFilter("\"Status\" IN ('Queued', 'Scheduled', 'Held') AND \"LeaseOwner\" IS NULL");
 
                     b.ToTable("Messages");
                 });
