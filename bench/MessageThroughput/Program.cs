@@ -1,5 +1,6 @@
 // End-to-end message throughput: 10,000 messages accepted by ZapHub's API and received by the gateway emulator,
-// across 50 connected numbers with pacing off, against the emulator's own raw intake rate measured in the same run.
+// across 50 connected numbers with pacing off, against the emulator's own raw intake rate measured in the same run;
+// once sent one message per request, once through the batch endpoint.
 // Then a pacing check: with a gap configured, no two sends of one number closer than the gap.
 // Usage: dotnet run -c Release -- [messages=10000] [numbers=50]      BENCH_DB=postgres with ZAPHUB_TEST_POSTGRES set
 using static ZapHub.Bench.BenchSupport;
@@ -43,17 +44,25 @@ try
     var raw = await RawIntakeAsync(gateway, instances, total);
     sentLog.Clear();
 
-    // 2. ZapHub end to end: accepted (202) → received by the gateway. A first pass of the same size (BENCH_WARMUPS passes,
-    // default 1) warms ZapHub up (the JIT's tiers, connection pools, SQLite's page cache) and is not counted.
+    // 2. ZapHub end to end: accepted (202) → received by the gateway, first one message per request (32 at a time), then
+    // the batch endpoint (100 messages per request, 4 at a time). A first pass of the same size per mode (BENCH_WARMUPS
+    // passes, default 1) warms ZapHub up (the JIT's tiers, connection pools, SQLite's page cache) and is not counted.
     var warmups = int.Parse(Environment.GetEnvironmentVariable("BENCH_WARMUPS") ?? "1");
-    for (var pass = 0; pass < warmups; pass++) await EndToEndAsync(api, sentLog, sessions, total, "warm-up");
-    var (rate, acceptSeconds, received, duplicates, latencies) = await EndToEndAsync(api, sentLog, sessions, total, "bench");
+    var modes = new[] { (Name: "one per request", Batch: 1, Concurrency: 32), (Name: "batches of 100", Batch: 100, Concurrency: 4) };
+    var runs = new List<(string Mode, Pass Pass)>();
+    foreach (var mode in modes)
+    {
+        for (var pass = 0; pass < warmups; pass++) await EndToEndAsync(api, sentLog, sessions, total, mode.Batch, mode.Concurrency, $"warm{mode.Batch}");
+        runs.Add((mode.Name, await EndToEndAsync(api, sentLog, sessions, total, mode.Batch, mode.Concurrency, $"bench{mode.Batch}")));
+    }
 
     Console.WriteLine();
-    Console.WriteLine($"emulator raw intake     : {raw,10:N0} messages/s");
-    Console.WriteLine($"ZapHub end to end       : {rate,10:N0} messages/s  ({received:N0} received, {duplicates} twice; API accepted all in {acceptSeconds:0.0} s = {total / acceptSeconds:N0}/s)");
-    Console.WriteLine($"latency accepted→gateway: p50 {Percentile(latencies, 0.50):N0} ms, p95 {Percentile(latencies, 0.95):N0} ms, max {latencies.LastOrDefault():N0} ms");
-    Console.WriteLine($"ratio                   : {rate / raw:0.00} of the emulator's raw intake");
+    Console.WriteLine($"emulator raw intake       : {raw,10:N0} messages/s");
+    foreach (var (mode, p) in runs)
+    {
+        Console.WriteLine($"ZapHub, {mode,-18}: {p.Rate,10:N0} messages/s end to end  ({p.Received:N0} received, {p.Duplicates} twice; API accepted all in {p.AcceptSeconds:0.0} s = {total / p.AcceptSeconds:N0}/s)");
+        Console.WriteLine($"  latency accepted→gateway: p50 {Percentile(p.LatenciesMs, 0.50):N0} ms, p95 {Percentile(p.LatenciesMs, 0.95):N0} ms, max {p.LatenciesMs.LastOrDefault():N0} ms; ratio {p.Rate / raw:0.00} of the emulator's raw intake");
+    }
 
     // 3. Pacing on: 5 numbers, 10 messages each, 200 ms gap (+ up to 100 ms jitter).
     const int gapMs = 200;
@@ -67,42 +76,44 @@ try
     var minGap = sentLog.All.GroupBy(m => m.Instance)
         .SelectMany(g => g.OrderBy(m => m.At).Zip(g.OrderBy(m => m.At).Skip(1), (a, b) => (b.At - a.At).TotalMilliseconds)).DefaultIfEmpty(double.NaN).Min();
     Console.WriteLine($"pacing on ({gapMs} ms gap)  : smallest gap between two sends of one number {minGap:N0} ms → {(minGap >= gapMs ? "holds" : "VIOLATED")}");
-    return received == total && duplicates == 0 && minGap >= gapMs ? 0 : 2;
+    return runs.All(r => r.Pass.Received == total && r.Pass.Duplicates == 0) && minGap >= gapMs ? 0 : 2;
 }
 finally
 {
     await emulator.StopAsync();
 }
 
-static async Task<(double Rate, double AcceptSeconds, int Received, int Duplicates, List<double> LatenciesMs)> EndToEndAsync(
-    HttpClient api, SentLog sentLog, IReadOnlyList<(Guid Id, string Instance)> sessions, int total, string prefix)
+static async Task<Pass> EndToEndAsync(
+    HttpClient api, SentLog sentLog, IReadOnlyList<(Guid Id, string Instance)> sessions, int total, int batch, int concurrency, string prefix)
 {
     sentLog.Clear();
     var accepted = new ConcurrentDictionary<string, DateTimeOffset>();
     var clock = Stopwatch.StartNew();
     var start = DateTimeOffset.UtcNow;
-    using (var throttle = new SemaphoreSlim(32))
+    object Message(int i) => new { to = $"55119{8000 + i % 1000:D4}{1000 + i % 8999:D4}", text = $"{prefix}-{i}", route = "session", sessionId = sessions[i % sessions.Count].Id };
+    long next = -1;
+    await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
     {
-        await Task.WhenAll(Enumerable.Range(0, total).Select(async i =>
+        while (Interlocked.Add(ref next, batch) - batch + 1 is var first && first < total)
         {
-            await throttle.WaitAsync();
-            try
-            {
-                var text = $"{prefix}-{i}";
-                var response = await api.PostAsJsonAsync("/api/v1/messages", new { to = $"55119{8000 + i % 1000:D4}{1000 + i % 8999:D4}", text, route = "session", sessionId = sessions[i % sessions.Count].Id });
-                if (response.StatusCode != HttpStatusCode.Accepted) throw new InvalidOperationException($"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-                accepted[text] = DateTimeOffset.UtcNow;
-            }
-            finally { throttle.Release(); }
-        }));
-    }
+            var indexes = Enumerable.Range((int)first, (int)Math.Min(batch, total - first)).ToList();
+            var response = batch == 1
+                ? await api.PostAsJsonAsync("/api/v1/messages", Message(indexes[0]))
+                : await api.PostAsJsonAsync("/api/v1/messages/batch", new { messages = indexes.Select(Message) });
+            var ok = batch == 1 ? response.StatusCode == HttpStatusCode.Accepted
+                : response.StatusCode == HttpStatusCode.OK && (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accepted").GetInt32() == indexes.Count;
+            if (!ok) throw new InvalidOperationException($"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            var at = DateTimeOffset.UtcNow;
+            foreach (var i in indexes) accepted[$"{prefix}-{i}"] = at;
+        }
+    }));
     var acceptSeconds = clock.Elapsed.TotalSeconds;
     while (sentLog.Count < total && clock.Elapsed < TimeSpan.FromMinutes(10)) await Task.Delay(20);
     var received = sentLog.All.Where(m => m.Text?.StartsWith(prefix + "-") == true).ToList();
     var latencies = received.Where(m => accepted.ContainsKey(m.Text!)).Select(m => (m.At - accepted[m.Text!]).TotalMilliseconds).Order().ToList();
     var rate = received.Count / (received.Max(m => m.At) - start).TotalSeconds;
     Console.WriteLine($"  {prefix,-8} {rate,8:N0} messages/s end to end ({received.Count:N0} of {total:N0} received)");
-    return (rate, acceptSeconds, received.Count, received.Count - received.Select(m => m.Text).Distinct().Count(), latencies);
+    return new Pass(rate, acceptSeconds, received.Count, received.Count - received.Select(m => m.Text).Distinct().Count(), latencies);
 }
 
 static object Settings(int gapMs, int jitterMs) => new
@@ -159,3 +170,5 @@ static async Task Until(Func<Task<bool>> condition)
     }
     throw new TimeoutException("The emulator or ZapHub did not get there in 15 s.");
 }
+
+internal sealed record Pass(double Rate, double AcceptSeconds, int Received, int Duplicates, List<double> LatenciesMs);

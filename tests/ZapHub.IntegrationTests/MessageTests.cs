@@ -129,6 +129,60 @@ public class MessageTests
     }
 
     [Fact]
+    public async Task ABatchAcceptsOrRefusesEachMessageOnItsOwnAndSendsEveryAcceptedOneOnce()
+    {
+        await using var s = await StartAsync();
+        var (session, instance) = await s.Tenant.ConnectedSessionAsync(s.Emulator, "evolution", "Evolution");
+        var other = await s.App.CreateTenantAsync("outra-clinica");
+        var othersNumber = (await other.CreateSessionAsync()).GetProperty("id").GetGuid();
+        await Http.ExpectAsync(await s.Tenant.Owner.PostAsJsonAsync("/api/v1/contacts", new { phone = "(11) 97777-6666", optedOut = true }), HttpStatusCode.Created);
+
+        object[] messages =
+        [
+            new { to = "(11) 98888-0001", text = "Consulta amanhã às 9h", idempotencyKey = "campanha-1" },
+            new { to = "12345", text = "número errado" },
+            new { to = "(11) 97777-6666", text = "50% de desconto!", @class = "marketing" },
+            new { to = "(11) 98888-0002", text = "Consulta amanhã às 10h", route = "session", sessionId = session },
+            new { to = "(11) 98888-0001", text = "Consulta amanhã às 9h", idempotencyKey = "campanha-1" },
+            new { to = "(11) 98888-0001", text = "outro texto", idempotencyKey = "campanha-1" },
+            new { to = "(11) 98888-0003", text = "pelo número de outro cliente", route = "session", sessionId = othersNumber },
+            null!,
+        ];
+        var batch = await Http.JsonAsync(await s.Tenant.Owner.PostAsJsonAsync("/api/v1/messages/batch", new { messages }), HttpStatusCode.OK);
+        var results = batch.GetProperty("results").EnumerateArray().ToList();
+        Assert.Equal((3, 5), (batch.GetProperty("accepted").GetInt32(), batch.GetProperty("rejected").GetInt32()));
+        Assert.Equal(Enumerable.Range(0, messages.Length), results.Select(r => r.GetProperty("index").GetInt32()));
+        Assert.Equal([202, 400, 422, 202, 202, 409, 400, 400], results.Select(r => r.GetProperty("status").GetInt32()));
+        Assert.Equal("to", results[1].GetProperty("field").GetString());
+        Assert.Equal("recipient_opted_out", results[2].GetProperty("code").GetString());
+        Assert.Equal("idempotency_key_reused", results[5].GetProperty("code").GetString());
+        Assert.Equal("session_unknown", results[6].GetProperty("code").GetString());
+        Assert.False(string.IsNullOrEmpty(results[7].GetProperty("title").GetString()));
+        var first = results[0].GetProperty("message").GetProperty("id").GetGuid();
+        Assert.Equal(first, results[4].GetProperty("message").GetProperty("id").GetGuid());
+        Assert.True(results[4].GetProperty("replayed").GetBoolean());
+
+        // The client retries the whole batch: the keyed message is not sent twice.
+        var retry = await Http.JsonAsync(await s.Tenant.Owner.PostAsJsonAsync("/api/v1/messages/batch", new { messages = messages.Take(1) }), HttpStatusCode.OK);
+        Assert.Equal(first, retry.GetProperty("results")[0].GetProperty("message").GetProperty("id").GetGuid());
+
+        await s.Tenant.WaitForMessageAsync(first, "Sent");
+        await s.Tenant.WaitForMessageAsync(results[3].GetProperty("message").GetProperty("id").GetGuid(), "Sent");
+        await Task.Delay(300);
+        Assert.Single(await ReceivedAsync(s.Emulator, instance, "5511988880001"));
+        Assert.Single(await ReceivedAsync(s.Emulator, instance, "5511988880002"));
+        Assert.Equal(2, (await s.Emulator.MessagesAsync(instance)).Count);
+        Assert.Equal(2, (await s.Tenant.Owner.GetFromJsonAsync<JsonElement>("/api/v1/messages")).GetArrayLength());
+
+        var empty = await Http.JsonAsync(await s.Tenant.Owner.PostAsJsonAsync("/api/v1/messages/batch", new { messages = Array.Empty<object>() }), HttpStatusCode.BadRequest);
+        Assert.Equal("batch_empty", empty.GetProperty("code").GetString());
+        var tooMany = Enumerable.Range(0, 1001).Select(i => new { to = "(11) 98888-0001", text = $"n{i}" });
+        var large = await Http.JsonAsync(await s.Tenant.Owner.PostAsJsonAsync("/api/v1/messages/batch", new { messages = tooMany }), HttpStatusCode.BadRequest);
+        Assert.Equal("batch_large", large.GetProperty("code").GetString());
+        Assert.Equal(2, (await s.Tenant.Owner.GetFromJsonAsync<JsonElement>("/api/v1/messages")).GetArrayLength());
+    }
+
+    [Fact]
     public async Task AScheduledMessageWaitsForItsTimeAndACanceledOneNeverGoes()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);

@@ -32,11 +32,14 @@ public static class MessageEndpoints
         messages.MapPost("/", async Task<Accepted<MessageView>> (SendMessageRequest body, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey,
             MessageService svc, HttpContext http, CancellationToken ct) =>
         {
-            var accepted = await svc.SendAsync(Actor(http), body, idempotencyKey, ct);
+            var accepted = await svc.SendAsync(body, idempotencyKey, ct);
             if (accepted.Replayed) http.Response.Headers["Idempotent-Replayed"] = "true";
             return TypedResults.Accepted(accepted.Message.Url, accepted.Message);
         }).RequireTenant(send).WithName("SendMessage")
           .WithSummary("Queues a message (text, media or template) and answers 202 at once; Idempotency-Key makes retries safe, sendAt schedules it.");
+        messages.MapPost("/batch", (SendBatchRequest body, MessageService svc, CancellationToken ct) => svc.SendBatchAsync(body, ct))
+            .RequireTenant(send).WithName("SendMessageBatch")
+            .WithSummary($"Queues up to {MessageService.MaxBatch} messages in one request; each is accepted or refused on its own (results[i].status 202, or 4xx with code and title).");
         messages.MapGet("/", (MessageService svc, MessageStatus? status, Guid? sessionId, string? peer, MessageDirection? direction, DateTime? before, int? limit, CancellationToken ct) =>
             svc.ListAsync(new MessageQuery(status, sessionId, peer, direction, before, limit ?? 50), ct))
             .RequireTenant(send).WithName("ListMessages").WithSummary("Newest first; filter by status, sessionId, peer, direction; page with ?before=<createdAt>.");

@@ -36,6 +36,25 @@ public sealed record MessageDetail(MessageView Message, IReadOnlyList<MessageEve
 
 public sealed record Accepted(MessageView Message, bool Replayed);
 
+/// <summary>Up to <see cref="MessageService.MaxBatch"/> messages, each like a single send; its Idempotency-Key goes in the item.</summary>
+public sealed record SendBatchRequest(IReadOnlyList<BatchMessage?>? Messages);
+
+public sealed record BatchMessage(
+    string? To, string? Text = null, MediaRequest? Media = null, TemplateRequest? Template = null,
+    Guid? SessionId = null, string? Route = null, string? Class = null, DateTimeOffset? SendAt = null, string? IdempotencyKey = null)
+{
+    public SendMessageRequest ToRequest() => new(To, Text, Media, Template, SessionId, Route, Class, SendAt);
+}
+
+/// <summary>One message of a batch: 202 with the message (replayed when its key was seen before), or the problem's status, code and text.</summary>
+public sealed record BatchItemResult(int Index, int Status, MessageView? Message, bool Replayed, string? Code, string? Title, string? Field)
+{
+    public static BatchItemResult From(int index, Accepted accepted) => new(index, StatusCodes.Status202Accepted, accepted.Message, accepted.Replayed, null, null, null);
+    public static BatchItemResult From(int index, ProblemException problem) => new(index, problem.Status, null, false, problem.Code, problem.Message, problem.Field);
+}
+
+public sealed record BatchAccepted(int Accepted, int Rejected, IReadOnlyList<BatchItemResult> Results);
+
 public sealed record MessageQuery(MessageStatus? Status = null, Guid? SessionId = null, string? Peer = null, MessageDirection? Direction = null,
     DateTime? Before = null, int Limit = 50);
 
@@ -51,18 +70,87 @@ public sealed class MessageService(ZapHubDb db, TenantContext tenant, TimeProvid
     public const long MaxUploadBytes = 16 * 1024 * 1024;
     private static readonly JsonSerializerOptions HashJson = new(JsonSerializerDefaults.Web);
 
-    public async Task<Accepted> SendAsync(Actor actor, SendMessageRequest request, string? idempotencyKey, CancellationToken ct)
+    public const int MaxBatch = 1000;
+
+    public async Task<Accepted> SendAsync(SendMessageRequest request, string? idempotencyKey, CancellationToken ct)
+    {
+        tenant.RequireTenant();
+        var prepared = await PrepareAsync(request, idempotencyKey, new SendLookups(db), time.UtcNow(), ct);
+        var accepted = prepared.Replay ?? await StoreAsync(prepared, ct);
+        if (!accepted.Replayed && accepted.Message.Status == MessageStatus.Queued) dispatcher.Wake();
+        return accepted;
+    }
+
+    /// <summary>
+    /// Many messages in one request (a campaign, a day's reminders): each is checked and accepted on its own, exactly as
+    /// if sent alone, so one bad number fails alone; lookups (numbers, contacts, idempotency keys) are one query each.
+    /// </summary>
+    public async Task<BatchAccepted> SendBatchAsync(SendBatchRequest request, CancellationToken ct)
+    {
+        tenant.RequireTenant();
+        if (request.Messages is not { Count: > 0 } items)
+            throw ProblemException.Invalid("messages", "batch_empty", "Give at least one message in \"messages\".");
+        if (items.Count > MaxBatch)
+            throw ProblemException.Invalid("messages", "batch_large", $"A batch may have at most {MaxBatch} messages; split it.");
+        var now = time.UtcNow();
+        var lookups = new SendLookups(db);
+        await lookups.PreloadAsync(items, ct);
+
+        var results = new BatchItemResult[items.Count];
+        var stores = new List<(int Index, Task<Accepted> Stored)>();
+        var keys = new Dictionary<string, (byte[] Hash, int Index)>();
+        for (var i = 0; i < items.Count; i++)
+        {
+            try
+            {
+                var item = items[i] ?? throw ProblemException.Invalid("messages", "batch_item_missing", "The message is empty.");
+                var prepared = await PrepareAsync(item.ToRequest(), item.IdempotencyKey, lookups, now, ct);
+                if (prepared.Replay is { } replay)
+                {
+                    results[i] = BatchItemResult.From(i, replay);
+                    continue;
+                }
+                if (item.IdempotencyKey is { } key && !keys.TryAdd(key, (prepared.Message.RequestHash!, i)))
+                {
+                    // The same key twice in one batch: the second is a retry of the first, or a mistake.
+                    if (!CryptographicOperations.FixedTimeEquals(keys[key].Hash, prepared.Message.RequestHash))
+                        throw ProblemException.Conflict("idempotency_key_reused", "This Idempotency-Key was used for a different message; use a new key for a new message.");
+                    stores.Add((i, ReplayOf(stores.First(s => s.Index == keys[key].Index).Stored)));
+                    continue;
+                }
+                stores.Add((i, StoreAsync(prepared, ct)));
+            }
+            catch (ProblemException problem)
+            {
+                results[i] = BatchItemResult.From(i, problem);
+            }
+        }
+        foreach (var (index, stored) in stores)
+        {
+            try { results[index] = BatchItemResult.From(index, await stored); }
+            catch (ProblemException problem) { results[index] = BatchItemResult.From(index, problem); }
+        }
+        if (results.Any(r => r.Message is { Status: MessageStatus.Queued } && !r.Replayed)) dispatcher.Wake();
+        var acceptedCount = results.Count(r => r.Message is not null);
+        return new BatchAccepted(acceptedCount, results.Length - acceptedCount, results);
+
+        static async Task<Accepted> ReplayOf(Task<Accepted> first) => (await first) with { Replayed = true };
+    }
+
+    private sealed record Prepared(Message Message, MessageEvent AcceptedEvent, Accepted? Replay);
+
+    /// <summary>Checks one request and builds its message; throws <see cref="ProblemException"/> for what the caller must fix.</summary>
+    private async Task<Prepared> PrepareAsync(SendMessageRequest request, string? idempotencyKey, SendLookups lookups, DateTime now, CancellationToken ct)
     {
         var tenantId = tenant.RequireTenant();
-        var now = time.UtcNow();
         if (idempotencyKey is { Length: 0 or > 100 })
             throw ProblemException.Invalid("Idempotency-Key", "idempotency_key", "The Idempotency-Key header must have 1 to 100 characters.");
 
-        var peer = PhoneNumberRules.ToE164(request.To, "to");
+        var peer = lookups.Peer(request.To);
         var message = new Message { TenantId = tenantId, Direction = MessageDirection.Outbound, Peer = peer, CreatedAt = now, UpdatedAt = now };
-        await FillContentAsync(message, request, ct);
+        await FillContentAsync(message, request, lookups, ct);
         message.Class = ParseClass(request.Class, message.Class);
-        (message.Route, message.SessionId) = await RouteAsync(request, ct);
+        (message.Route, message.SessionId) = await RouteAsync(request, lookups, ct);
 
         var due = request.SendAt?.UtcDateTime ?? now;
         if (due > now.AddDays(90)) throw ProblemException.Invalid("sendAt", "send_at_far", "Schedule at most 90 days ahead.");
@@ -73,10 +161,10 @@ public sealed class MessageService(ZapHubDb db, TenantContext tenant, TimeProvid
         {
             message.IdempotencyKey = idempotencyKey;
             message.RequestHash = SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(new { request, peer }, HashJson));
-            if (await ReplayAsync(idempotencyKey, message.RequestHash, ct) is { } replay) return replay;
+            if (Replay(await lookups.ByIdempotencyKeyAsync(idempotencyKey, ct), message.RequestHash) is { } replay) return new Prepared(message, null!, replay);
         }
 
-        var contact = await db.Contacts.AsNoTracking().FirstOrDefaultAsync(c => c.Peer == peer, ct);
+        var contact = await lookups.ContactAsync(peer, ct);
         if (contact is { OptedOut: true } && message.Class == MessageClass.Marketing)
             throw new ProblemException(StatusCodes.Status422UnprocessableEntity, "recipient_opted_out",
                 $"{peer} asked not to receive marketing messages (opted out {contact.OptedOutAt:yyyy-MM-dd}). Transactional messages still go.");
@@ -88,29 +176,35 @@ public sealed class MessageService(ZapHubDb db, TenantContext tenant, TimeProvid
             TenantId = tenantId, MessageId = message.Id, At = now, Status = message.Status,
             Detail = message.Status == MessageStatus.Scheduled ? $"accepted; scheduled for {message.DueAt:O}" : "accepted",
         };
+        return new Prepared(message, accepted, null);
+    }
+
+    /// <summary>Returns once the message is committed (grouped with other requests' messages by the intake).</summary>
+    private async Task<Accepted> StoreAsync(Prepared prepared, CancellationToken ct)
+    {
+        var message = prepared.Message;
         try
         {
-            await intake.StoreAsync(message, accepted);
+            await intake.StoreAsync(message, prepared.AcceptedEvent);
         }
-        catch (DbUpdateException) when (idempotencyKey is not null)
+        catch (DbUpdateException) when (message.IdempotencyKey is not null)
         {
             // The same key raced in from another request: the unique index kept one; answer as that one.
-            return await ReplayAsync(idempotencyKey, message.RequestHash!, ct) ?? throw new ProblemException(503, "retry", "Try again.");
+            var existing = await db.Messages.AsNoTracking().FirstOrDefaultAsync(m => m.IdempotencyKey == message.IdempotencyKey, ct);
+            return Replay(existing, message.RequestHash!) ?? throw new ProblemException(503, "retry", "Try again.");
         }
-        if (message.Status == MessageStatus.Queued) dispatcher.Wake();
         return new Accepted(View(message), false);
     }
 
-    private async Task<Accepted?> ReplayAsync(string key, byte[] hash, CancellationToken ct)
+    private static Accepted? Replay(Message? existing, byte[] hash)
     {
-        var existing = await db.Messages.AsNoTracking().FirstOrDefaultAsync(m => m.IdempotencyKey == key, ct);
         if (existing is null) return null;
         if (!CryptographicOperations.FixedTimeEquals(existing.RequestHash, hash))
             throw ProblemException.Conflict("idempotency_key_reused", "This Idempotency-Key was used for a different message; use a new key for a new message.");
         return new Accepted(View(existing), true);
     }
 
-    private async Task FillContentAsync(Message message, SendMessageRequest request, CancellationToken ct)
+    private async Task FillContentAsync(Message message, SendMessageRequest request, SendLookups lookups, CancellationToken ct)
     {
         var text = string.IsNullOrWhiteSpace(request.Text) ? null : request.Text.Trim();
         if (text is { Length: > 4096 }) throw ProblemException.Invalid("text", "text_long", "The text may have at most 4096 characters.");
@@ -118,8 +212,7 @@ public sealed class MessageService(ZapHubDb db, TenantContext tenant, TimeProvid
         {
             if (request.Media is not null || text is not null)
                 throw ProblemException.Invalid("template", "content_mixed", "Send a template on its own, without text or media.");
-            var name = t.Name?.Trim().ToLowerInvariant();
-            var template = await db.Templates.AsNoTracking().FirstOrDefaultAsync(x => x.Name == name, ct)
+            var template = await lookups.TemplateAsync(t.Name?.Trim().ToLowerInvariant(), ct)
                 ?? throw ProblemException.Invalid("template.name", "template_unknown", $"There is no template named \"{t.Name}\".");
             message.Text = TemplateText.Render(template.Body, t.Variables);
             message.TemplateName = template.Name;
@@ -149,7 +242,7 @@ public sealed class MessageService(ZapHubDb db, TenantContext tenant, TimeProvid
             }
             else
             {
-                var file = await db.MediaFiles.AsNoTracking().Where(f => f.Id == media.FileId).Select(f => new { f.FileName, f.MimeType }).FirstOrDefaultAsync(ct)
+                var file = await lookups.MediaFileAsync(media.FileId!.Value, ct)
                     ?? throw ProblemException.Invalid("media.fileId", "media_unknown", "No uploaded file has that id.");
                 message.MediaFileId = media.FileId;
                 message.MediaFileName = media.FileName ?? file.FileName;
@@ -161,7 +254,7 @@ public sealed class MessageService(ZapHubDb db, TenantContext tenant, TimeProvid
         if (text is null) throw ProblemException.Invalid("text", "content_required", "Give the message a text, a media or a template.");
     }
 
-    private async Task<(MessageRoute, Guid?)> RouteAsync(SendMessageRequest request, CancellationToken ct)
+    private static async Task<(MessageRoute, Guid?)> RouteAsync(SendMessageRequest request, SendLookups lookups, CancellationToken ct)
     {
         var route = request.Route?.Trim().ToLowerInvariant() switch
         {
@@ -174,11 +267,10 @@ public sealed class MessageService(ZapHubDb db, TenantContext tenant, TimeProvid
         if (route == MessageRoute.Session)
         {
             if (request.SessionId is not { } id) throw ProblemException.Invalid("sessionId", "session_required", "route \"session\" needs a sessionId.");
-            if (!await db.Sessions.AnyAsync(s => s.Id == id, ct)) throw ProblemException.Invalid("sessionId", "session_unknown", "You have no number with that sessionId.");
+            if (!await lookups.SessionExistsAsync(id, ct)) throw ProblemException.Invalid("sessionId", "session_unknown", "You have no number with that sessionId.");
             return (route, id);
         }
-        var candidates = await db.Sessions.AsNoTracking().Where(s => s.Enabled)
-            .Select(s => new { s.Id, s.IsPrimary, Connected = s.State == SessionState.Connected }).ToListAsync(ct);
+        var candidates = await lookups.SendingNumbersAsync(ct);
         if (candidates.Count == 0) throw ProblemException.Conflict("no_session", "Connect a WhatsApp number before sending.");
         if (route == MessageRoute.Primary)
             return (route, (candidates.FirstOrDefault(c => c.IsPrimary) ?? candidates.OrderByDescending(c => c.Connected).First()).Id);
