@@ -70,10 +70,11 @@ public sealed class DispatchLedger : BackgroundService
             await numbers.ExecuteAsync(db,
                 $"SELECT 1 FROM \"Sessions\" WHERE \"Id\" IN ({numbers.List(batch.Select(SessionOf).Distinct())}) ORDER BY \"Id\" FOR NO KEY UPDATE", ct);
         }
-        var begins = Enumerable.Range(0, batch.Count).Where(i => batch[i] is Begin).ToList();
-        if (begins.Count > 0) await BeginAllAsync(db, begins.Select(i => (Begin)batch[i]).ToList(), begins, results, ct);
+        // Ends first: a lane submits its next start right after the last end, and that start must find the slot freed.
         var ends = batch.OfType<End>().ToList();
         if (ends.Count > 0) await EndAllAsync(db, ends, ct);
+        var begins = Enumerable.Range(0, batch.Count).Where(i => batch[i] is Begin).ToList();
+        if (begins.Count > 0) await BeginAllAsync(db, begins.Select(i => (Begin)batch[i]).ToList(), begins, results, ct);
         // Loaded after the updates, so the events the timeline rows become carry each message's current state.
         var ended = ends.Select(e => e.MessageId).ToList();
         if (ended.Count > 0) await db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(m => ended.Contains(m.Id)).LoadAsync(ct);

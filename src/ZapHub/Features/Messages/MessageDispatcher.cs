@@ -245,8 +245,14 @@ public sealed class MessageDispatcher(
 
     // ---- lanes --------------------------------------------------------------------------------------------
 
+    /// <summary>
+    /// A number's messages, one at a time. A send's end is recorded while the next message is prepared: the ledger
+    /// commits ends before starts, so the next start (in the same group or a later one) sees the number's slot free,
+    /// and the lane does not wait out a whole commit between two sends.
+    /// </summary>
     private async Task RunLaneAsync(Guid key, Lane lane, CancellationToken ct)
     {
+        Ended? previous = null;
         while (true)
         {
             Message m;
@@ -256,12 +262,16 @@ public sealed class MessageDispatcher(
                 {
                     lane.Runner = null;
                     if (lane.Pending.Count == 0) lanes.Remove(key);
-                    return;
+                    break;
                 }
             }
             try
             {
-                await ProcessAsync(m, ct);
+                // The number's gap after the last send, waited here rather than found out by the ledger.
+                if (previous?.NextSendAt - time.UtcNow() is { } gap && gap > TimeSpan.Zero) await Task.Delay(gap, time, ct);
+                var ended = await ProcessAsync(m, ct);
+                await RecordedAsync(previous);
+                previous = ended;
             }
             catch (Exception ex)
             {
@@ -273,6 +283,18 @@ public sealed class MessageDispatcher(
                 lock (sync) leased--;
             }
         }
+        await RecordedAsync(previous);
+    }
+
+    /// <summary>A send that left: its end being recorded, and when the number may send again.</summary>
+    private sealed record Ended(Guid MessageId, Task Recording, DateTime NextSendAt);
+
+    private async Task RecordedAsync(Ended? ended)
+    {
+        if (ended is null) return;
+        // A message whose end could not be recorded stays Sending; when its lease runs out the sweep marks it in doubt.
+        try { await ended.Recording; }
+        catch (Exception ex) { logger.LogError(ex, "Recording the end of message {MessageId}'s send failed", ended.MessageId); }
     }
 
     private async Task ReleaseAsync(Guid id)
@@ -288,16 +310,21 @@ public sealed class MessageDispatcher(
         catch (Exception ex) { logger.LogWarning(ex, "Could not hand back message {MessageId}; it returns when its lease ends", id); }
     }
 
-    private async Task ProcessAsync(Message m, CancellationToken ct)
+    /// <summary>Sends the message, or decides it waits or moves; returns the send whose end is being recorded, if one left.</summary>
+    private async Task<Ended?> ProcessAsync(Message m, CancellationToken ct)
     {
         for (var round = 0; ; round++)
         {
             await using var scope = PlatformScope(out var db);
             var now = time.UtcNow();
             var tenantRules = await RulesAsync(db, m.TenantId, now, ct);
-            var session = m.SessionId is { } sessionId
-                ? await db.Sessions.IgnoreQueryFilters([ZapHubDb.TenantFilter]).AsNoTracking().FirstOrDefaultAsync(s => s.Id == sessionId, ct)
+            // The number and its gateway server in one round trip, read fresh for every message: a number that dropped or
+            // was paused a moment ago must not send.
+            var target = m.SessionId is { } sessionId
+                ? await db.Sessions.IgnoreQueryFilters([ZapHubDb.TenantFilter]).AsNoTracking().Where(s => s.Id == sessionId)
+                    .Select(s => new { Session = s, Gateway = db.Gateways.First(g => g.Id == s.GatewayId) }).FirstOrDefaultAsync(ct)
                 : null;
+            var session = target?.Session;
             var verdict = session is null
                 ? new Verdict.Unavailable(Governor.Reasons.SessionRemoved)
                 : Governor.Decide(session, tenantRules.Settings, tenantRules.Zone, now, Random.Shared);
@@ -306,10 +333,10 @@ public sealed class MessageDispatcher(
             {
                 case Verdict.Unavailable unavailable:
                     await RerouteOrHoldAsync(db, m, unavailable.Reason, tenantRules, now, ct);
-                    return;
+                    return null;
                 case Verdict.Wait wait:
                     await DeferAsync(db, m.Id, wait.Until, wait.Reason, tenantRules, now, ct);
-                    return;
+                    return null;
                 case Verdict.Go go:
                     var today = Governor.Today(tenantRules.Zone, now);
                     var (begin, busyUntil) = await ledger.BeginAsync(new DispatchLedger.Begin(
@@ -317,7 +344,7 @@ public sealed class MessageDispatcher(
                     switch (begin)
                     {
                         case BeginResult.Gone:
-                            return;
+                            return null;
                         case BeginResult.SlotBusy when busyUntil!.Value - now > SlotLock - TimeSpan.FromSeconds(10):
                             // Another node is sending on this number right now; its gap starts when that call ends.
                             await Task.Delay(TimeSpan.FromMilliseconds(50), time, ct);
@@ -328,20 +355,19 @@ public sealed class MessageDispatcher(
                             continue;
                         case BeginResult.SlotBusy:
                             await DeferAsync(db, m.Id, busyUntil!.Value, null, tenantRules, now, ct);
-                            return;
+                            return null;
                         case BeginResult.LimitReached when round < 3:
                             continue;
                         case BeginResult.LimitReached:
                             await DeferAsync(db, m.Id, now + TimeSpan.FromMinutes(1), Governor.Reasons.DailyLimit, tenantRules, now, ct);
-                            return;
+                            return null;
                     }
-                    await SendAsync(db, m, session, go, today, tenantRules, scope.ServiceProvider.GetRequiredService<SessionService>());
-                    return;
+                    return await SendAsync(db, m, session, target!.Gateway, go, today, tenantRules, scope.ServiceProvider.GetRequiredService<SessionService>());
             }
         }
     }
 
-    private async Task SendAsync(ZapHubDb db, Message m, Session session, Verdict.Go go, string today, Rules tenantRules, SessionService sessions)
+    private async Task<Ended> SendAsync(ZapHubDb db, Message m, Session session, Gateway gateway, Verdict.Go go, string today, Rules tenantRules, SessionService sessions)
     {
         var attempt = m.Attempts + 1;
         var started = time.GetTimestamp();
@@ -350,7 +376,6 @@ public sealed class MessageDispatcher(
         var ct = CancellationToken.None;
         try
         {
-            var gateway = await db.Gateways.AsNoTracking().FirstAsync(g => g.Id == session.GatewayId, ct);
             var media = m.MediaKind is { } kind
                 ? new OutgoingMedia(kind.ToString().ToLowerInvariant(), m.MediaUrl,
                     m.MediaFileId is { } fileId ? await db.MediaFiles.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(f => f.Id == fileId).Select(f => f.Content).FirstOrDefaultAsync(ct) : null,
@@ -379,7 +404,8 @@ public sealed class MessageDispatcher(
         var detail = outcome.Sent
             ? $"attempt {attempt} via {session.DisplayName}: accepted by the gateway in {took:0} ms"
             : $"attempt {attempt} via {session.DisplayName}: {outcome.Reason}" + (outcome.Retry ? $"; next try {outcome.RetryAt:HH:mm:ss} UTC" : "");
-        await ledger.EndAsync(new DispatchLedger.End(m.Id, m.TenantId, session.Id, attempt, today, ended, outcome, ended + go.Gap, detail));
+        var end = new DispatchLedger.End(m.Id, m.TenantId, session.Id, attempt, today, ended, outcome, ended + go.Gap, detail);
+        return new Ended(m.Id, ledger.EndAsync(end), end.NextSendAt);
     }
 
     /// <summary>Transient trouble retries with growing, jittered delays; a number WhatsApp does not know fails at once.</summary>
