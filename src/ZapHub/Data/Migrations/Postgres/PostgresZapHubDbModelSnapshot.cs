@@ -741,12 +741,11 @@ namespace ZapHub.Data.Migrations.Postgres
 
                     b.HasKey("Id");
 
-                    b.HasIndex("LeaseOwner");
+                    b.HasIndex("LeaseOwner")
+                        .HasFilter("\"LeaseOwner\" IS NOT NULL");
 
                     b.HasIndex("SessionId", "ProviderMessageId")
                         .IsUnique();
-
-                    b.HasIndex("Status", "DueAt");
 
                     b.HasIndex("TenantId", "CreatedAt");
 
@@ -885,6 +884,8 @@ namespace ZapHub.Data.Migrations.Postgres
                         .HasColumnType("uuid");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("ProviderMessageId");
 
                     b.HasIndex("SessionId", "ProviderMessageId");
 

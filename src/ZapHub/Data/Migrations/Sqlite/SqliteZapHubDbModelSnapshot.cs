@@ -724,12 +724,11 @@ namespace ZapHub.Data.Migrations.Sqlite
 
                     b.HasKey("Id");
 
-                    b.HasIndex("LeaseOwner");
+                    b.HasIndex("LeaseOwner")
+                        .HasFilter("\"LeaseOwner\" IS NOT NULL");
 
                     b.HasIndex("SessionId", "ProviderMessageId")
                         .IsUnique();
-
-                    b.HasIndex("Status", "DueAt");
 
                     b.HasIndex("TenantId", "CreatedAt");
 
@@ -864,6 +863,8 @@ namespace ZapHub.Data.Migrations.Sqlite
                         .HasColumnType("TEXT");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("ProviderMessageId");
 
                     b.HasIndex("SessionId", "ProviderMessageId");
 
