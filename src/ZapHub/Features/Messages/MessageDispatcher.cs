@@ -63,6 +63,11 @@ public sealed class MessageDispatcher(
     private readonly Dictionary<Guid, Lane> lanes = [];
     private readonly ConcurrentDictionary<Guid, Rules> rules = new();
     private int leased;
+    private CancellationToken? running;
+
+    // Whether due messages may be waiting unleased in the database; a message accepted then must queue behind them.
+    private bool backlog = true;
+    private int backlogMarks;
 
     public void Wake()
     {
@@ -75,6 +80,7 @@ public sealed class MessageDispatcher(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!nodeOptions.Value.RunsWorkers) return;
+        lock (sync) running = stoppingToken;
         var o = options.Value;
         DateTime lastRenew = DateTime.MinValue, lastSweep = DateTime.MinValue;
         while (!stoppingToken.IsCancellationRequested)
@@ -136,23 +142,83 @@ public sealed class MessageDispatcher(
         // scan for every few sends while the lanes still hold plenty.
         if (room < Math.Max(1, Math.Min(500, o.MaxLeasedPerNode) / 4)) return;
 
+        int marks;
+        lock (sync) marks = backlogMarks;
         await using var scope = PlatformScope(out var db);
         var ids = await LeaseIdsAsync(db, now, room, full, ct);
+        // Everything due was taken and no accepted message was sent to the queue meanwhile: new ones may skip it.
+        lock (sync)
+            if (ids.Count < room && full.Count == 0 && marks == backlogMarks) backlog = false;
         if (ids.Count == 0) return;
         var messages = await db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter]).AsNoTracking()
             .Where(m => ids.Contains(m.Id)).OrderBy(m => m.DueAt).ThenBy(m => m.CreatedAt).ToListAsync(ct);
         lock (sync)
         {
-            foreach (var m in messages)
-            {
-                var key = m.SessionId ?? Guid.Empty;
-                if (!lanes.TryGetValue(key, out var lane)) lanes[key] = lane = new Lane();
-                lane.Pending.Enqueue(m);
-                leased++;
-                lane.Runner ??= Task.Run(() => RunLaneAsync(key, lane, ct), CancellationToken.None);
-            }
+            leased += messages.Count;
+            Enqueue(messages, ct);
         }
         if (ids.Count == room) Wake();
+    }
+
+    private void Enqueue(IEnumerable<Message> messages, CancellationToken ct)
+    {
+        foreach (var m in messages)
+        {
+            var key = m.SessionId ?? Guid.Empty;
+            if (!lanes.TryGetValue(key, out var lane)) lanes[key] = lane = new Lane();
+            lane.Pending.Enqueue(m);
+            lane.Runner ??= Task.Run(() => RunLaneAsync(key, lane, ct), CancellationToken.None);
+        }
+    }
+
+    /// <summary>
+    /// Messages being accepted on this node that it can send itself are inserted already leased to it and, once
+    /// committed, go straight into its lanes (<see cref="Adopt"/>): no lease query and one write less per message.
+    /// Only while nothing older waits in the queue (it would be overtaken) and the node and the number's lane have
+    /// room; the rest go to the queue as usual. If the node dies, their leases run out like any other.
+    /// </summary>
+    public List<Message> Reserve(IEnumerable<Message> accepted)
+    {
+        var taken = new List<Message>();
+        lock (sync)
+        {
+            if (running is null || backlog) return taken;
+            var o = options.Value;
+            var until = time.UtcNow() + o.LeaseDuration;
+            var perLane = new Dictionary<Guid, int>();
+            foreach (var m in accepted)
+            {
+                var key = m.SessionId ?? Guid.Empty;
+                var inLane = perLane.GetValueOrDefault(key, lanes.TryGetValue(key, out var lane) ? lane.Pending.Count : 0);
+                if (m.Status != MessageStatus.Queued || m.SessionId is null || leased >= o.MaxLeasedPerNode || inLane >= o.MaxLeasedPerSession)
+                {
+                    // This one waits in the queue, so later ones must too until a lease pass has drained it.
+                    if (m.Status == MessageStatus.Queued) (backlog, backlogMarks) = (true, backlogMarks + 1);
+                    if (backlog) break;
+                    continue;
+                }
+                perLane[key] = inLane + 1;
+                (m.LeaseOwner, m.LeaseUntil) = (node.Id, until);
+                leased++;
+                taken.Add(m);
+            }
+        }
+        return taken;
+    }
+
+    /// <summary>The reserved messages were committed: this node sends them.</summary>
+    public void Adopt(List<Message> reserved)
+    {
+        if (reserved.Count == 0) return;
+        lock (sync) Enqueue(reserved, running!.Value);
+    }
+
+    /// <summary>The reserved messages were not committed: they never existed.</summary>
+    public void Unreserve(List<Message> reserved)
+    {
+        if (reserved.Count == 0) return;
+        foreach (var m in reserved) (m.LeaseOwner, m.LeaseUntil) = (null, null);
+        lock (sync) leased -= reserved.Count;
     }
 
     /// <summary>

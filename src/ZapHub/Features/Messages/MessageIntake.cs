@@ -12,11 +12,12 @@ public sealed class MessageIntake : BackgroundService
 {
     private readonly IServiceScopeFactory scopes;
     private readonly WriteGate writeGate;
+    private readonly MessageDispatcher dispatcher;
     private readonly GroupCommit<(Message Message, MessageEvent Accepted), bool> groups;
 
-    public MessageIntake(IServiceScopeFactory scopes, WriteGate writeGate)
+    public MessageIntake(IServiceScopeFactory scopes, WriteGate writeGate, MessageDispatcher dispatcher)
     {
-        (this.scopes, this.writeGate) = (scopes, writeGate);
+        (this.scopes, this.writeGate, this.dispatcher) = (scopes, writeGate, dispatcher);
         groups = new(500, CommitAsync);
     }
 
@@ -36,8 +37,18 @@ public sealed class MessageIntake : BackgroundService
             db.Messages.Add(message);
             db.MessageEvents.Add(accepted);
         }
-        using var turn = await writeGate.EnterAsync(db, ct);
-        await db.SaveChangesAsync(ct);
+        var reserved = dispatcher.Reserve(batch.Select(b => b.Message));
+        try
+        {
+            using var turn = await writeGate.EnterAsync(db, ct);
+            await db.SaveChangesAsync(ct);
+        }
+        catch
+        {
+            dispatcher.Unreserve(reserved);
+            throw;
+        }
+        dispatcher.Adopt(reserved);
         return new bool[batch.Count];
     }
 }
