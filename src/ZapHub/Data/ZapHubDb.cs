@@ -147,7 +147,8 @@ public abstract class ZapHubDb(DbContextOptions options)
         b.Entity<GatewayEvent>(e =>
         {
             e.HasIndex(x => new { x.SessionId, x.DedupeKey }).IsUnique();
-            e.HasIndex(x => new { x.ProcessedAt, x.Id });
+            // The processor's work list: what arrived and is not processed yet.
+            e.HasIndex(x => x.Id, "IX_GatewayEvents_Unprocessed").HasFilter("\"ProcessedAt\" IS NULL");
             e.HasOne<Session>().WithMany().HasForeignKey(x => x.SessionId).OnDelete(DeleteBehavior.Cascade);
             e.Property(x => x.DedupeKey).HasMaxLength(100);
         });
@@ -164,6 +165,9 @@ public abstract class ZapHubDb(DbContextOptions options)
             e.HasIndex(m => new { m.TenantId, m.CreatedAt });
             e.HasIndex(m => new { m.TenantId, m.Peer, m.CreatedAt });
             e.HasIndex(m => new { m.SessionId, m.ProviderMessageId }).IsUnique();
+            // Receipts find their messages by provider id alone, one probe each (with the number too, an array for each
+            // column would probe every pair); most messages have none yet.
+            e.HasIndex(m => m.ProviderMessageId, "IX_Messages_ProviderMessageId").HasFilter("\"ProviderMessageId\" IS NOT NULL");
             e.HasIndex(m => new { m.TenantId, m.IdempotencyKey }).IsUnique();
             // A node's leases (renewal, hand-back) and expired ones (the sweep).
             e.HasIndex(m => m.LeaseOwner).HasFilter("\"LeaseOwner\" IS NOT NULL");

@@ -37,12 +37,12 @@ public sealed class MessageSignals(ZapHubDb db, DateTime now)
         if (acks.Count > 0)
         {
             var ids = acks.Select(a => a.ProviderMessageId).Distinct().ToList();
-            var sessionIds = acks.Select(a => a.Id).Distinct().ToList();
             var found = await db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter])
-                .Where(m => m.SessionId != null && sessionIds.Contains(m.SessionId.Value) && m.ProviderMessageId != null && ids.Contains(m.ProviderMessageId))
-                .ToListAsync(ct);
+                .Where(m => m.ProviderMessageId != null && ids.Contains(m.ProviderMessageId)).ToListAsync(ct);
             foreach (var key in acks) outbound[key] = null;
-            foreach (var m in found) outbound[(m.SessionId!.Value, m.ProviderMessageId!)] = m;
+            // Provider ids are unique per number only: a receipt counts for the message its own number sent.
+            foreach (var m in found)
+                if (m.SessionId is { } number && outbound.ContainsKey((number, m.ProviderMessageId!))) outbound[(number, m.ProviderMessageId!)] = m;
             // An unknown id can still be ours only while one of the number's sends is under way (Sending is committed
             // before the gateway is called, so its receipts cannot come earlier).
             var unknown = acks.Where(a => outbound[a] is null).Select(a => a.Id).Distinct().ToList();

@@ -760,6 +760,9 @@ namespace ZapHub.Data.Migrations.Postgres
                     b.HasIndex(new[] { "DueAt" }, "IX_Messages_Leasable")
                         .HasFilter("\"Status\" IN ('Queued', 'Scheduled', 'Held') AND \"LeaseOwner\" IS NULL");
 
+                    b.HasIndex(new[] { "ProviderMessageId" }, "IX_Messages_ProviderMessageId")
+                        .HasFilter("\"ProviderMessageId\" IS NOT NULL");
+
                     b.ToTable("Messages");
                 });
 
@@ -964,10 +967,11 @@ namespace ZapHub.Data.Migrations.Postgres
 
                     b.HasKey("Id");
 
-                    b.HasIndex("ProcessedAt", "Id");
-
                     b.HasIndex("SessionId", "DedupeKey")
                         .IsUnique();
+
+                    b.HasIndex(new[] { "Id" }, "IX_GatewayEvents_Unprocessed")
+                        .HasFilter("\"ProcessedAt\" IS NULL");
 
                     b.ToTable("GatewayEvents");
                 });

@@ -743,6 +743,9 @@ namespace ZapHub.Data.Migrations.Sqlite
                     b.HasIndex(new[] { "DueAt" }, "IX_Messages_Leasable")
                         .HasFilter("\"Status\" IN ('Queued', 'Scheduled', 'Held') AND \"LeaseOwner\" IS NULL");
 
+                    b.HasIndex(new[] { "ProviderMessageId" }, "IX_Messages_ProviderMessageId")
+                        .HasFilter("\"ProviderMessageId\" IS NOT NULL");
+
                     b.ToTable("Messages");
                 });
 
@@ -941,10 +944,11 @@ namespace ZapHub.Data.Migrations.Sqlite
 
                     b.HasKey("Id");
 
-                    b.HasIndex("ProcessedAt", "Id");
-
                     b.HasIndex("SessionId", "DedupeKey")
                         .IsUnique();
+
+                    b.HasIndex(new[] { "Id" }, "IX_GatewayEvents_Unprocessed")
+                        .HasFilter("\"ProcessedAt\" IS NULL");
 
                     b.ToTable("GatewayEvents");
                 });
