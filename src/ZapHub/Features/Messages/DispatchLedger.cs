@@ -1,11 +1,12 @@
 using Microsoft.EntityFrameworkCore;
 using ZapHub.Data;
 using ZapHub.Features.Sessions;
+using ZapHub.Gateways;
 
 namespace ZapHub.Features.Messages;
 
-/// <summary>The result of trying to start a send.</summary>
-public enum BeginResult { Started, SlotBusy, LimitReached, Gone }
+/// <summary>The result of trying to start a send; <c>Unavailable</c>: the number dropped, was disabled or paused since it was read.</summary>
+public enum BeginResult { Started, SlotBusy, LimitReached, Gone, Unavailable }
 
 /// <summary>How a send call ended.</summary>
 public sealed record SendOutcome(string? ProviderMessageId, string? Category, string? Reason, bool Retry, DateTime? RetryAt = null, DateTime? PauseUntil = null)
@@ -108,6 +109,8 @@ public sealed class DispatchLedger : BackgroundService
                 "UPDATE \"Sessions\" SET \"NextSendAt\" = v.\"LockUntil\", \"SentTodayDate\" = v.\"Today\", " +
                 "\"SentToday\" = CASE WHEN \"Sessions\".\"SentTodayDate\" = v.\"Today\" THEN \"Sessions\".\"SentToday\" + 1 ELSE 1 END " +
                 "FROM v WHERE \"Sessions\".\"Id\" = v.\"Number\" AND (\"Sessions\".\"NextSendAt\" IS NULL OR \"Sessions\".\"NextSendAt\" <= v.\"Now\") " +
+                // The number can send right now: the lane may have decided on a copy of it read a moment ago.
+                "AND \"Sessions\".\"Enabled\" AND \"Sessions\".\"State\" = 'Connected' AND (\"Sessions\".\"PausedUntil\" IS NULL OR \"Sessions\".\"PausedUntil\" <= v.\"Now\") " +
                 "AND (\"Sessions\".\"SentTodayDate\" IS NULL OR \"Sessions\".\"SentTodayDate\" <> v.\"Today\" OR \"Sessions\".\"SentToday\" < v.\"DailyLimit\") " +
                 "RETURNING \"Id\" AS \"Value\"", ct);
         }
@@ -130,8 +133,9 @@ public sealed class DispatchLedger : BackgroundService
                 .SetProperty(m => m.Attempts, m => m.Attempts - 1)
                 .SetProperty(m => m.Version, m => m.Version + 1), ct);
         var state = await db.Sessions.IgnoreQueryFilters([ZapHubDb.TenantFilter]).AsNoTracking()
-            .Where(s => s.Id == b.SessionId).Select(s => new { s.NextSendAt }).FirstOrDefaultAsync(ct);
+            .Where(s => s.Id == b.SessionId).Select(s => new { s.NextSendAt, s.Enabled, s.State, s.PausedUntil }).FirstOrDefaultAsync(ct);
         if (state is null) return (BeginResult.Gone, null);
+        if (!state.Enabled || state.State != SessionState.Connected || state.PausedUntil > b.Now) return (BeginResult.Unavailable, null);
         return state.NextSendAt is { } next && next > b.Now ? (BeginResult.SlotBusy, next) : (BeginResult.LimitReached, null);
     }
 

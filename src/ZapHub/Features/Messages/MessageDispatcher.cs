@@ -319,6 +319,7 @@ public sealed class MessageDispatcher(
     private async Task RunLaneAsync(Guid key, Lane lane, CancellationToken ct)
     {
         Ended? previous = null;
+        Target? known = null;
         while (true)
         {
             Message m;
@@ -335,7 +336,7 @@ public sealed class MessageDispatcher(
             {
                 // The number's gap after the last send, waited here rather than found out by the ledger.
                 if (previous?.NextSendAt - time.UtcNow() is { } gap && gap > TimeSpan.Zero) await Task.Delay(gap, time, ct);
-                var ended = await ProcessAsync(m, ct);
+                (var ended, known) = await ProcessAsync(m, known, ct);
                 await RecordedAsync(previous);
                 previous = ended;
             }
@@ -354,6 +355,16 @@ public sealed class MessageDispatcher(
 
     /// <summary>A send that left: its end being recorded, and when the number may send again.</summary>
     private sealed record Ended(Guid MessageId, Task Recording, DateTime NextSendAt);
+
+    /// <summary>A number and its gateway server as read at <see cref="ReadAt"/>.</summary>
+    private sealed record Target(Session Session, Gateway Gateway, DateTime ReadAt);
+
+    /// <summary>
+    /// How long a lane decides on the number it read for its previous send. The start re-checks, atomically, that the
+    /// number is still connected, enabled and not paused, and its daily count; what may be stale is only what the
+    /// gateway call needs (a changed credential fails that one call, which is retried).
+    /// </summary>
+    private static readonly TimeSpan TargetReuse = TimeSpan.FromSeconds(1);
 
     private async Task RecordedAsync(Ended? ended)
     {
@@ -376,19 +387,22 @@ public sealed class MessageDispatcher(
         catch (Exception ex) { logger.LogWarning(ex, "Could not hand back message {MessageId}; it returns when its lease ends", id); }
     }
 
-    /// <summary>Sends the message, or decides it waits or moves; returns the send whose end is being recorded, if one left.</summary>
-    private async Task<Ended?> ProcessAsync(Message m, CancellationToken ct)
+    /// <summary>
+    /// Sends the message, or decides it waits or moves. Returns the send whose end is being recorded, if one left, and
+    /// the number as read (reused for the lane's next message for a moment).
+    /// </summary>
+    private async Task<(Ended?, Target?)> ProcessAsync(Message m, Target? known, CancellationToken ct)
     {
         for (var round = 0; ; round++)
         {
             await using var scope = PlatformScope(out var db);
             var now = time.UtcNow();
             var tenantRules = await RulesAsync(db, m.TenantId, now, ct);
-            // The number and its gateway server in one round trip, read fresh for every message: a number that dropped or
-            // was paused a moment ago must not send.
-            var target = m.SessionId is { } sessionId
+            // The number and its gateway server in one round trip.
+            var target = round == 0 && known is not null && known.Session.Id == m.SessionId && now - known.ReadAt < TargetReuse ? known
+                : m.SessionId is { } sessionId
                 ? await db.Sessions.IgnoreQueryFilters([ZapHubDb.TenantFilter]).AsNoTracking().Where(s => s.Id == sessionId)
-                    .Select(s => new { Session = s, Gateway = db.Gateways.First(g => g.Id == s.GatewayId) }).FirstOrDefaultAsync(ct)
+                    .Select(s => new Target(s, db.Gateways.First(g => g.Id == s.GatewayId), now)).FirstOrDefaultAsync(ct)
                 : null;
             var session = target?.Session;
             var verdict = session is null
@@ -399,10 +413,10 @@ public sealed class MessageDispatcher(
             {
                 case Verdict.Unavailable unavailable:
                     await RerouteOrHoldAsync(db, m, unavailable.Reason, tenantRules, now, ct);
-                    return null;
+                    return (null, null);
                 case Verdict.Wait wait:
                     await DeferAsync(db, m.Id, wait.Until, wait.Reason, tenantRules, now, ct);
-                    return null;
+                    return (null, target);
                 case Verdict.Go go:
                     var today = Governor.Today(tenantRules.Zone, now);
                     var (begin, busyUntil) = await ledger.BeginAsync(new DispatchLedger.Begin(
@@ -410,7 +424,11 @@ public sealed class MessageDispatcher(
                     switch (begin)
                     {
                         case BeginResult.Gone:
-                            return null;
+                            return (null, target);
+                        case BeginResult.Unavailable:
+                            // The number changed since it was read: read it again and decide again.
+                            known = null;
+                            continue;
                         case BeginResult.SlotBusy when busyUntil!.Value - now > SlotLock - TimeSpan.FromSeconds(10):
                             // Another node is sending on this number right now; its gap starts when that call ends.
                             await Task.Delay(TimeSpan.FromMilliseconds(50), time, ct);
@@ -421,14 +439,14 @@ public sealed class MessageDispatcher(
                             continue;
                         case BeginResult.SlotBusy:
                             await DeferAsync(db, m.Id, busyUntil!.Value, null, tenantRules, now, ct);
-                            return null;
+                            return (null, target);
                         case BeginResult.LimitReached when round < 3:
                             continue;
                         case BeginResult.LimitReached:
                             await DeferAsync(db, m.Id, now + TimeSpan.FromMinutes(1), Governor.Reasons.DailyLimit, tenantRules, now, ct);
-                            return null;
+                            return (null, null);
                     }
-                    return await SendAsync(db, m, session, target!.Gateway, go, today, tenantRules, scope.ServiceProvider.GetRequiredService<SessionService>());
+                    return (await SendAsync(db, m, session, target!.Gateway, go, today, tenantRules, scope.ServiceProvider.GetRequiredService<SessionService>()), target);
             }
         }
     }
