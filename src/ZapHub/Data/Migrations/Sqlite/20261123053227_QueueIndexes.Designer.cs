@@ -11,8 +11,8 @@ using ZapHub.Data;
 namespace ZapHub.Data.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteZapHubDb))]
-    [Migration("20261123045346_WorkListIndexes")]
-    partial class WorkListIndexes
+    [Migration("20261123053227_QueueIndexes")]
+    partial class QueueIndexes
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
