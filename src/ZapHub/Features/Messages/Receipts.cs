@@ -59,9 +59,9 @@ public sealed class MessageSignals(ZapHubDb db, DateTime now)
             foreach (var c in await db.Contacts.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(c => tenants.Contains(c.TenantId) && peers.Contains(c.Peer)).ToListAsync(ct))
                 contacts[(c.TenantId, c.Peer)] = c;
             var providerIds = inbound.Select(x => ((InboundSignal)x.Signal).ProviderMessageId).Distinct().ToList();
-            var sessionIds = inbound.Select(x => x.Session.Id).Distinct().ToList();
+            // By provider id alone, like the receipts above; the id only counts on the number it arrived on.
             foreach (var seen in await db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter])
-                .Where(m => m.SessionId != null && sessionIds.Contains(m.SessionId.Value) && m.ProviderMessageId != null && providerIds.Contains(m.ProviderMessageId))
+                .Where(m => m.ProviderMessageId != null && providerIds.Contains(m.ProviderMessageId) && m.SessionId != null)
                 .Select(m => new { SessionId = m.SessionId!.Value, m.ProviderMessageId }).ToListAsync(ct))
                 inboundSeen.Add((seen.SessionId, seen.ProviderMessageId!));
             foreach (var tenantId in tenants) settings[tenantId] = await MessagingSettingsService.LoadAsync(db, tenantId, ct);
