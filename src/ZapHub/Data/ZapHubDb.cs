@@ -164,11 +164,10 @@ public abstract class ZapHubDb(DbContextOptions options)
             // of a message's four writes (accepted, leased, sending, sent), so the queue's own indexes are partial.
             e.HasIndex(m => new { m.TenantId, m.CreatedAt });
             e.HasIndex(m => new { m.TenantId, m.Peer, m.CreatedAt });
-            e.HasIndex(m => new { m.SessionId, m.ProviderMessageId }).IsUnique();
-            // Receipts find their messages by provider id alone, one probe each (with the number too, an array for each
-            // column would probe every pair); most messages have none yet.
-            e.HasIndex(m => m.ProviderMessageId, "IX_Messages_ProviderMessageId").HasFilter("\"ProviderMessageId\" IS NOT NULL");
-            e.HasIndex(m => new { m.TenantId, m.IdempotencyKey }).IsUnique();
+            // One provider id per number, and receipts find their messages by provider id alone, one probe each (with the
+            // number first, an array for each column would probe every pair). Partial: a message has none until it is sent.
+            e.HasIndex(m => new { m.ProviderMessageId, m.SessionId }, "IX_Messages_ProviderMessageId").IsUnique().HasFilter("\"ProviderMessageId\" IS NOT NULL");
+            e.HasIndex(m => new { m.TenantId, m.IdempotencyKey }).IsUnique().HasFilter("\"IdempotencyKey\" IS NOT NULL");
             // A node's leases (renewal, hand-back) and expired ones (the sweep).
             e.HasIndex(m => m.LeaseOwner).HasFilter("\"LeaseOwner\" IS NOT NULL");
             e.HasOne<Tenant>().WithMany().HasForeignKey(m => m.TenantId).OnDelete(DeleteBehavior.Cascade);
@@ -244,10 +243,11 @@ public abstract class ZapHubDb(DbContextOptions options)
         b.Entity<EventRecord>(e =>
         {
             e.ToTable("Events");
-            e.HasIndex(x => x.Sequence);
+            // Stream cursors read numbered events only; partial, so writing an event (unnumbered) costs two index entries less.
+            e.HasIndex(x => x.Sequence).HasFilter("\"Sequence\" IS NOT NULL");
             // The relay's work list: committed events not yet numbered.
             e.HasIndex(x => x.Id, "IX_Events_Unsequenced").HasFilter("\"Sequence\" IS NULL");
-            e.HasIndex(x => new { x.TenantId, x.Sequence });
+            e.HasIndex(x => new { x.TenantId, x.Sequence }).HasFilter("\"Sequence\" IS NOT NULL");
             e.HasIndex(x => new { x.TenantId, x.OccurredAt });
             e.HasIndex(x => x.PublicId).IsUnique();
             e.HasOne<Tenant>().WithMany().HasForeignKey(x => x.TenantId).OnDelete(DeleteBehavior.Cascade);

@@ -63,7 +63,7 @@ public sealed class EventRelay(IServiceScopeFactory scopes, TimeProvider time, I
         if (batch.Count == 0) return 0;
 
         // Sequence = id + offset: increasing with the id inside the batch, and above every number handed out before.
-        var highest = await events.MaxAsync(e => e.Sequence, ct) ?? 0;
+        var highest = await events.Where(e => e.Sequence != null).MaxAsync(e => e.Sequence, ct) ?? 0;
         var offset = highest - batch[0].Id + 1;
         var ids = batch.Select(e => e.Id).ToList();
         await events.Where(e => ids.Contains(e.Id)).ExecuteUpdateAsync(u => u.SetProperty(e => e.Sequence, e => e.Id + offset), ct);

@@ -30,7 +30,7 @@ public sealed class EventStream(ZapHubDb db, EventRelay relay, IOptions<EventOpt
     public async Task StreamAsync(HttpContext http, string? lastEventId, IReadOnlyList<string> types, CancellationToken ct)
     {
         // Checked before the first byte, so a bad id is a plain 400, not a broken stream.
-        var cursor = lastEventId is null ? await db.Events.MaxAsync(e => e.Sequence, ct) ?? 0 : await CursorAsync(lastEventId, ct);
+        var cursor = lastEventId is null ? await db.Events.Where(e => e.Sequence != null).MaxAsync(e => e.Sequence, ct) ?? 0 : await CursorAsync(lastEventId, ct);
         var response = http.Response;
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache";
