@@ -18,6 +18,7 @@ public sealed class EventRelay(IServiceScopeFactory scopes, TimeProvider time, I
     private const int BatchSize = 500;
     private static readonly TimeSpan PruneEvery = TimeSpan.FromHours(1);
     private readonly SemaphoreSlim wake = new(0);
+    private readonly BatchPace pace = new(TimeSpan.FromMilliseconds(20));
     private DateTime lastPrune;
 
     /// <summary>Pulsed when events were sequenced (here, or on another node): streams and the sender read again.</summary>
@@ -42,7 +43,11 @@ public sealed class EventRelay(IServiceScopeFactory scopes, TimeProvider time, I
             {
                 logger.LogError(ex, "Relaying events failed; retrying shortly");
             }
-            try { await wake.WaitAsync(TimeSpan.FromSeconds(1), stoppingToken); }
+            try
+            {
+                await wake.WaitAsync(TimeSpan.FromSeconds(1), stoppingToken);
+                await pace.WaitAsync(stoppingToken);
+            }
             catch (OperationCanceledException) { return; }
         }
     }

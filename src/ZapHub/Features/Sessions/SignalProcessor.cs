@@ -22,6 +22,7 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
     private static readonly TimeSpan HealthMarkInterval = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan PendingReceiptInterval = TimeSpan.FromSeconds(5);
     private readonly SemaphoreSlim wake = new(0);
+    private readonly BatchPace pace = new(TimeSpan.FromMilliseconds(20));
     private readonly ConcurrentQueue<RecordedSend> recorded = new();
     private DateTime pendingCheckedAt;
 
@@ -70,7 +71,11 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
             {
                 logger.LogError(ex, "Processing gateway events failed; retrying shortly");
             }
-            try { await wake.WaitAsync(TimeSpan.FromSeconds(1), stoppingToken); }
+            try
+            {
+                await wake.WaitAsync(TimeSpan.FromSeconds(1), stoppingToken);
+                await pace.WaitAsync(stoppingToken);
+            }
             catch (OperationCanceledException) { return; }
         }
     }
