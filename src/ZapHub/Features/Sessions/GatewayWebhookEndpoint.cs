@@ -28,6 +28,7 @@ public static class GatewayWebhookEndpoint
     public static void MapGatewayWebhooks(this IEndpointRouteBuilder app) =>
         app.MapPost("/hooks/gateway/{sessionId:guid}/{secret}/{**suffix}", ReceiveAsync)
             .ExcludeFromDescription()
+            .DisableValidation()
             .ShortCircuit();
 
     private static async Task ReceiveAsync(HttpContext http)
@@ -69,23 +70,13 @@ public static class GatewayWebhookEndpoint
         if (http.Request.ContentLength > max) return Results.StatusCode(StatusCodes.Status413PayloadTooLarge);
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = max;
         byte[] body;
-        using (var buffer = new MemoryStream())
+        using (var buffer = new MemoryStream(http.Request.ContentLength is > 0 and var length ? (int)length : 1024))
         {
             await http.Request.Body.CopyToAsync(buffer, http.RequestAborted);
             if (buffer.Length > max) return Results.StatusCode(StatusCodes.Status413PayloadTooLarge);
             body = buffer.ToArray();
         }
-        string? sentAt;
-        try
-        {
-            using var json = JsonDocument.Parse(body);
-            if (json.RootElement.ValueKind != JsonValueKind.Object) return Results.BadRequest(new { error = "A JSON object was expected." });
-            sentAt = json.RootElement.TryGetProperty("date_time", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
-        }
-        catch (JsonException)
-        {
-            return Results.BadRequest(new { error = "The body is not valid JSON." });
-        }
+        if (!TryReadSentAt(body, out var sentAt)) return Results.BadRequest(new { error = "The body is not a JSON object." });
 
         var now = services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime;
         var stored = await services.GetRequiredService<GatewayInbox>().StoreAsync(new GatewayEvent
@@ -96,7 +87,39 @@ public static class GatewayWebhookEndpoint
             DedupeKey = DedupeKey(body, entry.Kind, now, sentAt),
             Body = Encoding.UTF8.GetString(body),
         }, http.RequestAborted);
-        return Results.Ok(new { received = true, duplicate = !stored });
+        return stored ? Stored : Duplicate;
+    }
+
+    private static readonly IResult Stored = Results.Bytes("{\"received\":true,\"duplicate\":false}"u8.ToArray(), "application/json");
+    private static readonly IResult Duplicate = Results.Bytes("{\"received\":true,\"duplicate\":true}"u8.ToArray(), "application/json");
+
+    /// <summary>
+    /// Checks the whole body is one well-formed JSON object and picks its top-level date_time on the way, without
+    /// building a document: the event is parsed for real later, by the processor.
+    /// </summary>
+    public static bool TryReadSentAt(ReadOnlySpan<byte> body, out string? sentAt)
+    {
+        sentAt = null;
+        try
+        {
+            var reader = new Utf8JsonReader(body);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
+            while (reader.Read())
+            {
+                if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1 && reader.ValueTextEquals("date_time"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.String) sentAt = reader.GetString();
+                    else reader.Skip();
+                }
+            }
+            // The reader has thrown on anything malformed, cut short or trailing the object.
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
     }
 
     /// <summary>

@@ -18,7 +18,7 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
     IOptions<NodeOptions> node, SessionNotifier notifier, WriteGate writeGate)
     : BackgroundService
 {
-    private const int BatchSize = 200;
+    private const int BatchSize = 500;
     private static readonly TimeSpan HealthMarkInterval = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan PendingReceiptInterval = TimeSpan.FromSeconds(5);
     private readonly SemaphoreSlim wake = new(0);

@@ -1,0 +1,32 @@
+using System.Text;
+using ZapHub.Features.Sessions;
+
+namespace ZapHub.UnitTests;
+
+/// <summary>The receiver accepts one JSON object per request and takes Evolution's top-level date_time for the dedupe key.</summary>
+public class GatewayWebhookBodyTests
+{
+    [Theory]
+    [InlineData("""{"event":"messages.update","date_time":"2026-11-23T10:00:00.000Z"}""", "2026-11-23T10:00:00.000Z")]
+    [InlineData("""{"data":{"date_time":"nested, not the envelope's"},"event":"x"}""", null)]
+    [InlineData("""{"date_time":1700000000}""", null)]
+    [InlineData("""{"data":[1,{"a":"b"}],"date_time":"t"}  """ + "\n", "t")]
+    [InlineData("""{}""", null)]
+    public void AnObjectIsAcceptedWithItsOwnTime(string body, string? expected)
+    {
+        Assert.True(GatewayWebhookEndpoint.TryReadSentAt(Encoding.UTF8.GetBytes(body), out var sentAt));
+        Assert.Equal(expected, sentAt);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("[]")]
+    [InlineData("\"text\"")]
+    [InlineData("""{"event":"cut short""")]
+    [InlineData("""{"a":1}{"b":2}""")]
+    [InlineData("""{"a":1} trailing""")]
+    [InlineData("""{"a":01}""")]
+    [InlineData("\u00ff\u00fe")]
+    public void AnythingElseIsRefused(string body) =>
+        Assert.False(GatewayWebhookEndpoint.TryReadSentAt(Encoding.UTF8.GetBytes(body), out _));
+}
