@@ -67,9 +67,9 @@ public sealed class DispatchLedger : BackgroundService
         {
             // The numbers' rows first, in one order on every node: two groups can wait on each other but never deadlock.
             // NO KEY: the lock an update takes anyway, which still lets inserts that reference the number check their key.
-            var numbers = new Sql();
+            var numbers = new Sql(db);
             await numbers.ExecuteAsync(db,
-                $"SELECT 1 FROM \"Sessions\" WHERE \"Id\" IN ({numbers.List(batch.Select(SessionOf).Distinct())}) ORDER BY \"Id\" FOR NO KEY UPDATE", ct);
+                $"SELECT 1 FROM \"Sessions\" WHERE \"Id\" {numbers.In(batch.Select(SessionOf).Distinct())} ORDER BY \"Id\" FOR NO KEY UPDATE", ct);
         }
         // Ends first: a lane submits its next start right after the last end, and that start must find the slot freed.
         var ends = batch.OfType<End>().ToList();
@@ -92,20 +92,20 @@ public sealed class DispatchLedger : BackgroundService
     {
         // One start per number per group: a node runs one lane per number, so a second one would be a bug; it waits its turn.
         var first = steps.DistinctBy(b => b.SessionId).ToHashSet();
-        var take = new Sql();
+        var take = new Sql(db);
         var taken = await take.IdsAsync(db,
             $"UPDATE \"Messages\" SET \"Status\" = 'Sending', \"Attempts\" = \"Attempts\" + 1, \"LeaseUntil\" = {take.P(steps.Max(b => b.LeaseUntil))}, " +
             $"\"StatusReason\" = NULL, \"UpdatedAt\" = {take.P(steps.Max(b => b.Now))}, \"Version\" = \"Version\" + 1 " +
-            $"WHERE \"LeaseOwner\" = {take.P(node.Id)} AND \"Status\" IN ('Queued', 'Scheduled', 'Held') AND \"Id\" IN ({take.List(first.Select(b => b.MessageId))}) " +
+            $"WHERE \"LeaseOwner\" = {take.P(node.Id)} AND \"Status\" IN ('Queued', 'Scheduled', 'Held') AND \"Id\" {take.In(first.Select(b => b.MessageId))} " +
             "RETURNING \"Id\" AS \"Value\"", ct);
         var mine = steps.Where(b => taken.Contains(b.MessageId)).ToList();
         var slotted = new HashSet<Guid>();
         if (mine.Count > 0)
         {
-            var slot = new Sql();
-            var rows = string.Join(", ", mine.Select(b => $"({slot.P(b.SessionId)}, {slot.P(b.Today)}, {slot.P(b.DailyLimit ?? int.MaxValue)}, {slot.P(b.Now)}, {slot.P(b.SlotLockUntil)})"));
+            var slot = new Sql(db);
+            var rows = slot.Rows(mine, b => b.SessionId, b => b.Today, b => b.DailyLimit ?? int.MaxValue, b => b.Now, b => b.SlotLockUntil);
             slotted = await slot.IdsAsync(db,
-                $"WITH v(\"Number\", \"Today\", \"DailyLimit\", \"Now\", \"LockUntil\") AS (VALUES {rows}) " +
+                $"WITH v(\"Number\", \"Today\", \"DailyLimit\", \"Now\", \"LockUntil\") AS ({rows}) " +
                 "UPDATE \"Sessions\" SET \"NextSendAt\" = v.\"LockUntil\", \"SentTodayDate\" = v.\"Today\", " +
                 "\"SentToday\" = CASE WHEN \"Sessions\".\"SentTodayDate\" = v.\"Today\" THEN \"Sessions\".\"SentToday\" + 1 ELSE 1 END " +
                 "FROM v WHERE \"Sessions\".\"Id\" = v.\"Number\" AND (\"Sessions\".\"NextSendAt\" IS NULL OR \"Sessions\".\"NextSendAt\" <= v.\"Now\") " +
@@ -145,19 +145,19 @@ public sealed class DispatchLedger : BackgroundService
         var sent = steps.Where(e => e.Outcome.Sent).ToList();
         if (sent.Count > 0)
         {
-            var messages = new Sql();
+            var messages = new Sql(db);
             var owner = messages.P(node.Id);
-            var rows = string.Join(", ", sent.Select(e => $"({messages.P(e.MessageId)}, {messages.P(e.Outcome.ProviderMessageId!)}, {messages.P(e.At)})"));
+            var rows = messages.Rows(sent, e => e.MessageId, e => e.Outcome.ProviderMessageId!, e => e.At);
             await messages.ExecuteAsync(db,
-                $"WITH v(\"Message\", \"ProviderId\", \"At\") AS (VALUES {rows}) " +
+                $"WITH v(\"Message\", \"ProviderId\", \"At\") AS ({rows}) " +
                 "UPDATE \"Messages\" SET \"Status\" = 'Sent', \"ProviderMessageId\" = v.\"ProviderId\", \"SentAt\" = v.\"At\", \"UpdatedAt\" = v.\"At\", " +
                 "\"StatusReason\" = NULL, \"FailureCategory\" = NULL, \"HeldSince\" = NULL, \"LeaseOwner\" = NULL, \"LeaseUntil\" = NULL, \"Version\" = \"Messages\".\"Version\" + 1 " +
                 $"FROM v WHERE \"Messages\".\"Id\" = v.\"Message\" AND \"Messages\".\"LeaseOwner\" = {owner} AND \"Messages\".\"Status\" IN ('Sending', 'InDoubt')", ct);
             // The number's slot frees after its gap.
-            var slots = new Sql();
-            rows = string.Join(", ", sent.Select(e => $"({slots.P(e.SessionId)}, {slots.P(e.NextSendAt)})"));
+            var slots = new Sql(db);
+            rows = slots.Rows(sent, e => e.SessionId, e => e.NextSendAt);
             await slots.ExecuteAsync(db,
-                $"WITH v(\"Number\", \"Next\") AS (VALUES {rows}) UPDATE \"Sessions\" SET \"NextSendAt\" = v.\"Next\" FROM v WHERE \"Sessions\".\"Id\" = v.\"Number\"", ct);
+                $"WITH v(\"Number\", \"Next\") AS ({rows}) UPDATE \"Sessions\" SET \"NextSendAt\" = v.\"Next\" FROM v WHERE \"Sessions\".\"Id\" = v.\"Number\"", ct);
         }
         foreach (var e in steps)
         {
@@ -200,8 +200,15 @@ public sealed class DispatchLedger : BackgroundService
     }
 
     /// <summary>Positional parameters for the raw SQL.</summary>
-    private sealed class Sql
+    /// <summary>
+    /// A group's statement with its values as parameters. On PostgreSQL a list is one array parameter (= ANY, unnest), so a
+    /// statement's text is the same whatever the group's size and is prepared once per connection instead of parsed and
+    /// planned for every group; SQLite gets plain IN and VALUES lists.
+    /// </summary>
+    private sealed class Sql(ZapHubDb db)
     {
+        private readonly bool postgres = db is PostgresZapHubDb;
+
         public List<object> Args { get; } = [];
 
         public string P(object value)
@@ -210,7 +217,22 @@ public sealed class DispatchLedger : BackgroundService
             return "{" + (Args.Count - 1) + "}";
         }
 
-        public string List<T>(IEnumerable<T> values) where T : notnull => string.Join(", ", values.Select(v => P(v)));
+        public string In<T>(IEnumerable<T> values) where T : notnull =>
+            postgres ? $"= ANY ({P(values.ToArray())})" : $"IN ({string.Join(", ", values.Select(v => P(v)))})";
+
+        /// <summary>The rows of a VALUES table, one column per selector.</summary>
+        public string Rows<T>(IReadOnlyList<T> rows, params Func<T, object>[] columns)
+        {
+            if (!postgres) return "VALUES " + string.Join(", ", rows.Select(r => "(" + string.Join(", ", columns.Select(c => P(c(r)))) + ")"));
+            return "SELECT * FROM unnest(" + string.Join(", ", columns.Select(c => P(Typed(rows.Select(c).ToList())))) + ")";
+        }
+
+        private static Array Typed(List<object> values)
+        {
+            var array = Array.CreateInstance(values[0].GetType(), values.Count);
+            for (var i = 0; i < values.Count; i++) array.SetValue(values[i], i);
+            return array;
+        }
 
         public Task<int> ExecuteAsync(ZapHubDb db, string text, CancellationToken ct) => db.Database.ExecuteSqlRawAsync(text, Args, ct);
 
