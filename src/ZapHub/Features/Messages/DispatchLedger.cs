@@ -49,7 +49,7 @@ public sealed class DispatchLedger : BackgroundService
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => groups.RunAsync(steps =>
     {
-        var sent = steps.OfType<End>().Where(e => e.Outcome.Sent).Select(e => new RecordedSend(e.SessionId, e.Outcome.ProviderMessageId!, e.MessageId)).ToList();
+        var sent = steps.OfType<End>().Where(e => e.Outcome.Sent).Select(e => new RecordedSend(e.SessionId, e.Outcome.ProviderMessageId!)).ToList();
         if (sent.Count > 0) receipts.SendsRecorded(sent);
     }, stoppingToken);
 

@@ -6,7 +6,7 @@ using ZapHub.Gateways;
 namespace ZapHub.Features.Messages;
 
 /// <summary>A send the dispatch ledger recorded: receipts that arrived before it can now find their message.</summary>
-public sealed record RecordedSend(Guid SessionId, string ProviderMessageId, Guid MessageId);
+public sealed record RecordedSend(Guid SessionId, string ProviderMessageId);
 
 /// <summary>
 /// What gateway webhooks mean for messages: receipts move an outbound message's status forward (never back), and
@@ -159,30 +159,33 @@ public sealed class MessageSignals(ZapHubDb db, DateTime now)
 
     /// <summary>
     /// Receipts that arrived before their send was recorded, applied now that it is: those of the given sends, or, with
-    /// none given, all that wait (a page at a time, looked up per number so each lookup is an exact index probe).
+    /// none given, all that wait (a page at a time). Either way a message is found by provider id, like a receipt.
     /// </summary>
     public static async Task ApplyPendingAsync(ZapHubDb db, DateTime now, IReadOnlyList<RecordedSend>? sends, CancellationToken ct)
     {
         var signals = new MessageSignals(db, now);
         var pending = db.PendingReceipts.IgnoreQueryFilters([ZapHubDb.TenantFilter]);
-        var messages = db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter]);
-        void Apply(PendingReceipt r, Message m)
+        async Task ApplyAsync(IReadOnlyList<PendingReceipt> receipts)
         {
-            signals.Advance(m, r.Status, r.At, "receipt from the gateway (arrived before the send call returned)");
-            db.PendingReceipts.Remove(r);
+            var ids = receipts.Select(r => r.ProviderMessageId).Distinct().ToList();
+            var found = (await db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter])
+                    .Where(m => m.ProviderMessageId != null && ids.Contains(m.ProviderMessageId) && m.SessionId != null).ToListAsync(ct))
+                .ToDictionary(m => (m.SessionId!.Value, m.ProviderMessageId!));
+            foreach (var r in receipts)
+            {
+                if (!found.TryGetValue((r.SessionId, r.ProviderMessageId), out var m)) continue;
+                signals.Advance(m, r.Status, r.At, "receipt from the gateway (arrived before the send call returned)");
+                db.PendingReceipts.Remove(r);
+            }
         }
 
         if (sends is not null)
         {
             var ids = sends.Select(s => s.ProviderMessageId).Distinct().ToList();
-            var receipts = await pending.Where(r => ids.Contains(r.ProviderMessageId)).ToListAsync(ct);
-            if (receipts.Count == 0) return;
-            var messageOf = sends.DistinctBy(s => (s.SessionId, s.ProviderMessageId)).ToDictionary(s => (s.SessionId, s.ProviderMessageId), s => s.MessageId);
-            var matched = receipts.Where(r => messageOf.ContainsKey((r.SessionId, r.ProviderMessageId))).ToList();
-            var messageIds = matched.Select(r => messageOf[(r.SessionId, r.ProviderMessageId)]).Distinct().ToList();
-            var loaded = await messages.Where(m => messageIds.Contains(m.Id)).ToDictionaryAsync(m => m.Id, ct);
-            foreach (var r in matched)
-                if (loaded.TryGetValue(messageOf[(r.SessionId, r.ProviderMessageId)], out var m)) Apply(r, m);
+            var recorded = sends.ToHashSet();
+            var receipts = (await pending.Where(r => ids.Contains(r.ProviderMessageId)).ToListAsync(ct))
+                .Where(r => recorded.Contains(new RecordedSend(r.SessionId, r.ProviderMessageId))).ToList();
+            if (receipts.Count > 0) await ApplyAsync(receipts);
             return;
         }
         for (long after = 0; ;)
@@ -190,14 +193,7 @@ public sealed class MessageSignals(ZapHubDb db, DateTime now)
             var page = await pending.Where(r => r.Id > after).OrderBy(r => r.Id).Take(500).ToListAsync(ct);
             if (page.Count == 0) return;
             after = page[^1].Id;
-            foreach (var number in page.GroupBy(r => r.SessionId))
-            {
-                var ids = number.Select(r => r.ProviderMessageId).Distinct().ToList();
-                var found = await messages.Where(m => m.SessionId == number.Key && m.ProviderMessageId != null && ids.Contains(m.ProviderMessageId))
-                    .ToDictionaryAsync(m => m.ProviderMessageId!, ct);
-                foreach (var r in number)
-                    if (found.TryGetValue(r.ProviderMessageId, out var m)) Apply(r, m);
-            }
+            await ApplyAsync(page);
         }
     }
 

@@ -287,13 +287,11 @@ namespace ZapHub.Data.Migrations.Postgres
                     b.HasIndex("PublicId")
                         .IsUnique();
 
-                    b.HasIndex("Sequence")
-                        .HasFilter("\"Sequence\" IS NOT NULL");
+                    b.HasIndex("Sequence");
 
                     b.HasIndex("TenantId", "OccurredAt");
 
-                    b.HasIndex("TenantId", "Sequence")
-                        .HasFilter("\"Sequence\" IS NOT NULL");
+                    b.HasIndex("TenantId", "Sequence");
 
                     b.HasIndex(new[] { "Id" }, "IX_Events_Unsequenced")
                         .HasFilter("\"Sequence\" IS NULL");
@@ -746,11 +744,13 @@ namespace ZapHub.Data.Migrations.Postgres
                     b.HasIndex("LeaseOwner")
                         .HasFilter("\"LeaseOwner\" IS NOT NULL");
 
+                    b.HasIndex("SessionId", "ProviderMessageId")
+                        .IsUnique();
+
                     b.HasIndex("TenantId", "CreatedAt");
 
                     b.HasIndex("TenantId", "IdempotencyKey")
-                        .IsUnique()
-                        .HasFilter("\"IdempotencyKey\" IS NOT NULL");
+                        .IsUnique();
 
                     b.HasIndex("TenantId", "Peer", "CreatedAt");
 
@@ -760,8 +760,7 @@ namespace ZapHub.Data.Migrations.Postgres
                     b.HasIndex(new[] { "DueAt" }, "IX_Messages_Leasable")
                         .HasFilter("\"Status\" IN ('Queued', 'Scheduled', 'Held') AND \"LeaseOwner\" IS NULL");
 
-                    b.HasIndex(new[] { "ProviderMessageId", "SessionId" }, "IX_Messages_ProviderMessageId")
-                        .IsUnique()
+                    b.HasIndex(new[] { "ProviderMessageId" }, "IX_Messages_ProviderMessageId")
                         .HasFilter("\"ProviderMessageId\" IS NOT NULL");
 
                     b.ToTable("Messages");
