@@ -10,7 +10,8 @@ namespace ZapHub.Data;
 /// </summary>
 public sealed class BatchPace(TimeSpan interval)
 {
-    private long lastStart = Stopwatch.GetTimestamp() - (long)(interval.TotalSeconds * Stopwatch.Frequency);
+    // Zero: the machine's boot, long enough ago that the first wake-up runs at once.
+    private long lastStart;
 
     public async Task WaitAsync(CancellationToken ct)
     {

@@ -203,10 +203,9 @@ public abstract class ZapHubDb(DbContextOptions options)
         });
         b.Entity<PendingReceipt>(e =>
         {
-            e.HasIndex(x => new { x.SessionId, x.ProviderMessageId });
-            // The ledger hands over the sends it recorded by provider id; one probe each (a second array on the
-            // composite index above would probe every pair).
-            e.HasIndex(x => x.ProviderMessageId);
+            // The ledger hands over the sends it recorded by provider id: one probe each, the number checked on the row
+            // (with the number first, an array for each column would probe every pair).
+            e.HasIndex(x => new { x.ProviderMessageId, x.SessionId });
             e.Property(x => x.ProviderMessageId).HasMaxLength(128);
             e.Property(x => x.Status).HasConversion<string>().HasMaxLength(12);
         });

@@ -287,11 +287,13 @@ namespace ZapHub.Data.Migrations.Postgres
                     b.HasIndex("PublicId")
                         .IsUnique();
 
-                    b.HasIndex("Sequence");
+                    b.HasIndex("Sequence")
+                        .HasFilter("\"Sequence\" IS NOT NULL");
 
                     b.HasIndex("TenantId", "OccurredAt");
 
-                    b.HasIndex("TenantId", "Sequence");
+                    b.HasIndex("TenantId", "Sequence")
+                        .HasFilter("\"Sequence\" IS NOT NULL");
 
                     b.HasIndex(new[] { "Id" }, "IX_Events_Unsequenced")
                         .HasFilter("\"Sequence\" IS NULL");
@@ -744,13 +746,11 @@ namespace ZapHub.Data.Migrations.Postgres
                     b.HasIndex("LeaseOwner")
                         .HasFilter("\"LeaseOwner\" IS NOT NULL");
 
-                    b.HasIndex("SessionId", "ProviderMessageId")
-                        .IsUnique();
-
                     b.HasIndex("TenantId", "CreatedAt");
 
                     b.HasIndex("TenantId", "IdempotencyKey")
-                        .IsUnique();
+                        .IsUnique()
+                        .HasFilter("\"IdempotencyKey\" IS NOT NULL");
 
                     b.HasIndex("TenantId", "Peer", "CreatedAt");
 
@@ -760,7 +760,8 @@ namespace ZapHub.Data.Migrations.Postgres
                     b.HasIndex(new[] { "DueAt" }, "IX_Messages_Leasable")
                         .HasFilter("\"Status\" IN ('Queued', 'Scheduled', 'Held') AND \"LeaseOwner\" IS NULL");
 
-                    b.HasIndex(new[] { "ProviderMessageId" }, "IX_Messages_ProviderMessageId")
+                    b.HasIndex(new[] { "ProviderMessageId", "SessionId" }, "IX_Messages_ProviderMessageId")
+                        .IsUnique()
                         .HasFilter("\"ProviderMessageId\" IS NOT NULL");
 
                     b.ToTable("Messages");
@@ -888,9 +889,7 @@ namespace ZapHub.Data.Migrations.Postgres
 
                     b.HasKey("Id");
 
-                    b.HasIndex("ProviderMessageId");
-
-                    b.HasIndex("SessionId", "ProviderMessageId");
+                    b.HasIndex("ProviderMessageId", "SessionId");
 
                     b.ToTable("PendingReceipts");
                 });

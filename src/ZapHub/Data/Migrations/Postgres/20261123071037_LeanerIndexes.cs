@@ -2,7 +2,7 @@
 
 #nullable disable
 
-namespace ZapHub.Data.Migrations.Sqlite
+namespace ZapHub.Data.Migrations.Postgres
 {
     /// <inheritdoc />
     public partial class LeanerIndexes : Migration
@@ -10,6 +10,14 @@ namespace ZapHub.Data.Migrations.Sqlite
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.DropIndex(
+                name: "IX_PendingReceipts_ProviderMessageId",
+                table: "PendingReceipts");
+
+            migrationBuilder.DropIndex(
+                name: "IX_PendingReceipts_SessionId_ProviderMessageId",
+                table: "PendingReceipts");
+
             migrationBuilder.DropIndex(
                 name: "IX_Messages_ProviderMessageId",
                 table: "Messages");
@@ -29,6 +37,11 @@ namespace ZapHub.Data.Migrations.Sqlite
             migrationBuilder.DropIndex(
                 name: "IX_Events_TenantId_Sequence",
                 table: "Events");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_PendingReceipts_ProviderMessageId_SessionId",
+                table: "PendingReceipts",
+                columns: new[] { "ProviderMessageId", "SessionId" });
 
             migrationBuilder.CreateIndex(
                 name: "IX_Messages_ProviderMessageId",
@@ -61,6 +74,10 @@ namespace ZapHub.Data.Migrations.Sqlite
         protected override void Down(MigrationBuilder migrationBuilder)
         {
             migrationBuilder.DropIndex(
+                name: "IX_PendingReceipts_ProviderMessageId_SessionId",
+                table: "PendingReceipts");
+
+            migrationBuilder.DropIndex(
                 name: "IX_Messages_ProviderMessageId",
                 table: "Messages");
 
@@ -75,6 +92,16 @@ namespace ZapHub.Data.Migrations.Sqlite
             migrationBuilder.DropIndex(
                 name: "IX_Events_TenantId_Sequence",
                 table: "Events");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_PendingReceipts_ProviderMessageId",
+                table: "PendingReceipts",
+                column: "ProviderMessageId");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_PendingReceipts_SessionId_ProviderMessageId",
+                table: "PendingReceipts",
+                columns: new[] { "SessionId", "ProviderMessageId" });
 
             migrationBuilder.CreateIndex(
                 name: "IX_Messages_ProviderMessageId",
