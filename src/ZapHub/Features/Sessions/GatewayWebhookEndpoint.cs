@@ -110,7 +110,6 @@ public static class GatewayWebhookEndpoint
                 {
                     reader.Read();
                     if (reader.TokenType == JsonTokenType.String) sentAt = reader.GetString();
-                    else reader.Skip();
                 }
             }
             // The reader has thrown on anything malformed, cut short or trailing the object.
