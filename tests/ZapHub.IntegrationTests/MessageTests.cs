@@ -103,11 +103,12 @@ public class MessageTests
         Assert.Equal(providerId, read.GetProperty("message").GetProperty("providerMessageId").GetString());
     }
 
-    [Fact]
-    public async Task TheSameIdempotencyKeyGivesTheSameMessageAndADifferentBodyIsRefused()
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task TheSameIdempotencyKeyGivesTheSameMessageAndADifferentBodyIsRefused(string provider, string kind)
     {
         await using var s = await StartAsync();
-        var (_, instance) = await s.Tenant.ConnectedSessionAsync(s.Emulator, "evolution", "Evolution");
+        var (_, instance) = await s.Tenant.ConnectedSessionAsync(s.Emulator, provider, kind);
         var body = new { to = "+55 11 98888-7777", text = "Lembrete: consulta às 15h" };
 
         var first = await s.Tenant.SendAsync(body, "appointment-42-reminder");
@@ -182,12 +183,13 @@ public class MessageTests
         Assert.Equal(2, (await s.Tenant.Owner.GetFromJsonAsync<JsonElement>("/api/v1/messages")).GetArrayLength());
     }
 
-    [Fact]
-    public async Task AScheduledMessageWaitsForItsTimeAndACanceledOneNeverGoes()
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task AScheduledMessageWaitsForItsTimeAndACanceledOneNeverGoes(string provider, string kind)
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var s = await StartAsync(clock);
-        var (_, instance) = await s.Tenant.ConnectedSessionAsync(s.Emulator, "evolution", "Evolution");
+        var (_, instance) = await s.Tenant.ConnectedSessionAsync(s.Emulator, provider, kind);
         var at = clock.GetUtcNow().AddHours(2);
 
         var scheduled = await s.Tenant.SendAsync(new { to = "11988887777", text = "Amanhã é seu dia!", sendAt = at });
@@ -244,12 +246,13 @@ public class MessageTests
         Assert.Contains("not on WhatsApp", failed.GetProperty("message").GetProperty("statusReason").GetString());
     }
 
-    [Fact]
-    public async Task TheDailyLimitCountsInTheSaoPauloDayAndResetsAtItsMidnight()
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task TheDailyLimitCountsInTheSaoPauloDayAndResetsAtItsMidnight(string provider, string kind)
     {
         var clock = ClockAtSaoPaulo(23, 50);
         await using var s = await StartAsync(clock);
-        var (session, instance) = await s.Tenant.ConnectedSessionAsync(s.Emulator, "evolution", "Evolution");
+        var (session, instance) = await s.Tenant.ConnectedSessionAsync(s.Emulator, provider, kind);
         await Http.ExpectAsync(await s.Tenant.Owner.PatchAsJsonAsync($"/api/v1/sessions/{session}", new { dailyLimit = 2 }), HttpStatusCode.OK);
 
         var ids = new List<Guid>();
@@ -273,12 +276,13 @@ public class MessageTests
         Assert.Equal(3, (await s.Emulator.MessagesAsync(instance)).Count);
     }
 
-    [Fact]
-    public async Task NothingGoesOutDuringQuietHoursAndWarmUpLimitsANewNumber()
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task NothingGoesOutDuringQuietHoursAndWarmUpLimitsANewNumber(string provider, string kind)
     {
         var clock = ClockAtSaoPaulo(21, 30);
         await using var s = await StartAsync(clock);
-        var (session, instance) = await s.Tenant.ConnectedSessionAsync(s.Emulator, "wppconnect", "WppConnect");
+        var (session, instance) = await s.Tenant.ConnectedSessionAsync(s.Emulator, provider, kind);
         await s.Tenant.SettingsAsync(x => (x["quietFrom"], x["quietUntil"], x["warmupDays"], x["warmupFirstDayLimit"]) = ("21:00", "08:00", 7, 1));
 
         var first = await s.Tenant.SendAsync(new { to = "11988887777", text = "promoção" });
@@ -300,14 +304,15 @@ public class MessageTests
         await s.Tenant.WaitForMessageAsync(third, "Sent");
     }
 
-    [Fact]
-    public async Task WhenTheNumberIsDownMessagesWaitThenFailOverOrExpireByPolicy()
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task WhenTheNumberIsDownMessagesWaitThenFailOverOrExpireByPolicy(string provider, string kind)
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var s = await StartAsync(clock);
-        var (primary, primaryInstance) = await s.Tenant.ConnectedSessionAsync(s.Emulator, "evolution", "Evolution", "Recepção", "5511999990001");
-        var (_, backupInstance) = await s.Tenant.ConnectedSessionAsync(s.Emulator, "evolution", "Evolution", "Caixa", "5511999990002");
-        await Http.ExpectAsync(await s.Emulator.UnlinkAsync("evolution", primaryInstance), HttpStatusCode.OK);
+        var (primary, primaryInstance) = await s.Tenant.ConnectedSessionAsync(s.Emulator, provider, kind, "Recepção", "5511999990001");
+        var (_, backupInstance) = await s.Tenant.ConnectedSessionAsync(s.Emulator, provider, kind, "Caixa", "5511999990002");
+        await Http.ExpectAsync(await s.Emulator.UnlinkAsync(provider, primaryInstance), HttpStatusCode.OK);
         await s.Tenant.WaitForStateAsync(primary, "Disconnected");
 
         // Failover off: the message waits for its number, with a status that says why.
@@ -336,7 +341,7 @@ public class MessageTests
         await s.Tenant.WaitForMessageAsync(later, "Held");
         await Http.ExpectAsync(await s.Tenant.Owner.PostAsJsonAsync($"/api/v1/sessions/{primary}/connect", new { }), HttpStatusCode.Accepted);
         await s.Tenant.WaitForStateAsync(primary, "AwaitingScan");
-        await Http.ExpectAsync(await s.Emulator.ScanAsync("evolution", primaryInstance, "5511999990001"), HttpStatusCode.OK);
+        await Http.ExpectAsync(await s.Emulator.ScanAsync(provider, primaryInstance, "5511999990001"), HttpStatusCode.OK);
         await s.Tenant.WaitForMessageAsync(later, "Sent");
         Assert.Single(await s.Emulator.MessagesAsync(primaryInstance));
     }
@@ -371,11 +376,12 @@ public class MessageTests
         Assert.Equal(["Inbound", "Inbound", "Outbound"], conversation.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("direction").GetString()));
     }
 
-    [Fact]
-    public async Task TemplatesAreCheckedOnSaveAndOnSendAndFillTheText()
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task TemplatesAreCheckedOnSaveAndOnSendAndFillTheText(string provider, string kind)
     {
         await using var s = await StartAsync();
-        var (_, instance) = await s.Tenant.ConnectedSessionAsync(s.Emulator, "evolution", "Evolution");
+        var (_, instance) = await s.Tenant.ConnectedSessionAsync(s.Emulator, provider, kind);
 
         var broken = await Http.JsonAsync(await s.Tenant.Owner.PostAsJsonAsync("/api/v1/templates", new { name = "confirmacao", body = "Olá {{nome}, até {{data}}" }), HttpStatusCode.BadRequest);
         Assert.True(broken.GetProperty("errors").TryGetProperty("body", out _));
