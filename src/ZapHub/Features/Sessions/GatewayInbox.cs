@@ -17,9 +17,6 @@ public sealed class GatewayInbox(IServiceScopeFactory scopes, SignalProcessor pr
 {
     private const int MaxBatch = 1000;
 
-    /// <summary>Under load, a batch may wait this long for more events: fewer, larger commits.</summary>
-    private static readonly TimeSpan Linger = TimeSpan.FromMilliseconds(1);
-
     private sealed record Item(GatewayEvent Event, TaskCompletionSource<bool> Stored);
     private readonly Channel<Item> queue = Channel.CreateBounded<Item>(new BoundedChannelOptions(20_000) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private Writer? writer;
@@ -42,13 +39,10 @@ public sealed class GatewayInbox(IServiceScopeFactory scopes, SignalProcessor pr
         {
             while (await queue.Reader.WaitToReadAsync(stoppingToken))
             {
+                // No waiting for a batch to fill: events that arrive during a commit make the next batch anyway, and a wait
+                // held every caller of a small batch idle (measured: a 1 ms linger cost a fifth of the throughput).
                 batch.Clear();
                 Drain(batch);
-                if (batch.Count > 1 && batch.Count < 64)
-                {
-                    await Task.Delay(Linger, stoppingToken);
-                    Drain(batch);
-                }
                 try
                 {
                     writer ??= await Writer.OpenAsync(scopes, writeGate, stoppingToken);
