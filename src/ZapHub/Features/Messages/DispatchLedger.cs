@@ -199,7 +199,6 @@ public sealed class DispatchLedger : BackgroundService
                 .SetProperty(s => s.PauseReason, s => pauseReason ?? s.PauseReason), ct);
     }
 
-    /// <summary>Positional parameters for the raw SQL.</summary>
     /// <summary>
     /// A group's statement with its values as parameters. On PostgreSQL a list is one array parameter (= ANY, unnest), so a
     /// statement's text is the same whatever the group's size and is prepared once per connection instead of parsed and
