@@ -16,6 +16,9 @@ public sealed class EmulatorOptions
     /// <summary>QRCODE_LIMIT: after this many codes the attempt ends with "refused".</summary>
     public int EvolutionQrLimit { get; set; } = 30;
 
+    /// <summary>How often Evolution posts `connecting` while WhatsApp is unreachable: ~19 a second was observed (no backoff).</summary>
+    public TimeSpan EvolutionReconnectInterval { get; set; } = TimeSpan.FromMilliseconds(52);
+
     /// <summary>WhatsApp Web rotates its QR about every 20 s.</summary>
     public TimeSpan WppQrInterval { get; set; } = TimeSpan.FromSeconds(20);
 

@@ -12,12 +12,14 @@ public static class EmulatorSetup
         services.AddOptions<EmulatorOptions>().Bind(configuration.GetSection(EmulatorOptions.Section));
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<Faults>();
+        services.AddSingleton<InstanceFaults>();
         services.AddSingleton<SentLog>();
         services.AddSingleton<EvolutionEmulator>();
         services.AddSingleton<WppConnectEmulator>();
         services.AddSingleton<WebhookPoster>();
         services.AddHostedService(sp => sp.GetRequiredService<WebhookPoster>());
-        services.AddHttpClient(WebhookPoster.ClientName, c => c.Timeout = TimeSpan.FromSeconds(30));
+        // The default client logging writes every request URL, and a callback URL carries its receiver's secret.
+        services.AddHttpClient(WebhookPoster.ClientName, c => c.Timeout = TimeSpan.FromSeconds(30)).RemoveAllLoggers();
         return services;
     }
 

@@ -37,6 +37,39 @@ public sealed class Faults
     }
 }
 
+/// <summary>
+/// Faults of one instance or session, switched on by name (before or after the gateway knows it), each one a behaviour
+/// the real servers showed when ZapHub drove them (contracts: Evolution §2, WPPConnect §7).
+/// </summary>
+public static class InstanceFault
+{
+    /// <summary>WhatsApp cannot be reached: Evolution re-creates its socket without backoff and posts `connecting` ~19 times a
+    /// second while its state reads `close`; WPPConnect stays INITIALIZING with no QR and no webhook.</summary>
+    public const string Unreachable = "unreachable";
+
+    /// <summary>Evolution: the instance exists but has no socket (never connected since the server started): state `close`,
+    /// sends answer 500 "Cannot read properties of undefined (reading 'onWhatsApp')". No webhook says so.</summary>
+    public const string Socketless = "socketless";
+
+    public static readonly string[] All = [Unreachable, Socketless];
+}
+
+/// <summary>Per-name fault modes, shared by both providers.</summary>
+public sealed class InstanceFaults
+{
+    private readonly ConcurrentDictionary<(string Provider, string Name), string> modes = new();
+
+    public void Set(string provider, string name, string? mode)
+    {
+        if (mode is null) modes.TryRemove((provider, name), out _);
+        else modes[(provider, name)] = mode;
+    }
+
+    public bool Has(string provider, string name, string mode) => modes.TryGetValue((provider, name), out var m) && m == mode;
+
+    public void Clear() => modes.Clear();
+}
+
 /// <summary>What the emulated gateways received: the tests' and benchmarks' view of the "phone".</summary>
 public sealed class SentLog
 {

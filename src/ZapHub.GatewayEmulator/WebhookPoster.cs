@@ -18,6 +18,26 @@ public sealed class WebhookPoster(IHttpClientFactory clients, ILogger<WebhookPos
 
     public void Post(string url, string json) => queue.Writer.TryWrite((url, json));
 
+    /// <summary>Posts at once, outside the ordered queue (a storm); returns the receiver's status code, 0 when unreachable.</summary>
+    public async Task<int> SendNowAsync(string url, string json, CancellationToken ct)
+    {
+        try
+        {
+            using var content = new StringContent(json, Encoding.UTF8, "application/json");
+            using var response = await clients.CreateClient(ClientName).PostAsync(url, content, ct);
+            Interlocked.Increment(ref response.IsSuccessStatusCode ? ref delivered : ref failed);
+            return (int)response.StatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            Interlocked.Increment(ref failed);
+            return 0;
+        }
+    }
+
+    /// <summary>Callback URLs carry the receiver's secret in their path: logs name the host only.</summary>
+    public static string Redact(string url) => Uri.TryCreate(url, UriKind.Absolute, out var uri) ? $"{uri.Scheme}://{uri.Authority}/…" : "(invalid URL)";
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var http = clients.CreateClient(ClientName);
@@ -31,13 +51,13 @@ public sealed class WebhookPoster(IHttpClientFactory clients, ILogger<WebhookPos
                 else
                 {
                     Interlocked.Increment(ref failed);
-                    logger.LogWarning("Webhook to {Url} answered {Status}", url, (int)response.StatusCode);
+                    logger.LogWarning("Webhook to {Url} answered {Status}", Redact(url), (int)response.StatusCode);
                 }
             }
             catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !stoppingToken.IsCancellationRequested)
             {
                 Interlocked.Increment(ref failed);
-                logger.LogWarning("Webhook to {Url} failed: {Error}", url, ex.Message);
+                logger.LogWarning("Webhook to {Url} failed: {Error}", Redact(url), ex.GetType().Name);
             }
         }
     }

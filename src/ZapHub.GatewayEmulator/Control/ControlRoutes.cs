@@ -7,6 +7,8 @@ public sealed record ScanRequest(string? Phone, string? ProfileName);
 public sealed record PairRequest(string Code, string? Phone, string? ProfileName);
 public sealed record InboundRequest(string From, string? PushName, string Text);
 public sealed record AckRequest(string MessageId, string Status);
+public sealed record InstanceFaultRequest(string? Mode);
+public sealed record StormRequest(int Count);
 public sealed record FaultsRequest(int? LatencyMs, int? AnswerDelayMs, int? FailNext, bool? PhoneOffline, bool? StallStarts, bool? ReconnectAfterDrop);
 
 /// <summary>/_emulator: act as the phone and as the network. Not part of either gateway's contract.</summary>
@@ -69,6 +71,30 @@ public static class ControlRoutes
                 _ => false,
             }, "acknowledged", "unknown message, or the phone is offline"));
 
+        g.MapGet("/{provider}/{name}", (string provider, string name, EvolutionEmulator evo, WppConnectEmulator wpp) => provider switch
+        {
+            "evolution" => evo.Find(name) is { } i
+                ? Results.Ok(new { name, exists = true, state = i.State, hasSocket = i.HasSocket, looping = i.Looping })
+                : Results.Ok(new { name, exists = false, state = (string?)null, hasSocket = false, looping = false }),
+            "wppconnect" => Results.Ok(wpp.Inspect(name)),
+            _ => Results.NotFound(),
+        });
+        g.MapPost("/{provider}/{name}/fault", (string provider, string name, InstanceFaultRequest body, EvolutionEmulator evo, WppConnectEmulator wpp) =>
+        {
+            if (body.Mode is { } mode && !InstanceFault.All.Contains(mode))
+                return Results.BadRequest(new { error = $"mode must be one of {string.Join(", ", InstanceFault.All)}, or null to clear" });
+            if (provider == "evolution") evo.SetFault(name, body.Mode);
+            else if (provider == "wppconnect" && body.Mode != InstanceFault.Socketless) wpp.SetFault(name, body.Mode);
+            else return Results.BadRequest(new { error = "that fault is not one this provider shows" });
+            return Results.Ok(new { name, mode = body.Mode });
+        });
+        g.MapPost("/evolution/{name}/lose", (string name, EvolutionEmulator evo) =>
+            Outcome(evo.Lose(name), "lost", "no such instance"));
+        g.MapPost("/evolution/{name}/storm", async (string name, StormRequest body, EvolutionEmulator evo, CancellationToken ct) =>
+            evo.Find(name) is { } i
+                ? Results.Ok(new { posted = Math.Clamp(body.Count, 1, 100_000), answers = await evo.StormAsync(i, Math.Clamp(body.Count, 1, 100_000), ct) })
+                : Results.Conflict(new { error = "no such instance" }));
+
         g.MapGet("/messages", (SentLog log, string? instance) => Results.Ok(log.All.Where(m => instance is null || m.Instance == instance)));
         g.MapGet("/stats", (SentLog log, WebhookPoster poster) => Results.Ok(new { sent = log.Count, webhooksDelivered = poster.Delivered, webhooksFailed = poster.Failed }));
         g.MapPost("/faults", (FaultsRequest body, Faults faults) =>
@@ -81,10 +107,18 @@ public static class ControlRoutes
             if (body.ReconnectAfterDrop is { } reconnect) faults.ReconnectAfterDrop = reconnect;
             return Results.Ok(new { latencyMs = faults.Latency.TotalMilliseconds, answerDelayMs = faults.AnswerDelay.TotalMilliseconds, failNext = faults.FailNext, phoneOffline = faults.PhoneOffline, stallStarts = faults.StallStarts });
         });
-        g.MapPost("/restart", (EvolutionEmulator evo, WppConnectEmulator wpp, SentLog log, Faults faults) =>
+        // keepData=true: a restart that keeps the servers' databases, token files and profiles; otherwise they lose everything.
+        g.MapPost("/restart", (EvolutionEmulator evo, WppConnectEmulator wpp, SentLog log, Faults faults, InstanceFaults instanceFaults, bool? keepData) =>
         {
+            if (keepData == true)
+            {
+                evo.RestartKeepingData();
+                wpp.RestartKeepingData();
+                return Results.Ok(new { restarted = true, keptData = true });
+            }
             evo.Forget();
             wpp.Forget();
+            instanceFaults.Clear();
             log.Clear();
             faults.Latency = TimeSpan.Zero;
             faults.AnswerDelay = TimeSpan.Zero;

@@ -9,7 +9,7 @@ namespace ZapHub.GatewayEmulator.Evolution;
 /// Evolution API v2 (2.3.6) as documented in shared/contracts/evolution-api-v2.md: same routes, auth order,
 /// status codes, error bodies and webhook envelopes. Instances live in memory.
 /// </summary>
-public sealed class EvolutionEmulator(IOptions<EmulatorOptions> options, WebhookPoster webhooks, TimeProvider time, SentLog sent, Faults faults)
+public sealed class EvolutionEmulator(IOptions<EmulatorOptions> options, WebhookPoster webhooks, TimeProvider time, SentLog sent, Faults faults, InstanceFaults instanceFaults)
 {
     public static readonly string[] KnownEvents =
     [
@@ -27,11 +27,101 @@ public sealed class EvolutionEmulator(IOptions<EmulatorOptions> options, Webhook
     public EvolutionInstance? Find(string name) => instances.GetValueOrDefault(name);
     public IReadOnlyCollection<EvolutionInstance> All => instances.Values.ToList();
 
+    public const string Provider = "evolution";
+
     /// <summary>"Restart and forget": what a gateway whose database was lost looks like.</summary>
     public void Forget()
     {
         foreach (var instance in instances.Values) instance.QrTimer?.Dispose();
         instances.Clear();
+    }
+
+    /// <summary>
+    /// A restart with its database kept: every instance is loaded again; a logged-in one reconnects on its own, the others
+    /// stay closed without a socket until somebody connects them.
+    /// </summary>
+    public void RestartKeepingData()
+    {
+        foreach (var instance in instances.Values)
+            lock (instance.Sync)
+            {
+                instance.QrTimer?.Dispose();
+                instance.State = "close";
+                instance.HasSocket = false;
+                if (!instance.HasSession) continue;
+                instance.HasSocket = true;
+                EmitConnection(instance, "connecting", 200);
+                Open(instance);
+            }
+    }
+
+    /// <summary>The instance is gone from the server without a webhook (deleted there, or lost with its database).</summary>
+    public bool Lose(string name)
+    {
+        if (!instances.TryRemove(name, out var instance)) return false;
+        instance.QrTimer?.Dispose();
+        return true;
+    }
+
+    /// <summary>Switches a fault mode on or off for an instance name; a mode that changes a live instance applies at once.</summary>
+    public void SetFault(string name, string? mode)
+    {
+        instanceFaults.Set(Provider, name, mode);
+        if (Find(name) is not { } instance) return;
+        lock (instance.Sync)
+        {
+            if (mode == InstanceFault.Socketless)
+            {
+                // The server lost the socket silently (e.g. it restarted and did not reconnect this instance).
+                instance.QrTimer?.Dispose();
+                instance.State = "close";
+                instance.HasSocket = false;
+            }
+            // WhatsApp reachable again while the loop runs: the next socket gets a QR code, as on the real server.
+            if (mode is null && instance.Looping) StartConnecting(instance, instance.PairingPhone);
+        }
+    }
+
+    private bool Unreachable(EvolutionInstance instance) => instanceFaults.Has(Provider, instance.Name, InstanceFault.Unreachable);
+
+    /// <summary>
+    /// The loop of an unreachable WhatsApp: a socket is re-created at once after each failure and every try posts
+    /// connection.update connecting 200, while connectionState reads close. Only deleting the instance silences it.
+    /// </summary>
+    private void StartReconnectLoop(EvolutionInstance instance)
+    {
+        if (instance.Looping) return;
+        instance.Looping = true;
+        instance.HasSocket = true;
+        instance.State = "close";
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                while (Find(instance.Name) == instance && Unreachable(instance))
+                {
+                    lock (instance.Sync) EmitConnection(instance, "connecting", 200);
+                    await Task.Delay(Options.EvolutionReconnectInterval, time);
+                }
+            }
+            finally
+            {
+                lock (instance.Sync) instance.Looping = false;
+            }
+        });
+    }
+
+    /// <summary>Posts <paramref name="count"/> `connecting` webhooks as fast as the receiver takes them; returns how each was answered.</summary>
+    public async Task<Dictionary<int, int>> StormAsync(EvolutionInstance instance, int count, CancellationToken ct)
+    {
+        var answers = new System.Collections.Concurrent.ConcurrentDictionary<int, int>();
+        await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, async (_, token) =>
+        {
+            if (Envelope(instance, "connection.update", new { instance = instance.Name, state = "connecting", statusReason = 200 }) is not { } post) return;
+            var status = await webhooks.SendNowAsync(post.Url, post.Json, token);
+            answers.AddOrUpdate(status, 1, (_, n) => n + 1);
+        });
+        return answers.ToDictionary();
     }
 
     // ---- REST -------------------------------------------------------------------------------------------
@@ -115,6 +205,11 @@ public sealed class EvolutionEmulator(IOptions<EmulatorOptions> options, Webhook
                 case "connecting":
                     return Results.Ok(instance.QrObject());
                 default:
+                    if (Unreachable(instance))
+                    {
+                        StartReconnectLoop(instance);
+                        return Results.Ok(new { count = 0 });
+                    }
                     StartConnecting(instance, number);
                     return Results.Ok(instance.QrObject());
             }
@@ -269,6 +364,8 @@ public sealed class EvolutionEmulator(IOptions<EmulatorOptions> options, Webhook
         string jid, key;
         lock (instance.Sync)
         {
+            // Without a socket the server fails before it checks the connection (contract §2).
+            if (!instance.HasSocket) return Error(500, "Internal Server Error", "Cannot read properties of undefined (reading 'onWhatsApp')");
             if (instance.State != "open") return Error(500, "Internal Server Error", "Connection Closed");
             var digits = number.Split('@')[0];
             jid = number.Contains('@') ? number : digits + "@s.whatsapp.net";
@@ -383,6 +480,12 @@ public sealed class EvolutionEmulator(IOptions<EmulatorOptions> options, Webhook
 
     private void StartConnecting(EvolutionInstance instance, string? pairingPhone)
     {
+        if (Unreachable(instance))
+        {
+            StartReconnectLoop(instance);
+            return;
+        }
+        instance.HasSocket = true;
         instance.State = "connecting";
         instance.PairingPhone = pairingPhone;
         instance.PairingCode = pairingPhone is null ? null : QrImages.NewPairingCode();
@@ -468,12 +571,17 @@ public sealed class EvolutionEmulator(IOptions<EmulatorOptions> options, Webhook
     private void EmitConnection(EvolutionInstance instance, string state, int reason) =>
         Emit(instance, "connection.update", new { instance = instance.Name, state, statusReason = reason });
 
-    /// <summary>The envelope of WebhookController.emit: filter by the stored list, by-event URL suffix, sender only once open.</summary>
     private void Emit(EvolutionInstance instance, string evt, object? data)
     {
-        if (!instance.WebhookEnabled || instance.WebhookUrl is null) return;
+        if (Envelope(instance, evt, data) is { } post) webhooks.Post(post.Url, post.Json);
+    }
+
+    /// <summary>The envelope of WebhookController.emit: filter by the stored list, by-event URL suffix, sender only once open.</summary>
+    private (string Url, string Json)? Envelope(EvolutionInstance instance, string evt, object? data)
+    {
+        if (!instance.WebhookEnabled || instance.WebhookUrl is null) return null;
         var key = evt.Replace('.', '_').Replace('-', '_').ToUpperInvariant();
-        if (instance.WebhookEvents.Count > 0 && !instance.WebhookEvents.Contains(key)) return;
+        if (instance.WebhookEvents.Count > 0 && !instance.WebhookEvents.Contains(key)) return null;
         var envelope = new JsonObject
         {
             ["event"] = evt,
@@ -486,7 +594,7 @@ public sealed class EvolutionEmulator(IOptions<EmulatorOptions> options, Webhook
         envelope["server_url"] = Options.ServerUrl;
         envelope["apikey"] = instance.Token;
         var url = instance.WebhookByEvents ? instance.WebhookUrl.TrimEnd('/') + "/" + key.Replace('_', '-').ToLowerInvariant() : instance.WebhookUrl;
-        webhooks.Post(url, envelope.ToJsonString());
+        return (url, envelope.ToJsonString());
     }
 
     public static IResult Error(int status, string error, object message) =>

@@ -21,6 +21,12 @@ public sealed class EvolutionInstance
     public int? DisconnectionReasonCode { get; set; }
     public DateTimeOffset? DisconnectionAt { get; set; }
 
+    /// <summary>A Baileys socket exists (connect was called since the server started). Without one, sends fail inside the server.</summary>
+    public bool HasSocket { get; set; }
+
+    /// <summary>The no-backoff reconnect loop of an unreachable WhatsApp is running.</summary>
+    public bool Looping { get; set; }
+
     /// <summary>Logged in before: after a restart of the connection it comes back to open without a scan.</summary>
     public bool HasSession { get; set; }
 

@@ -29,9 +29,13 @@ public sealed record WppLogin(string Wid, string ProfileName);
 /// WPPConnect Server 2.10.4 as documented in shared/contracts/wppconnect-server.md. Sessions live in memory;
 /// "the browser" is a state machine driven by timers and the control surface.
 /// </summary>
-public sealed class WppConnectEmulator(IOptions<EmulatorOptions> options, WebhookPoster webhooks, TimeProvider time, SentLog sent, Faults faults)
+public sealed class WppConnectEmulator(IOptions<EmulatorOptions> options, WebhookPoster webhooks, TimeProvider time, SentLog sent, Faults faults, InstanceFaults instanceFaults)
 {
     public const string Version = "2.10.4";
+    public const string Provider = "wppconnect";
+
+    /// <summary>The Chromium of each session name that has one; true when it is locked (no API call of 2.10.4 ends it).</summary>
+    private readonly ConcurrentDictionary<string, bool> browsers = new();
     private readonly ConcurrentDictionary<string, WppSession> sessions = new();
     private readonly ConcurrentDictionary<string, WppLogin> logins = new();
     private readonly ConcurrentDictionary<string, WppSession> configs = new();
@@ -47,7 +51,42 @@ public sealed class WppConnectEmulator(IOptions<EmulatorOptions> options, Webhoo
         sessions.Clear();
         logins.Clear();
         configs.Clear();
+        browsers.Clear();
     }
+
+    /// <summary>
+    /// A server restart: every browser ends (locked ones too), then startAllSession (the default) launches every session
+    /// whose token file is stored, deleted ones included, and they post to the webhook their file names.
+    /// </summary>
+    public void RestartKeepingData()
+    {
+        foreach (var s in sessions.Values) { s.QrTimer?.Dispose(); s.AutoCloseTimer?.Dispose(); }
+        sessions.Clear();
+        browsers.Clear();
+        foreach (var config in configs.Values)
+        {
+            var session = new WppSession { Name = config.Name, Status = "INITIALIZING", Webhook = config.Webhook, Phone = config.Phone };
+            sessions[config.Name] = session;
+            browsers[config.Name] = false;
+            _ = Task.Run(() => BeginLogin(session));
+        }
+    }
+
+    /// <summary>What the server keeps for a session name: its live status, its browser, its token file and its profile.</summary>
+    public object Inspect(string name) => new
+    {
+        name,
+        status = Find(name)?.Status,
+        browserRunning = browsers.ContainsKey(name),
+        browserLocked = browsers.TryGetValue(name, out var locked) && locked,
+        tokenStored = configs.ContainsKey(name),
+        profileStored = logins.ContainsKey(name),
+    };
+
+    public void SetFault(string name, string? mode) => instanceFaults.Set(Provider, name, mode);
+
+    private bool Stalls(WppSession s) =>
+        faults.StallStarts || instanceFaults.Has(Provider, s.Name, InstanceFault.Unreachable) || (browsers.TryGetValue(s.Name, out var locked) && locked);
 
     // ---- auth (src/controller/encryptController.ts, src/middleware/auth.ts) -----------------------------
 
@@ -87,6 +126,9 @@ public sealed class WppConnectEmulator(IOptions<EmulatorOptions> options, Webhoo
         if (wait) session.WaitingForQr = new TaskCompletionSource<IResult>(TaskCreationOptions.RunContinuationsAsynchronously);
         sessions[name] = session;
         configs[name] = session;
+        // A locked browser keeps its profile: the new start fails inside the server ("The browser is already running for
+        // …/userDataDir/<session>") and the session sits INITIALIZING again.
+        browsers.TryAdd(name, false);
         _ = Task.Run(() => BeginLogin(session));
 
         if (wait) return await session.WaitingForQr!.Task.WaitAsync(http.RequestAborted);
@@ -135,6 +177,7 @@ public sealed class WppConnectEmulator(IOptions<EmulatorOptions> options, Webhoo
         {
             sessions.TryRemove(name, out _);
             logins.TryRemove(name, out _);
+            browsers.TryRemove(name, out _);
             Post(s, "logoutsession", new JsonObject { ["message"] = $"Session: {name} logged out", ["connected"] = false });
         }
         return Json(http, new JsonObject { ["status"] = true, ["message"] = "Session successfully closed" });
@@ -151,12 +194,52 @@ public sealed class WppConnectEmulator(IOptions<EmulatorOptions> options, Webhoo
             s.Urlcode = null;
             s.QrTimer?.Dispose();
             s.AutoCloseTimer?.Dispose();
-            // Quirk: a session still INITIALIZING only has a placeholder without close(): 500, status reset anyway.
+            // Quirk: a session still INITIALIZING only has a placeholder without close(): 500, status reset anyway, and its
+            // Chromium keeps running with the profile locked until the server restarts (contract §7).
             if (wasInitializing)
+            {
+                if (browsers.ContainsKey(name)) browsers[name] = true;
                 return Results.Json(new { status = false, message = "Error closing session", error = new { level = "error" } }, statusCode: 500);
+            }
+            browsers.TryRemove(name, out _);
             Post(s, "closesession", new JsonObject { ["message"] = $"Session: {name} disconnected", ["connected"] = false });
         }
         return Json(http, new JsonObject { ["status"] = true, ["message"] = "Session successfully closed" });
+    }
+
+    /// <summary>
+    /// clear-session-data (miscController.ts, read, not run): ends a live page, then deletes the browser profile. The token
+    /// file stays (its path lacks a separator in 2.10.4), and a running locked Chromium is not ended. A wrong secret is
+    /// answered 400 and the data is deleted anyway (no return after the answer).
+    /// </summary>
+    public IResult ClearSessionData(string name, string secret)
+    {
+        if (Find(name) is { } s && !(browsers.TryGetValue(name, out var locked) && locked))
+            lock (s.Sync)
+            {
+                s.QrTimer?.Dispose();
+                s.AutoCloseTimer?.Dispose();
+                s.Status = null;
+                sessions.TryRemove(name, out _);
+                browsers.TryRemove(name, out _);
+            }
+        logins.TryRemove(name, out _);
+        return secret == Options.WppSecretKey
+            ? Results.Ok(new { status = "success", message = "Session data cleared" })
+            : Results.Json(new { response = "error", message = "The token is incorrect" }, statusCode: 400);
+    }
+
+    /// <summary>host-device: the connected account, with the phone as its WhatsApp id (getWid). Behind statusConnection.</summary>
+    public IResult HostDevice(string name, HttpContext http)
+    {
+        if (Connected(name) is null || logins.GetValueOrDefault(name) is not { } login) return NotActive(http);
+        var wid = login.Wid + "@c.us";
+        return Json(http, JsonSerializer.SerializeToNode(new
+        {
+            status = "success",
+            response = new { id = wid, wid = new { server = "c.us", user = login.Wid, _serialized = wid }, pushname = login.ProfileName, platform = "android", phoneNumber = wid },
+            mapper = "device",
+        })!.AsObject());
     }
 
     // ---- messages ---------------------------------------------------------------------------------------
@@ -245,6 +328,7 @@ public sealed class WppConnectEmulator(IOptions<EmulatorOptions> options, Webhoo
             StatusFind(s, "disconnectedMobile");
             s.Status = "CLOSED";
             sessions.TryRemove(name, out _);
+            browsers.TryRemove(name, out _);
             return true;
         }
     }
@@ -280,7 +364,7 @@ public sealed class WppConnectEmulator(IOptions<EmulatorOptions> options, Webhoo
     {
         lock (s.Sync)
         {
-            if (s.Status != "INITIALIZING" || faults.StallStarts) return;
+            if (s.Status != "INITIALIZING" || Stalls(s)) return;
             if (logins.ContainsKey(s.Name))
             {
                 StatusFind(s, "isLogged");
@@ -315,6 +399,7 @@ public sealed class WppConnectEmulator(IOptions<EmulatorOptions> options, Webhoo
             StatusFind(s, "autocloseCalled");
             s.Status = "CLOSED";
             sessions.TryRemove(new KeyValuePair<string, WppSession>(s.Name, s));
+            browsers.TryRemove(s.Name, out _);
         }
     }
 

@@ -14,6 +14,9 @@ public static class WppConnectRoutes
                 ? Results.Ok(new { response = wpp.StoredSessions })
                 : Results.Json(new { response = false, message = "The token is incorrect" }, statusCode: 400));
 
+        // Checks the secret in the path, and (quirk) acts even when it is wrong.
+        g.MapPost("/api/{session}/{secretkey}/clear-session-data", (string session, string secretkey, WppConnectEmulator wpp) => wpp.ClearSessionData(session, secretkey));
+        Authed(g, "GET", "/api/{session}/host-device", (http, wpp, s, _) => Task.FromResult(wpp.HostDevice(s, http)));
         Authed(g, "POST", "/api/{session}/start-session", (http, wpp, s, body) => wpp.StartAsync(s, body, http));
         Authed(g, "GET", "/api/{session}/status-session", (http, wpp, s, _) => Task.FromResult(WppConnectEmulator.Json(http, wpp.StatusShape(wpp.Find(s)))));
         Authed(g, "GET", "/api/{session}/qrcode-session", (http, wpp, s, _) => Task.FromResult(wpp.QrCode(s, http)));

@@ -79,6 +79,14 @@ public sealed class EmulatorHost : IAsyncDisposable
     public Task<HttpResponseMessage> RestartAndForgetAsync() => Http.PostAsync("/_emulator/restart", null);
     public Task<HttpResponseMessage> FaultsAsync(object faults) => Http.PostAsJsonAsync("/_emulator/faults", faults);
 
+    /// <summary>Switches a fault mode ("unreachable", "socketless") on for one instance name, or off with null.</summary>
+    public Task<HttpResponseMessage> FaultAsync(string provider, string instance, string? mode) =>
+        Http.PostAsJsonAsync($"/_emulator/{provider}/{instance}/fault", new { mode });
+
+    /// <summary>What the gateway holds for an instance name (Evolution: exists, state; WPPConnect: browser, token file, profile).</summary>
+    public async Task<JsonElement> InspectAsync(string provider, string instance) =>
+        await Http.GetFromJsonAsync<JsonElement>($"/_emulator/{provider}/{instance}");
+
     public Task<HttpResponseMessage> InboundAsync(string provider, string instance, string from, string text, string pushName = "Cliente") =>
         Http.PostAsJsonAsync($"/_emulator/{provider}/{instance}/inbound", new { from, text, pushName });
 
