@@ -3,13 +3,12 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 using ZapHub.Features.Gateways;
-using ZapHub.Gateways.Evolution;
-using ZapHub.Gateways.WppConnect;
 
 namespace ZapHub.Gateways;
 
 /// <summary>Builds the <see cref="IGateway"/> for a registered gateway, and protects the secrets they use.</summary>
-public sealed class GatewayClients(IHttpClientFactory clients, IOptions<GatewayOptions> options, IDataProtectionProvider protection, IServer server)
+public sealed class GatewayClients(IHttpClientFactory clients, IOptions<GatewayOptions> options, IDataProtectionProvider protection, IServer server,
+    GatewayProviders providers, ILogger<GatewayHttp> logger)
 {
     public const string HttpClientName = "gateways";
     public const string EmulatorScheme = "emulator://";
@@ -18,15 +17,12 @@ public sealed class GatewayClients(IHttpClientFactory clients, IOptions<GatewayO
 
     public IGateway For(Gateway gateway)
     {
-        var http = new GatewayHttp(clients.CreateClient(HttpClientName), options.Value);
-        var baseUrl = ResolveBaseUrl(gateway.BaseUrl);
         var secret = credentials.Unprotect(gateway.ProtectedCredentials);
-        return gateway.Kind switch
-        {
-            GatewayKind.Evolution => new EvolutionGateway(http, baseUrl, secret),
-            _ => new WppConnectGateway(http, baseUrl, secret),
-        };
+        var http = new GatewayHttp(clients.CreateClient(HttpClientName), options.Value, logger, secret);
+        return providers.For(gateway.Kind).CreateClient(http, ResolveBaseUrl(gateway.BaseUrl), secret);
     }
+
+    public GatewayProvider ProviderOf(Gateway gateway) => providers.For(gateway.Kind);
 
     public string ProtectCredentials(string secret) => credentials.Protect(secret);
     public string ProtectSessionSecret(string secret) => sessionSecrets.Protect(secret);

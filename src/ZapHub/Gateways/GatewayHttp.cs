@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.Json;
@@ -6,9 +7,10 @@ namespace ZapHub.Gateways;
 
 /// <summary>
 /// One HTTP exchange with a gateway: per-call timeout, no automatic retry (POSTs must never be repeated
-/// blindly; the queue that called owns retries), and transport failures classified as transient.
+/// blindly; the queue that called owns retries), and transport failures classified as transient. Each call is logged
+/// here, with the gateway's credential masked wherever a provider puts it in the URL.
 /// </summary>
-public sealed class GatewayHttp(HttpClient http, GatewayOptions options)
+public sealed class GatewayHttp(HttpClient http, GatewayOptions options, ILogger logger, string credential)
 {
     public sealed record Reply(HttpStatusCode Status, string? ContentType, byte[] Bytes)
     {
@@ -31,21 +33,28 @@ public sealed class GatewayHttp(HttpClient http, GatewayOptions options)
             request.Content = new StringContent(JsonSerializer.Serialize(body, JsonOptions), Encoding.UTF8, "application/json");
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(longCall ? options.LongTimeout : options.ReadTimeout);
+        var started = Stopwatch.GetTimestamp();
         try
         {
             using var response = await http.SendAsync(request, timeout.Token);
             var bytes = await response.Content.ReadAsByteArrayAsync(timeout.Token);
+            logger.LogDebug("Gateway {Method} {Url} answered {Status} in {Elapsed} ms", method, Mask(url), (int)response.StatusCode, (int)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             return new Reply(response.StatusCode, response.Content.Headers.ContentType?.MediaType, bytes);
         }
         catch (OperationCanceledException ex) when (!ct.IsCancellationRequested)
         {
+            logger.LogWarning("Gateway {Method} {Url} timed out", method, Mask(url));
             throw new GatewayException(GatewayFailure.Transient, $"The gateway did not answer within {(longCall ? options.LongTimeout : options.ReadTimeout).TotalSeconds:0} s.", null, ex);
         }
         catch (HttpRequestException ex)
         {
-            throw new GatewayException(GatewayFailure.Transient, $"The gateway could not be reached: {ex.Message}", null, ex);
+            logger.LogWarning("Gateway {Method} {Url} unreachable: {Error}", method, Mask(url), ex.HttpRequestError);
+            throw new GatewayException(GatewayFailure.Transient, "The gateway could not be reached.", null, ex);
         }
     }
+
+    /// <summary>The URL as it may be logged: WPPConnect takes its secret key in the path.</summary>
+    public string Mask(string url) => credential.Length == 0 ? url : url.Replace(Uri.EscapeDataString(credential), "***").Replace(credential, "***");
 
     public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
     {

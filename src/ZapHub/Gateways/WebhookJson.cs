@@ -1,15 +1,6 @@
 using System.Text.Json;
-using ZapHub.Gateways.Evolution;
-using ZapHub.Gateways.WppConnect;
 
 namespace ZapHub.Gateways;
-
-/// <summary>Turns a gateway webhook body into normalized signals. Needs only the provider kind, no client or credentials.</summary>
-public static class WebhookParser
-{
-    public static IReadOnlyList<GatewaySignal> Parse(GatewayKind kind, JsonElement body) =>
-        kind == GatewayKind.Evolution ? EvolutionMapping.Parse(body) : WppConnectMapping.Parse(body);
-}
 
 /// <summary>Tolerant reads of gateway JSON: a missing or differently typed field is null, never an exception.</summary>
 internal static class JsonFields

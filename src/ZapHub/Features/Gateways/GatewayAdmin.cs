@@ -4,7 +4,6 @@ using ZapHub.Data;
 using ZapHub.Features.Admin;
 using ZapHub.Features.Tenancy;
 using ZapHub.Gateways;
-using ZapHub.Gateways.WppConnect;
 using ZapHub.Platform;
 
 namespace ZapHub.Features.Gateways;
@@ -22,7 +21,7 @@ public sealed record GatewayInput(
     Guid? OwnerTenantId = null);
 
 /// <summary>The operator's gateway registry. Credentials go in, never come out.</summary>
-public sealed class GatewayAdmin(ZapHubDb db, TenantContext scope, GatewayClients clients, AuditLog audit, TimeProvider time)
+public sealed class GatewayAdmin(ZapHubDb db, TenantContext scope, GatewayClients clients, GatewayProviders providers, AuditLog audit, TimeProvider time)
 {
     public async Task<IReadOnlyList<GatewayView>> ListAsync(CancellationToken ct)
     {
@@ -100,7 +99,7 @@ public sealed class GatewayAdmin(ZapHubDb db, TenantContext scope, GatewayClient
     private async Task<GatewayView> GetAsync(Guid id, CancellationToken ct) =>
         (await ListAsync(ct)).FirstOrDefault(g => g.Id == id) ?? throw ProblemException.NotFound("Gateway");
 
-    private static void Validate(GatewayInput input, bool requireCredentials)
+    private void Validate(GatewayInput input, bool requireCredentials)
     {
         var url = input.BaseUrl?.Trim() ?? "";
         var isEmulator = url is "emulator://evolution" or "emulator://wppconnect";
@@ -108,11 +107,10 @@ public sealed class GatewayAdmin(ZapHubDb db, TenantContext scope, GatewayClient
             throw ProblemException.Invalid("baseUrl", "gateway_url", "The base URL must be an absolute http(s) URL, e.g. http://10.0.0.5:8080.");
         if (requireCredentials && string.IsNullOrWhiteSpace(input.Credentials))
             throw ProblemException.Invalid("credentials", "gateway_credentials", "Give the gateway's API key (Evolution) or secret key (WPPConnect).");
-        // ZapHub's instance names are 12 bytes; WPPConnect's bcrypt reads 72 bytes of name + secret.
-        if (input.Kind == GatewayKind.WppConnect && input.Credentials is { } secret
-            && System.Text.Encoding.UTF8.GetByteCount(secret) > WppConnectGateway.BcryptLimit - SessionNames.Length)
-            throw ProblemException.Invalid("credentials", "gateway_secret_long",
-                $"WPPConnect's secret key must be at most {WppConnectGateway.BcryptLimit - SessionNames.Length} bytes: bcrypt ignores anything past 72 bytes of session name plus secret.");
+        var provider = providers.All.FirstOrDefault(p => p.Kind == input.Kind)
+            ?? throw ProblemException.Invalid("kind", "gateway_kind", $"kind must be one of {string.Join(", ", providers.All.Select(p => p.Kind))}.");
+        if (input.Credentials is { Length: > 0 } secret && provider.CredentialProblem(secret, SessionNames.Length) is { } problem)
+            throw ProblemException.Invalid("credentials", "gateway_credentials_unusable", problem);
     }
 }
 

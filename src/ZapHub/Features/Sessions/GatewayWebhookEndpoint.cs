@@ -23,7 +23,7 @@ namespace ZapHub.Features.Sessions;
 public static class GatewayWebhookEndpoint
 {
     public static IServiceCollection AddGatewayWebhooks(this IServiceCollection services) =>
-        services.AddSingleton<GatewayWebhookLimiter>();
+        services.AddSingleton<GatewayWebhookLimiter>().AddSingleton<GatewayWebhookRepeats>();
 
     public static void MapGatewayWebhooks(this IEndpointRouteBuilder app) =>
         app.MapPost("/hooks/gateway/{sessionId:guid}/{secret}/{**suffix}", ReceiveAsync)
@@ -79,15 +79,28 @@ public static class GatewayWebhookEndpoint
         if (!TryReadSentAt(body, out var sentAt)) return Results.BadRequest(new { error = "The body is not a JSON object." });
 
         var now = services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime;
+        var provider = services.GetRequiredService<GatewayProviders>().For(entry.Kind);
+        // A gateway looping on a transitional state (Evolution posts `connecting` ~19 times a second while WhatsApp is
+        // unreachable) would fill the inbox with events that change nothing: consecutive repeats are acknowledged, not stored.
+        var repeats = services.GetRequiredService<GatewayWebhookRepeats>();
+        var repeatKey = provider.RepeatKey(body);
+        if (repeats.IsRepeat(sessionId, repeatKey, now)) return Duplicate;
         var stored = await services.GetRequiredService<GatewayInbox>().StoreAsync(new GatewayEvent
         {
             TenantId = entry.TenantId,
             SessionId = sessionId,
             ReceivedAt = now,
-            DedupeKey = DedupeKey(body, entry.Kind, now, sentAt),
+            DedupeKey = DedupeKey(body, provider, now, sentAt),
             Body = Encoding.UTF8.GetString(body),
         }, http.RequestAborted);
-        return stored ? Stored : Duplicate;
+        if (stored == InboxResult.Stored) repeats.Stored(sessionId, repeatKey, now);
+        return stored switch
+        {
+            InboxResult.Stored => Stored,
+            InboxResult.Duplicate => Duplicate,
+            // Deleted while the event was on its way: the same answer as for any unknown session, so the gateway stops.
+            _ => Results.NotFound(),
+        };
     }
 
     private static readonly Acknowledgement Stored = new("{\"received\":true,\"duplicate\":false}"u8.ToArray());
@@ -121,7 +134,7 @@ public static class GatewayWebhookEndpoint
                 if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1 && reader.ValueTextEquals("date_time"u8))
                 {
                     reader.Read();
-                    if (reader.TokenType == JsonTokenType.String) sentAt = reader.GetString();
+                    if (reader.TokenType == JsonTokenType.String) sentAt = TryGetString(ref reader);
                 }
             }
             // The reader has thrown on anything malformed, cut short or trailing the object.
@@ -134,18 +147,22 @@ public static class GatewayWebhookEndpoint
     }
 
     /// <summary>
-    /// Evolution retries failed deliveries with the same body, and every body carries its own millisecond
-    /// date_time: the body's hash identifies the event. WPPConnect never retries, and some of its bodies carry
-    /// no time at all (status-find), so two identical bodies are two events: its key includes the arrival time.
-    /// Keys start with a time so that they grow: new keys land at the end of the unique index, and a committed batch
+    /// The body's hash after a time the provider chooses (<see cref="GatewayProvider.DedupeTime"/>). Keys start with a time so that they grow: new keys land at the end of the unique index, and a committed batch
     /// rewrites a few of its pages instead of one page per event (random keys made SQLite's log write ~4 KB each).
     /// </summary>
-    public static string DedupeKey(byte[] body, GatewayKind kind, DateTime receivedAt, string? sentAt)
+    public static string DedupeKey(byte[] body, GatewayProvider provider, DateTime receivedAt, string? sentAt)
     {
         // 128 bits of SHA-256 identify an event well enough and keep the unique index small.
         var hash = Convert.ToHexString(SHA256.HashData(body), 0, 16);
-        var time = kind == GatewayKind.Evolution ? sentAt is { Length: > 40 } ? sentAt[..40] : sentAt ?? "" : receivedAt.Ticks.ToString("D19", CultureInfo.InvariantCulture);
-        return $"{time}|{hash}";
+        return $"{provider.DedupeTime(sentAt, receivedAt)}|{hash}";
+    }
+
+    /// <summary>A string that is valid JSON but not valid text (a lone surrogate "\ud800", invalid UTF-8) is no time: the
+    /// event is kept and its hash alone identifies it.</summary>
+    private static string? TryGetString(ref Utf8JsonReader reader)
+    {
+        try { return reader.GetString(); }
+        catch (InvalidOperationException) { return null; }
     }
 }
 

@@ -91,7 +91,7 @@ public sealed class Reconciler(IServiceScopeFactory scopes, TimeProvider time, I
         }
 
         var lost = !observed.Exists
-            || (session.State == SessionState.Connected && observed.State?.State == SessionState.Disconnected && gateway.Kind == GatewayKind.WppConnect);
+            || (session.State == SessionState.Connected && observed.State?.State == SessionState.Disconnected && scope.ServiceProvider.GetRequiredService<GatewayClients>().ProviderOf(gateway).LostSessionsReadClosed);
         if (lost)
         {
             // A restarted gateway that lost its data lost the login too: re-create the instance and ask for a new scan.

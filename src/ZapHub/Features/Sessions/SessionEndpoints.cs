@@ -21,10 +21,7 @@ public static class SessionEndpoints
     public static IServiceCollection AddSessions(this IServiceCollection services)
     {
         services.AddOptions<SessionOptions>().BindConfiguration(SessionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<GatewayOptions>().BindConfiguration(GatewayOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        // No resilience handler: gateway POSTs must never be repeated blindly. Timeouts are set per call.
-        services.AddHttpClient(GatewayClients.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan);
-        services.AddSingleton<GatewayClients>();
+        services.AddGateways();
         services.AddSingleton<SessionSecrets>();
         services.AddGatewayWebhooks();
         services.AddSingleton<SessionNotifier>();

@@ -8,9 +8,6 @@ namespace ZapHub.Features.Sessions;
 /// </summary>
 public static class SessionLifecycle
 {
-    /// <summary>How long a QR code lives on each provider (Evolution rotates every 45 s, WhatsApp Web every ~20 s).</summary>
-    public static TimeSpan QrLifetime(GatewayKind kind) => kind == GatewayKind.Evolution ? TimeSpan.FromSeconds(45) : TimeSpan.FromSeconds(20);
-
     public static SessionEvent? Apply(Session s, StateSignal signal, string cause, DateTime now, long? gatewayEventId = null)
     {
         s.RawState = signal.RawState;
@@ -66,7 +63,7 @@ public static class SessionLifecycle
     }
 
     /// <summary>A new code to show. Moves a starting (or idle) session to AwaitingScan and counts the codes of this attempt.</summary>
-    public static SessionEvent? ApplyQr(Session s, QrSignal qr, GatewayKind kind, string cause, DateTime now, long? gatewayEventId = null)
+    public static SessionEvent? ApplyQr(Session s, QrSignal qr, TimeSpan qrLifetime, string cause, DateTime now, long? gatewayEventId = null)
     {
         if (s.State is SessionState.Connected or SessionState.Pairing or SessionState.Disabled or SessionState.Failed) return null;
         // The same code again (the connect answer and its webhook) changes nothing once it is on screen.
@@ -75,7 +72,7 @@ public static class SessionLifecycle
         s.QrCode = qr.Code ?? s.QrCode;
         s.QrImage = qr.ImageDataUrl ?? s.QrImage;
         s.PairingCode = qr.PairingCode ?? s.PairingCode;
-        s.QrExpiresAt = now + QrLifetime(kind);
+        s.QrExpiresAt = now + qrLifetime;
         if (newCode) s.QrRefreshCount++;
         s.UpdatedAt = now;
         return Apply(s, new StateSignal(qr.RawEvent, SessionState.AwaitingScan, qr.RawEvent), cause, now, gatewayEventId);

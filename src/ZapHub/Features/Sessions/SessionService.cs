@@ -112,7 +112,7 @@ public sealed class SessionService(
             if (outcome.AlreadyConnected)
                 Record(SessionLifecycle.Apply(session, new StateSignal("connect", SessionState.Connected, "open"), Causes.User, now));
             else if (outcome.QrCode is not null || outcome.PairingCode is not null)
-                Record(SessionLifecycle.ApplyQr(session, new QrSignal("connect", outcome.QrCode, outcome.QrImageDataUrl, outcome.PairingCode), gateway.Kind, Causes.User, now));
+                Record(SessionLifecycle.ApplyQr(session, new QrSignal("connect", outcome.QrCode, outcome.QrImageDataUrl, outcome.PairingCode), clients.ProviderOf(gateway).QrLifetime, Causes.User, now));
         }, ct);
         audit.Add(db, actor, session.TenantId, "session.connect", "session", session.Id.ToString(), phone is null ? "by QR code" : $"by pairing code for +{phone}");
         await db.SaveChangesAsync(ct);

@@ -15,7 +15,7 @@ namespace ZapHub.Features.Sessions;
 /// arrived. One bad event is marked with its error and skipped; it never stops the loop.
 /// </summary>
 public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider time, IOptions<SessionOptions> options, ILogger<SignalProcessor> logger,
-    IOptions<NodeOptions> node, SessionNotifier notifier, WriteGate writeGate)
+    IOptions<NodeOptions> node, SessionNotifier notifier, WriteGate writeGate, GatewayClients clients)
     : BackgroundService
 {
     private const int BatchSize = 500;
@@ -129,7 +129,7 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
             try
             {
                 using var json = JsonDocument.Parse(e.Body);
-                parsed.Add((e, session, WebhookParser.Parse(gateways[session.GatewayId].Kind, json.RootElement)));
+                parsed.Add((e, session, clients.ProviderOf(gateways[session.GatewayId]).ParseWebhook(json.RootElement)));
             }
             catch (Exception ex)
             {
@@ -149,11 +149,11 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
                 // Health marks, written at most every few seconds: during a burst of receipts, rewriting the number's row for
                 // each one would contend with the dispatcher, which takes the same row for every send.
                 if (session.LastEventAt is not { } seen || e.ReceivedAt - seen > HealthMarkInterval) session.LastEventAt = e.ReceivedAt;
-                var kind = gateways[session.GatewayId].Kind;
+                var provider = clients.ProviderOf(gateways[session.GatewayId]);
                 foreach (var signal in signals)
                 {
                     var wasConnected = session.State == SessionState.Connected;
-                    if (await ApplyAsync(db, session, kind, signal, messages, e.Id, now, ct)) toClose.Add(session.Id);
+                    if (await ApplyAsync(db, session, provider, signal, messages, e.Id, now, ct)) toClose.Add(session.Id);
                     if (!wasConnected && session.State == SessionState.Connected) reconnected.Add(session.Id);
                 }
             }
@@ -203,7 +203,7 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
 
 
     /// <summary>Returns true when the attempt must also be closed on the gateway.</summary>
-    private async Task<bool> ApplyAsync(ZapHubDb db, Session session, GatewayKind kind, GatewaySignal signal, MessageSignals messages, long eventId, DateTime now, CancellationToken ct)
+    private async Task<bool> ApplyAsync(ZapHubDb db, Session session, GatewayProvider provider, GatewaySignal signal, MessageSignals messages, long eventId, DateTime now, CancellationToken ct)
     {
         var cause = $"{Causes.Webhook}:{signal.RawEvent}";
         switch (signal)
@@ -214,7 +214,7 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
                 db.SessionEvents.Add(change);
                 return SessionLifecycle.IsDrop(change) && await Breaker.TripIfLoopingAsync(db, session, now, options.Value, ct);
             case QrSignal qr:
-                if (SessionLifecycle.ApplyQr(session, qr, kind, cause, now, eventId) is { } shown) db.SessionEvents.Add(shown);
+                if (SessionLifecycle.ApplyQr(session, qr, provider.QrLifetime, cause, now, eventId) is { } shown) db.SessionEvents.Add(shown);
                 if (session.State != SessionState.AwaitingScan || session.QrRefreshCount <= options.Value.MaxQrCodes) return false;
                 if (SessionLifecycle.Apply(session, new StateSignal(qr.RawEvent, SessionState.Disconnected, "qr_limit", SessionReasons.QrExpired), Causes.Timeout, now, eventId) is { } ended)
                     db.SessionEvents.Add(ended);

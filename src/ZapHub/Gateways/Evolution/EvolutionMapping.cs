@@ -73,6 +73,27 @@ public static class EvolutionMapping
         }
     }
 
+    /// <summary>
+    /// connection.update `connecting` is what Evolution posts for every socket it re-creates, ~19 a second without backoff
+    /// while WhatsApp cannot be reached (contract §2): the same state and code again and again.
+    /// </summary>
+    public static string? RepeatKey(ReadOnlySpan<byte> body)
+    {
+        if (body.IndexOf("\"connecting\""u8) < 0) return null;
+        try
+        {
+            var reader = new Utf8JsonReader(body);
+            using var json = JsonDocument.ParseValue(ref reader);
+            var root = json.RootElement;
+            if (JsonFields.Str(root, "event") != "connection.update" || !root.TryGetProperty("data", out var data)) return null;
+            return JsonFields.Str(data, "state") == "connecting" ? $"connecting:{JsonFields.Int(data, "statusReason")}" : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>"5511999990001@s.whatsapp.net" → "+5511999990001"; groups and LIDs stay as they are.</summary>
     public static string? PhoneFromJid(string? jid)
     {
