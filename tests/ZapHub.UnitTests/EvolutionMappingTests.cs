@@ -125,4 +125,12 @@ public class EvolutionMappingTests
     [InlineData("""{"event":"presence.update","data":{}}""")]
     public void OddButValidJsonIsIgnoredNotThrown(string json) =>
         Assert.IsType<IgnoredSignal>(Assert.Single(EvolutionMapping.Parse(JsonDocument.Parse(json).RootElement)));
+
+    [Theory]
+    [InlineData("""{"event":"connection.update","instance":"a","data":{"instance":"a","state":"connecting","statusReason":200},"date_time":"2026-11-30T10:00:00.001Z"}""", "connecting:200")]
+    [InlineData("""{"event":"connection.update","instance":"a","data":{"instance":"a","state":"open","statusReason":200}}""", null)]
+    [InlineData("""{"event":"messages.upsert","instance":"a","data":{"message":{"conversation":"\"connecting\""}}}""", null)]
+    [InlineData("{\"event\":\"connection.update\",\"data\":{\"state\":\"connecting\"", null)]
+    public void OnlyTheConnectingLoopRepeats(string body, string? key) =>
+        Assert.Equal(key, EvolutionMapping.RepeatKey(System.Text.Encoding.UTF8.GetBytes(body)));
 }

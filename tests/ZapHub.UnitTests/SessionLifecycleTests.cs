@@ -62,16 +62,53 @@ public class SessionLifecycleTests
     public void QrCodesCountAndExpirePerProvider()
     {
         var s = NewSession(SessionState.Starting);
-        SessionLifecycle.ApplyQr(s, new QrSignal("qr", "2@a", "data:x", null), GatewayKind.Evolution, Causes.Webhook, Now);
+        var evolution = new ZapHub.Gateways.Evolution.EvolutionProvider().QrLifetime;
+        var wpp = new ZapHub.Gateways.WppConnect.WppConnectProvider().QrLifetime;
+        SessionLifecycle.ApplyQr(s, new QrSignal("qr", "2@a", "data:x", null), evolution, Causes.Webhook, Now);
         Assert.Equal((SessionState.AwaitingScan, 1, Now.AddSeconds(45)), (s.State, s.QrRefreshCount, s.QrExpiresAt));
-        Assert.Null(SessionLifecycle.ApplyQr(s, new QrSignal("qr", "2@a", "data:x", null), GatewayKind.Evolution, Causes.Webhook, Now));
-        SessionLifecycle.ApplyQr(s, new QrSignal("qr", "2@b", "data:y", null), GatewayKind.WppConnect, Causes.Webhook, Now);
+        Assert.Null(SessionLifecycle.ApplyQr(s, new QrSignal("qr", "2@a", "data:x", null), evolution, Causes.Webhook, Now));
+        SessionLifecycle.ApplyQr(s, new QrSignal("qr", "2@b", "data:y", null), wpp, Causes.Webhook, Now);
         Assert.Equal((2, Now.AddSeconds(20)), (s.QrRefreshCount, s.QrExpiresAt));
     }
 
     [Fact]
     public void AQrForAConnectedSessionIsStale() =>
-        Assert.Null(SessionLifecycle.ApplyQr(NewSession(SessionState.Connected), new QrSignal("qr", "2@a", null, null), GatewayKind.WppConnect, Causes.Webhook, Now));
+        Assert.Null(SessionLifecycle.ApplyQr(NewSession(SessionState.Connected), new QrSignal("qr", "2@a", null, null), TimeSpan.FromSeconds(20), Causes.Webhook, Now));
+
+    [Theory]
+    [InlineData(SessionState.Disconnected)]
+    [InlineData(SessionState.Created)]
+    public void AGatewaysOwnConnectingStartsNoAttempt(SessionState idle)
+    {
+        var s = NewSession(idle);
+        Assert.Null(SessionLifecycle.Apply(s, To(SessionState.Starting), Causes.Webhook, Now));
+        Assert.Null(SessionLifecycle.Apply(s, To(SessionState.Starting), Causes.Reconciler, Now));
+        Assert.Equal((idle, null), (s.State, s.StartingSince));
+        Assert.NotNull(SessionLifecycle.Apply(s, To(SessionState.Starting), Causes.User, Now));
+    }
+
+    [Fact]
+    public void AnAttemptsClockIsNotResetByAGatewayLoopingBetweenCloseAndConnecting()
+    {
+        var s = NewSession(SessionState.Disconnected);
+        SessionLifecycle.Apply(s, To(SessionState.Starting), Causes.User, Now);
+        for (var i = 1; i <= 20; i++)
+        {
+            Assert.Null(SessionLifecycle.Apply(s, To(SessionState.Disconnected, SessionReasons.ConnectionLost), Causes.Reconciler, Now.AddSeconds(i)));
+            Assert.Null(SessionLifecycle.Apply(s, To(SessionState.Starting), Causes.Webhook, Now.AddSeconds(i)));
+        }
+        Assert.Equal((SessionState.Starting, Now), (s.State, s.StartingSince));
+        // A real end of the attempt still ends it.
+        Assert.NotNull(SessionLifecycle.Apply(s, To(SessionState.Disconnected, SessionReasons.QrLimit), Causes.Webhook, Now.AddSeconds(30)));
+    }
+
+    [Fact]
+    public void ADropFromConnectedStartsTheGatewaysOwnAttemptWithItsClock()
+    {
+        var s = NewSession(SessionState.Connected);
+        Assert.NotNull(SessionLifecycle.Apply(s, To(SessionState.Starting), Causes.Webhook, Now));
+        Assert.Equal((SessionState.Starting, Now), (s.State, s.StartingSince));
+    }
 
     [Theory]
     [InlineData(SessionReasons.ConnectionLost, Causes.Webhook, true)]

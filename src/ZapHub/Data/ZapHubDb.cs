@@ -56,6 +56,7 @@ public abstract class ZapHubDb(DbContextOptions options)
     public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
     public DbSet<Gateway> Gateways => Set<Gateway>();
+    public DbSet<GatewayLeftover> GatewayLeftovers => Set<GatewayLeftover>();
     public DbSet<Session> Sessions => Set<Session>();
     public DbSet<SessionEvent> SessionEvents => Set<SessionEvent>();
     public DbSet<GatewayEvent> GatewayEvents => Set<GatewayEvent>();
@@ -121,6 +122,14 @@ public abstract class ZapHubDb(DbContextOptions options)
             e.Property(g => g.BaseUrl).HasMaxLength(500);
             e.Property(g => g.Kind).HasConversion<string>().HasMaxLength(16);
             e.HasOne<Tenant>().WithMany().HasForeignKey(g => g.OwnerTenantId).OnDelete(DeleteBehavior.Cascade);
+        });
+        b.Entity<GatewayLeftover>(e =>
+        {
+            e.Property(l => l.InstanceName).HasMaxLength(40);
+            e.Property(l => l.Kind).HasMaxLength(32);
+            e.Property(l => l.ResolvedBy).HasMaxLength(200);
+            e.HasIndex(l => new { l.GatewayId, l.ResolvedAt });
+            e.HasOne<Gateway>().WithMany().HasForeignKey(l => l.GatewayId).OnDelete(DeleteBehavior.Cascade);
         });
         b.Entity<Session>(e =>
         {

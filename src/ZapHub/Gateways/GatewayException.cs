@@ -17,6 +17,8 @@ public enum GatewayFailure
     NotConnected,
     /// <summary>The recipient is not on WhatsApp.</summary>
     InvalidNumber,
+    /// <summary>A stop was asked for, and the gateway still runs the session.</summary>
+    NotStopped,
 }
 
 public sealed class GatewayException(GatewayFailure failure, string message, int? statusCode = null, Exception? inner = null)

@@ -13,6 +13,9 @@ public sealed record ObservedState(bool Exists, StateSignal? State);
 
 public sealed record SentRef(string ProviderMessageId);
 
+/// <summary>The linked account: phone in E.164 ("+5511…") and its WhatsApp name.</summary>
+public sealed record AccountInfo(string? Phone, string? ProfileName);
+
 /// <summary>A file to send: a public URL the gateway downloads, or the bytes themselves.</summary>
 public sealed record OutgoingMedia(string Kind, string? Url, byte[]? Content, string? FileName, string? MimeType);
 
@@ -20,6 +23,39 @@ public sealed record OutgoingMedia(string Kind, string? Url, byte[]? Content, st
 public sealed record OutgoingMessage(string ToDigits, string? Text, OutgoingMedia? Media = null, TimeSpan TypingDelay = default);
 
 public sealed record GatewayCheck(bool Ok, string Detail);
+
+/// <summary>What a stop (logout, close, delete) left on the gateway, as the gateway itself said afterwards.</summary>
+public enum StopAftermath
+{
+    /// <summary>The instance is still provisioned and can be connected again as it is.</summary>
+    Kept,
+    /// <summary>The instance is gone from the gateway: the next connect provisions it again.</summary>
+    Removed,
+    /// <summary>Something only an operator can end still holds this instance name: the next connect needs a new name.</summary>
+    NameBlocked,
+}
+
+/// <summary>
+/// Something a stop could not clean through the gateway's API, left for the operator: what (<see cref="Leftovers"/>) and
+/// under which instance name.
+/// </summary>
+public sealed record Leftover(string InstanceName, string Kind);
+
+public sealed record StopResult(StopAftermath Aftermath, IReadOnlyList<Leftover> LeftBehind)
+{
+    public static readonly StopResult KeptClean = new(StopAftermath.Kept, []);
+    public static readonly StopResult RemovedClean = new(StopAftermath.Removed, []);
+}
+
+/// <summary>The kinds of <see cref="Leftover"/> a provider may report; each has an operator action in docs/operations.md.</summary>
+public static class Leftovers
+{
+    /// <summary>A browser still running with the session's profile locked; only a restart of the gateway server ends it.</summary>
+    public const string LockedBrowser = "locked_browser";
+
+    /// <summary>Session data the gateway keeps (a token file) and relaunches at its next start.</summary>
+    public const string StoredSession = "stored_session";
+}
 
 /// <summary>
 /// The port every feature uses to reach a gateway server; one implementation per provider. Nothing else in
@@ -38,10 +74,18 @@ public interface IGateway
     Task<ConnectOutcome> ConnectAsync(GatewaySession session, string? pairingPhone, CancellationToken ct);
 
     Task<ObservedState> GetStateAsync(GatewaySession session, CancellationToken ct);
-    Task LogoutAsync(GatewaySession session, CancellationToken ct);
-    Task CloseAsync(GatewaySession session, CancellationToken ct);
-    Task DeleteAsync(GatewaySession session, CancellationToken ct);
+
+    /// <summary>
+    /// The stops. Each makes whatever calls its provider needs, then checks the gateway's own answer: it returns what is
+    /// left, or throws <see cref="GatewayFailure.NotStopped"/> when the gateway still runs the session.
+    /// </summary>
+    Task<StopResult> LogoutAsync(GatewaySession session, CancellationToken ct);
+    Task<StopResult> CloseAsync(GatewaySession session, CancellationToken ct);
+    Task<StopResult> DeleteAsync(GatewaySession session, CancellationToken ct);
     Task RestartAsync(GatewaySession session, CancellationToken ct);
+
+    /// <summary>The connected account's phone (digits, country code first) and name, where webhooks do not carry them.</summary>
+    Task<AccountInfo?> ReadAccountAsync(GatewaySession session, CancellationToken ct);
 
     /// <summary>Sends a text or a file (with its caption). Never retried automatically: gateways take no idempotency key.</summary>
     Task<SentRef> SendAsync(GatewaySession session, OutgoingMessage message, CancellationToken ct);

@@ -9,7 +9,22 @@ using ZapHub.Platform;
 namespace ZapHub.Features.Gateways;
 
 public sealed record GatewayView(Guid Id, string Name, GatewayKind Kind, string BaseUrl, Guid? OwnerTenantId, int Capacity, bool Enabled,
-    int Sessions, DateTime CreatedAt, DateTime? LastCheckedAt, bool? LastCheckOk, string? LastCheckDetail);
+    int Sessions, DateTime CreatedAt, DateTime? LastCheckedAt, bool? LastCheckOk, string? LastCheckDetail)
+{
+    /// <summary>What stops left on this server that only the operator can clean, oldest first.</summary>
+    public IReadOnlyList<LeftoverView> Leftovers { get; init; } = [];
+}
+
+/// <summary>A leftover on a gateway server and the operator's action for it.</summary>
+public sealed record LeftoverView(long Id, string InstanceName, string Kind, DateTime FoundAt, string Action)
+{
+    public static string ActionFor(string kind) => kind switch
+    {
+        Leftovers.LockedBrowser => "A browser still runs for this session name with its profile locked; no API call ends it. Restart the gateway server (or end that Chromium process), then mark this cleaned.",
+        Leftovers.StoredSession => "The server keeps this session's token file and relaunches it at its next start (startAllSession). Delete tokens/<name>.data.json on the server (or turn startAllSession off), then mark this cleaned.",
+        _ => "Check the gateway server for this session name, then mark this cleaned.",
+    };
+}
 
 public sealed record GatewayInput(
     [property: Required, StringLength(100, MinimumLength = 2)] string Name,
@@ -26,10 +41,26 @@ public sealed class GatewayAdmin(ZapHubDb db, TenantContext scope, GatewayClient
     public async Task<IReadOnlyList<GatewayView>> ListAsync(CancellationToken ct)
     {
         var sessions = db.Sessions.IgnoreQueryFilters([ZapHubDb.TenantFilter]);
-        return await db.Gateways.AsNoTracking().OrderBy(g => g.Name)
+        var views = await db.Gateways.AsNoTracking().OrderBy(g => g.Name)
             .Select(g => new GatewayView(g.Id, g.Name, g.Kind, g.BaseUrl, g.OwnerTenantId, g.Capacity, g.Enabled,
                 sessions.Count(s => s.GatewayId == g.Id), g.CreatedAt, g.LastCheckedAt, g.LastCheckOk, g.LastCheckDetail))
             .ToListAsync(ct);
+        var open = (await db.GatewayLeftovers.AsNoTracking().Where(l => l.ResolvedAt == null).OrderBy(l => l.Id).ToListAsync(ct))
+            .ToLookup(l => l.GatewayId, l => new LeftoverView(l.Id, l.InstanceName, l.Kind, l.FoundAt, LeftoverView.ActionFor(l.Kind)));
+        return views.Select(v => v with { Leftovers = open[v.Id].ToList() }).ToList();
+    }
+
+    /// <summary>The operator cleaned the server (restarted it, removed a token file): the leftovers go from the list.</summary>
+    public async Task<GatewayView> ResolveLeftoversAsync(Actor actor, Guid id, long? leftoverId, CancellationToken ct)
+    {
+        var gateway = await db.Gateways.AsNoTracking().FirstOrDefaultAsync(g => g.Id == id, ct) ?? throw ProblemException.NotFound("Gateway");
+        var open = await db.GatewayLeftovers.Where(l => l.GatewayId == id && l.ResolvedAt == null && (leftoverId == null || l.Id == leftoverId)).ToListAsync(ct);
+        if (leftoverId is not null && open.Count == 0) throw ProblemException.NotFound("Leftover");
+        foreach (var left in open) (left.ResolvedAt, left.ResolvedBy) = (time.UtcNow(), actor.Name);
+        audit.Add(db, actor, gateway.OwnerTenantId, "gateway.leftovers_cleaned", "gateway", id.ToString(),
+            string.Join(", ", open.Select(l => $"{l.Kind} {l.InstanceName}")));
+        await db.SaveChangesAsync(ct);
+        return await GetAsync(id, ct);
     }
 
     public async Task<GatewayView> CreateAsync(Actor actor, GatewayInput input, CancellationToken ct)
@@ -137,6 +168,12 @@ public static class GatewayEndpoints
             svc.UpdateAsync(Actor.From(http.User, TenancyEndpoints.Ip(http)), gatewayId, body, ct)).WithName("AdminUpdateGateway");
         g.MapPost("/{gatewayId:guid}/test", (Guid gatewayId, GatewayAdmin svc, HttpContext http, CancellationToken ct) =>
             svc.TestAsync(Actor.From(http.User, TenancyEndpoints.Ip(http)), gatewayId, ct)).WithName("AdminTestGateway").WithSummary("Calls the gateway with its credentials and records the result.");
+        g.MapPost("/{gatewayId:guid}/leftovers/resolve", (Guid gatewayId, GatewayAdmin svc, HttpContext http, CancellationToken ct) =>
+            svc.ResolveLeftoversAsync(Actor.From(http.User, TenancyEndpoints.Ip(http)), gatewayId, null, ct))
+            .WithName("AdminResolveGatewayLeftovers").WithSummary("Marks every leftover on the gateway cleaned, after the operator acted on the server.");
+        g.MapPost("/{gatewayId:guid}/leftovers/{leftoverId:long}/resolve", (Guid gatewayId, long leftoverId, GatewayAdmin svc, HttpContext http, CancellationToken ct) =>
+            svc.ResolveLeftoversAsync(Actor.From(http.User, TenancyEndpoints.Ip(http)), gatewayId, leftoverId, ct))
+            .WithName("AdminResolveGatewayLeftover");
         g.MapDelete("/{gatewayId:guid}", async (Guid gatewayId, GatewayAdmin svc, HttpContext http, CancellationToken ct) =>
         {
             await svc.DeleteAsync(Actor.From(http.User, TenancyEndpoints.Ip(http)), gatewayId, ct);

@@ -9,8 +9,11 @@ namespace ZapHub.Features.Messages;
 public enum BeginResult { Started, SlotBusy, LimitReached, Gone, Unavailable }
 
 /// <summary>How a send call ended.</summary>
-public sealed record SendOutcome(string? ProviderMessageId, string? Category, string? Reason, bool Retry, DateTime? RetryAt = null, DateTime? PauseUntil = null)
+/// <summary>How a send ended: sent, retried later, held (the number cannot send; the attempt does not count) or failed.</summary>
+public sealed record SendOutcome(string? ProviderMessageId, string? Category, string? Reason, bool Retry, DateTime? RetryAt = null, DateTime? PauseUntil = null, bool Hold = false)
 {
+    public MessageStatus Status => Sent ? MessageStatus.Sent : Hold ? MessageStatus.Held : Retry ? MessageStatus.Queued : MessageStatus.Failed;
+
     public bool Sent => ProviderMessageId is not null;
     public static SendOutcome Delivered(string id) => new(id, null, null, false);
 }
@@ -165,7 +168,7 @@ public sealed class DispatchLedger : BackgroundService
             db.MessageEvents.Add(new MessageEvent
             {
                 TenantId = e.TenantId, MessageId = e.MessageId, At = e.At, Attempt = e.Attempt, Detail = e.Detail, Node = node.Id,
-                Status = e.Outcome.Sent ? MessageStatus.Sent : e.Outcome.Retry ? MessageStatus.Queued : MessageStatus.Failed,
+                Status = e.Outcome.Status,
             });
         }
     }
@@ -174,13 +177,17 @@ public sealed class DispatchLedger : BackgroundService
     {
         var owner = node.Id;
         var o = e.Outcome;
-        var status = o.Retry ? MessageStatus.Queued : MessageStatus.Failed;
+        var status = o.Status;
+        var failed = status == MessageStatus.Failed;
         await db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter])
             .Where(m => m.Id == e.MessageId && m.LeaseOwner == owner && InFlight.Contains(m.Status))
             .ExecuteUpdateAsync(u => u
                 .SetProperty(m => m.Status, status)
                 .SetProperty(m => m.DueAt, m => o.RetryAt ?? m.DueAt)
-                .SetProperty(m => m.FailedAt, m => o.Retry ? m.FailedAt : e.At)
+                .SetProperty(m => m.FailedAt, m => failed ? e.At : m.FailedAt)
+                // A held send was refused before it left (the number is down): it does not use up an attempt.
+                .SetProperty(m => m.Attempts, m => o.Hold ? m.Attempts - 1 : m.Attempts)
+                .SetProperty(m => m.HeldSince, m => o.Hold ? m.HeldSince ?? e.At : m.HeldSince)
                 .SetProperty(m => m.StatusReason, o.Reason)
                 .SetProperty(m => m.FailureCategory, o.Category)
                 .SetProperty(m => m.LeaseOwner, (string?)null)

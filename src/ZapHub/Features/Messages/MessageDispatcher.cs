@@ -475,40 +475,44 @@ public sealed class MessageDispatcher(
         }
         catch (GatewayException ex)
         {
-            outcome = Classify(ex, attempt, tenantRules.Settings, time.UtcNow());
+            outcome = Classify(ex, attempt, m.HeldSince, tenantRules.Settings, time.UtcNow());
+            // "Not connected", whatever ZapHub believed: the number leaves Connected now, so its other messages are held too.
+            if (GatewayFailureOutcome.Of(ex).NumberDown) await sessions.ReportNotConnectedAsync(session.Id, ct);
         }
         catch (Exception ex)
         {
             logger.LogError(ex, "Sending message {MessageId} failed unexpectedly", m.Id);
-            outcome = Classify(new GatewayException(GatewayFailure.Transient, "ZapHub could not complete the call: " + ex.Message, null, ex), attempt, tenantRules.Settings, time.UtcNow());
+            outcome = Classify(new GatewayException(GatewayFailure.Transient, "ZapHub could not complete the call: " + ex.Message, null, ex), attempt, m.HeldSince, tenantRules.Settings, time.UtcNow());
         }
 
         var ended = time.UtcNow();
         var took = time.GetElapsedTime(started).TotalMilliseconds;
         var detail = outcome.Sent
             ? $"attempt {attempt} via {session.DisplayName}: accepted by the gateway in {took:0} ms"
+            : outcome.Hold
+            ? $"held: {session.DisplayName} refused it ({outcome.Reason}); waits up to {tenantRules.Settings.HoldMinutes} minutes for the number"
             : $"attempt {attempt} via {session.DisplayName}: {outcome.Reason}" + (outcome.Retry ? $"; next try {outcome.RetryAt:HH:mm:ss} UTC" : "");
         var end = new DispatchLedger.End(m.Id, m.TenantId, session.Id, attempt, today, ended, outcome, ended + go.Gap, detail);
         return new Ended(m.Id, ledger.EndAsync(end), end.NextSendAt);
     }
 
-    /// <summary>Transient trouble retries with growing, jittered delays; a number WhatsApp does not know fails at once.</summary>
-    private SendOutcome Classify(GatewayException ex, int attempt, MessagingSettings settings, DateTime now)
+    /// <summary>
+    /// What the failure means (<see cref="GatewayFailureOutcome"/>): transient trouble retries with growing, jittered delays;
+    /// a number that is down (or a gateway the operator must fix) holds the message, for the tenant's hold time at most; a
+    /// number WhatsApp does not know fails at once.
+    /// </summary>
+    private SendOutcome Classify(GatewayException ex, int attempt, DateTime? heldSince, MessagingSettings settings, DateTime now)
     {
         var o = options.Value;
-        var (category, retryable) = ex.Failure switch
-        {
-            GatewayFailure.InvalidNumber => ("invalid_number", false),
-            GatewayFailure.Permanent => ("rejected", false),
-            GatewayFailure.RateLimited => ("rate_limited", true),
-            GatewayFailure.NotConnected => ("session_not_connected", true),
-            GatewayFailure.InstanceMissing => ("gateway_lost_instance", true),
-            GatewayFailure.Auth => ("gateway_auth", true),
-            GatewayFailure.Configuration => ("gateway_config", true),
-            _ => ("gateway_unavailable", true),
-        };
+        var meaning = GatewayFailureOutcome.Of(ex);
+        var category = meaning.SendCategory;
+        var retryable = meaning.OnSend != OnSend.Fail;
         var reason = ex.Failure == GatewayFailure.InvalidNumber ? "The number is not on WhatsApp." : ex.Message;
         if (reason.Length > 280) reason = reason[..280];
+        if (meaning.OnSend == OnSend.Hold)
+            return now - (heldSince ?? now) >= TimeSpan.FromMinutes(settings.HoldMinutes)
+                ? new SendOutcome(null, "expired", $"The number stayed unavailable ({reason}) for {settings.HoldMinutes} minutes.", false)
+                : new SendOutcome(null, category, reason, true, now + o.HoldRecheck, null, Hold: true);
         DateTime? pause = ex.Failure == GatewayFailure.RateLimited ? now + o.RateLimitPause : null;
         if (!retryable || attempt >= settings.MaxAttempts)
             return new SendOutcome(null, category, retryable ? $"gave up after {attempt} attempts: {reason}" : reason, false, null, pause);

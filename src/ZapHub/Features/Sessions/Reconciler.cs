@@ -1,6 +1,8 @@
+using System.Collections.Concurrent;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using ZapHub.Data;
+using ZapHub.Features.Messages;
 using ZapHub.Gateways;
 using ZapHub.Platform;
 
@@ -8,24 +10,48 @@ namespace ZapHub.Features.Sessions;
 
 /// <summary>
 /// Webhooks are the primary signal; this loop corrects what they miss. It reads the gateway's view of sessions in
-/// transitional states or silent for too long, ends attempts stuck in Starting, and re-creates instances a
-/// restarted gateway forgot.
+/// transitional states or silent for too long, ends attempts past their deadline, re-creates instances a restarted
+/// gateway forgot, reads the phone of a number linked where no webhook names it, and looks at once at a number a
+/// gateway answered "not connected" for.
 /// </summary>
 public sealed class Reconciler(IServiceScopeFactory scopes, TimeProvider time, IOptions<SessionOptions> options, ILogger<Reconciler> logger,
     IOptions<NodeOptions> node, SessionNotifier notifier) : BackgroundService
 {
     private static readonly SessionState[] Transitional = [SessionState.Starting, SessionState.AwaitingScan, SessionState.Pairing];
+    private static readonly TimeSpan PruneEvery = TimeSpan.FromHours(1);
+    private const int PruneBatch = 5000;
+    private readonly ConcurrentDictionary<Guid, byte> soon = new();
+    private readonly SemaphoreSlim wake = new(0);
+    private DateTime lastPrune;
+
+    /// <summary>Looks at this session in the next pass, which starts now rather than at the next tick.</summary>
+    public void CheckSoon(Guid sessionId)
+    {
+        soon[sessionId] = 0;
+        if (wake.CurrentCount == 0) wake.Release();
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!node.Value.RunsWorkers) return;
         using var timer = new PeriodicTimer(options.Value.ReconcileInterval, time);
-        do
+        Task<bool>? tick = null;
+        Task? woken = null;
+        while (!stoppingToken.IsCancellationRequested)
         {
             try { await RunOnceAsync(stoppingToken); }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested) { logger.LogError(ex, "Reconciliation pass failed"); }
+            try
+            {
+                // Both waits outlive a pass that the other one started: a tick or a wake is never lost.
+                tick ??= timer.WaitForNextTickAsync(stoppingToken).AsTask();
+                woken ??= wake.WaitAsync(stoppingToken);
+                if (await Task.WhenAny(tick, woken) == woken) woken = null;
+                else if (!await tick) return;
+                else tick = null;
+            }
+            catch (OperationCanceledException) { return; }
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
     public async Task<int> RunOnceAsync(CancellationToken ct)
@@ -34,6 +60,8 @@ public sealed class Reconciler(IServiceScopeFactory scopes, TimeProvider time, I
         var now = time.UtcNow();
         var transitionalBefore = now - o.TransitionalCheckInterval;
         var silentBefore = now - o.SilenceThreshold;
+        var asked = soon.Keys.ToList();
+        foreach (var id in asked) soon.TryRemove(id, out _);
         List<Guid> due;
         await using (var scope = scopes.CreateAsyncScope())
         {
@@ -43,14 +71,16 @@ public sealed class Reconciler(IServiceScopeFactory scopes, TimeProvider time, I
                 .Where(s => (Transitional.Contains(s.State) && (s.LastCheckedAt == null || s.LastCheckedAt < transitionalBefore))
                          || (s.State == SessionState.Connected && (s.LastEventAt ?? s.ConnectedAt) < silentBefore && (s.LastCheckedAt == null || s.LastCheckedAt < silentBefore)))
                 .OrderBy(s => s.LastCheckedAt).Select(s => s.Id).Take(500).ToListAsync(ct);
+            await PruneAsync(db, now, ct);
         }
-        foreach (var id in due)
+        foreach (var id in asked.Except(due).Concat(due))
         {
             try { await ReconcileAsync(id, now, ct); }
             catch (DbUpdateConcurrencyException) { /* changed meanwhile; looked at again next pass */ }
+            catch (InvalidOperationException) when (asked.Contains(id)) { /* deleted meanwhile */ }
             catch (Exception ex) when (!ct.IsCancellationRequested) { logger.LogWarning(ex, "Reconciling session {SessionId} failed", id); }
         }
-        return due.Count;
+        return due.Count + asked.Except(due).Count();
     }
 
     private async Task ReconcileAsync(Guid sessionId, DateTime now, CancellationToken ct)
@@ -58,11 +88,13 @@ public sealed class Reconciler(IServiceScopeFactory scopes, TimeProvider time, I
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ZapHubDb>();
         var session = await db.Sessions.IgnoreQueryFilters([ZapHubDb.TenantFilter]).FirstAsync(s => s.Id == sessionId, ct);
+        if (!session.Enabled || session.ProvisionedAt is null) return;
         // Each session is worked on in its own tenant's scope, like a request would be.
         scope.ServiceProvider.GetRequiredService<TenantContext>().Set(session.TenantId, null);
         var gateway = await db.Gateways.FirstAsync(g => g.Id == session.GatewayId, ct);
         var sessions = scope.ServiceProvider.GetRequiredService<SessionService>();
-        var gatewayClient = scope.ServiceProvider.GetRequiredService<GatewayClients>().For(gateway);
+        var gateways = scope.ServiceProvider.GetRequiredService<GatewayClients>();
+        var gatewayClient = gateways.For(gateway);
         session.LastCheckedAt = now;
 
         if (session.State == SessionState.Starting && session.StartingSince < now - options.Value.StartingTimeout)
@@ -72,7 +104,11 @@ public sealed class Reconciler(IServiceScopeFactory scopes, TimeProvider time, I
             session.LastError = $"The gateway did not start the connection within {options.Value.StartingTimeout.TotalSeconds:0} s. Try again; if it repeats, tell the operator.";
             await db.SaveChangesAsync(ct);
             notifier.Publish(session.TenantId, session.Id);
-            try { await sessions.CloseOnGatewayAsync(session, gateway, ct); }
+            try
+            {
+                await sessions.CloseOnGatewayAsync(session, gateway, ct);
+                await db.SaveChangesAsync(ct);
+            }
             catch (GatewayException ex) { logger.LogInformation("Closing timed-out session {SessionId}: {Error}", sessionId, ex.Message); }
             return;
         }
@@ -91,7 +127,8 @@ public sealed class Reconciler(IServiceScopeFactory scopes, TimeProvider time, I
         }
 
         var lost = !observed.Exists
-            || (session.State == SessionState.Connected && observed.State?.State == SessionState.Disconnected && scope.ServiceProvider.GetRequiredService<GatewayClients>().ProviderOf(gateway).LostSessionsReadClosed);
+            || (session.State == SessionState.Connected && observed.State?.State == SessionState.Disconnected && gateways.ProviderOf(gateway).LostSessionsReadClosed);
+        var reconnected = false;
         if (lost)
         {
             // A restarted gateway that lost its data lost the login too: re-create the instance and ask for a new scan.
@@ -101,16 +138,47 @@ public sealed class Reconciler(IServiceScopeFactory scopes, TimeProvider time, I
         }
         else if (observed.State is { } state)
         {
+            var wasConnected = session.State == SessionState.Connected;
             var change = SessionLifecycle.Apply(session, state with { RawEvent = "reconcile" }, Causes.Reconciler, now);
             Add(db, change);
+            reconnected = !wasConnected && session.State == SessionState.Connected;
             if (change is not null && SessionLifecycle.IsDrop(change) && await Breaker.TripIfLoopingAsync(db, session, now, options.Value, ct))
                 try { await sessions.CloseOnGatewayAsync(session, gateway, ct); } catch (GatewayException) { }
             // The gateway answered: an earlier "unreachable" no longer holds.
             if (session.LastError is { } error && (error.StartsWith("The gateway could not be reached", StringComparison.Ordinal) || error.StartsWith("The gateway did not answer", StringComparison.Ordinal)))
                 session.LastError = null;
         }
+        if (session.State == SessionState.Connected && session.Phone is null)
+        {
+            // Linked by QR where no webhook names the account (WPPConnect): ask the gateway once.
+            try
+            {
+                if (await gatewayClient.ReadAccountAsync(sessions.TargetOf(session), ct) is { } account)
+                    (session.Phone, session.ProfileName, session.LinkedAt) = (account.Phone, account.ProfileName ?? session.ProfileName, session.LinkedAt ?? now);
+            }
+            catch (GatewayException ex) { logger.LogInformation("Reading the phone of session {SessionId}: {Error}", sessionId, ex.Message); }
+        }
         await db.SaveChangesAsync(ct);
+        if (reconnected && await HeldMessages.ReleaseAsync(db, [session.Id], now, ct) > 0) scope.ServiceProvider.GetRequiredService<MessageDispatcher>().Wake();
         notifier.Publish(session.TenantId, session.Id);
+    }
+
+    /// <summary>Processed gateway events are kept for diagnosis for a while, like events out, then removed in small batches.</summary>
+    private async Task PruneAsync(ZapHubDb db, DateTime now, CancellationToken ct)
+    {
+        if (now - lastPrune < PruneEvery) return;
+        lastPrune = now;
+        var before = now - options.Value.GatewayEventRetention;
+        var inbox = db.GatewayEvents.IgnoreQueryFilters([ZapHubDb.TenantFilter]);
+        int pruned, total = 0;
+        do
+        {
+            var batch = await inbox.Where(e => e.ProcessedAt != null && e.ProcessedAt < before).OrderBy(e => e.Id).Select(e => e.Id).Take(PruneBatch).ToListAsync(ct);
+            pruned = batch.Count == 0 ? 0 : await inbox.Where(e => batch.Contains(e.Id)).ExecuteDeleteAsync(ct);
+            total += pruned;
+        }
+        while (pruned == PruneBatch && !ct.IsCancellationRequested);
+        if (total > 0) logger.LogInformation("Removed {Count} processed gateway events older than {Retention}", total, options.Value.GatewayEventRetention);
     }
 
     private static void Add(ZapHubDb db, SessionEvent? change)

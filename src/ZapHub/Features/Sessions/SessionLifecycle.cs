@@ -19,6 +19,13 @@ public static class SessionLifecycle
         if (s.State == SessionState.Pairing && signal.State == SessionState.Starting) return null;
         // A late "connecting" must not hide a QR that is on screen.
         if (s.State == SessionState.AwaitingScan && signal.State == SessionState.Starting) return null;
+        // Only a person (or a drop from Connected) starts an attempt: a gateway's own "connecting" for a number nobody is
+        // connecting (Evolution's socket loop after ZapHub ended the attempt, a restart replaying its instances) is not one,
+        // and must not restart the attempt's clock.
+        if (signal.State == SessionState.Starting && cause != Causes.User && s.State is SessionState.Created or SessionState.Disconnected) return null;
+        // While an attempt runs, "closed, retrying by itself" (Evolution reads `close` between the sockets of its loop) does
+        // not end it: the attempt's own deadline does.
+        if (s.State == SessionState.Starting && signal.State == SessionState.Disconnected && signal.Reason == SessionReasons.ConnectionLost && cause != Causes.User) return null;
 
         var from = s.State;
         if (signal.State == SessionState.Connected)
@@ -99,4 +106,6 @@ public static class Causes
     public const string Reconciler = "reconciler";
     public const string Timeout = "timeout";
     public const string Breaker = "breaker";
+    /// <summary>A gateway's answer to a send or another call said the number is not connected.</summary>
+    public const string Send = "send";
 }

@@ -26,7 +26,7 @@ public sealed record TestMessageResult(string To, string ProviderMessageId);
 /// <summary>Session operations for the scope's tenant, shared by the REST API and the dashboard.</summary>
 public sealed class SessionService(
     ZapHubDb db, TenantContext tenant, GatewayClients clients, AuditLog audit, TimeProvider time, IOptions<SessionOptions> options,
-    SessionSecrets secrets, SessionNotifier notifier)
+    SessionSecrets secrets, SessionNotifier notifier, Reconciler reconciler)
 {
     public async Task<IReadOnlyList<SessionView>> ListAsync(SessionState? state, CancellationToken ct)
     {
@@ -54,9 +54,7 @@ public sealed class SessionService(
         var gateway = await PlaceAsync(tenantId, gatewayId, kind, ct);
         var secret = Base64Url(RandomNumberGenerator.GetBytes(32));
         var now = time.UtcNow();
-        string instanceName;
-        do instanceName = SessionNames.New();
-        while (await db.Sessions.IgnoreQueryFilters([ZapHubDb.TenantFilter]).AnyAsync(s => s.GatewayId == gateway.Id && s.InstanceName == instanceName, ct));
+        var instanceName = await NewInstanceNameAsync(gateway.Id, ct);
 
         var session = new Session
         {
@@ -91,8 +89,22 @@ public sealed class SessionService(
             // Both gateways ignore a phone number on an attempt already running (Evolution reads ?number= only from
             // "close"; WPPConnect ignores the body of a started session): end that attempt first.
             if (phone is not null && session.State is SessionState.Starting or SessionState.AwaitingScan or SessionState.Pairing)
-                await g.CloseAsync(target, ct);
-            return await g.ConnectAsync(target, phone, ct);
+            {
+                var stop = await g.CloseAsync(target, ct);
+                await RecordStopAsync(session, gateway, stop, ct);
+                target = await EnsureProvisionedAsync(session, gateway, g, ct);
+            }
+            try
+            {
+                return await g.ConnectAsync(target, phone, ct);
+            }
+            catch (GatewayException ex) when (ex.Failure == GatewayFailure.InstanceMissing)
+            {
+                // The gateway lost the instance (deleted there, or restarted without its data): no dead end, create it again.
+                await SaveAsync(session, () => (session.ProvisionedAt, session.ProtectedProviderToken) = (null, null), ct);
+                target = await EnsureProvisionedAsync(session, gateway, g, ct);
+                return await g.ConnectAsync(target, phone, ct);
+            }
         }, ct);
 
         await SaveAsync(session, () =>
@@ -133,11 +145,15 @@ public sealed class SessionService(
     public Task<SessionView> CloseAsync(Actor actor, Guid id, CancellationToken ct) =>
         EndAsync(actor, id, "session.close", SessionReasons.Closed, (g, target) => g.CloseAsync(target, ct), ct);
 
-    private async Task<SessionView> EndAsync(Actor actor, Guid id, string action, string reason, Func<IGateway, GatewaySession, Task> call, CancellationToken ct)
+    /// <summary>
+    /// Stops the number on its gateway and records Disconnected only once the gateway said it stopped; what only the operator
+    /// can clean is recorded on the gateway, and a name the gateway still holds is replaced for the next attempt.
+    /// </summary>
+    private async Task<SessionView> EndAsync(Actor actor, Guid id, string action, string reason, Func<IGateway, GatewaySession, Task<StopResult>> call, CancellationToken ct)
     {
-        var (session, _) = await LoadAsync(id, ct);
+        var (session, gateway) = await LoadAsync(id, ct);
         if (session.ProvisionedAt is not null)
-            await CallAsync(session, async g => { await call(g, Target(session)); return true; }, ct);
+            await RecordStopAsync(session, gateway, await CallAsync(session, g => call(g, Target(session)), ct), ct);
         audit.Add(db, actor, session.TenantId, action, "session", session.Id.ToString(), session.DisplayName);
         await SaveAsync(session, () => Record(SessionLifecycle.Apply(session, new StateSignal(action, SessionState.Disconnected, action, reason), Causes.User, time.UtcNow())), ct);
         return await GetAsync(id, ct);
@@ -158,12 +174,9 @@ public sealed class SessionService(
 
     public async Task DeleteAsync(Actor actor, Guid id, CancellationToken ct)
     {
-        var (session, _) = await LoadAsync(id, ct);
+        var (session, gateway) = await LoadAsync(id, ct);
         if (session.ProvisionedAt is not null)
-        {
-            try { await CallAsync(session, async g => { await g.DeleteAsync(Target(session), ct); return true; }, ct); }
-            catch (ProblemException p) when (p.Code == "gateway_lost_instance") { }
-        }
+            AddLeftovers(session, gateway, await CallAsync(session, g => g.DeleteAsync(Target(session), ct), ct));
         // Set-based: a webhook touching the row at the same moment must not make the delete fail.
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         await db.Sessions.Where(s => s.Id == id).ExecuteDeleteAsync(ct);
@@ -195,7 +208,7 @@ public sealed class SessionService(
         if (!enabled && session.ProvisionedAt is not null)
         {
             // Best effort: a gateway that is down must not keep a number switched on.
-            try { await clients.For(gateway).CloseAsync(Target(session), ct); } catch (GatewayException) { }
+            try { await CloseOnGatewayAsync(session, gateway, ct); } catch (GatewayException) { }
         }
         await SaveAsync(session, () =>
         {
@@ -339,9 +352,76 @@ public sealed class SessionService(
         return Target(session);
     }
 
-    /// <summary>For the background workers: end an attempt on the gateway (close), without user-facing errors.</summary>
-    public Task CloseOnGatewayAsync(Session session, Gateway gateway, CancellationToken ct) =>
-        session.ProvisionedAt is null ? Task.CompletedTask : clients.For(gateway).CloseAsync(Target(session), ct);
+    /// <summary>
+    /// Ends an attempt on the gateway (close), without user-facing errors, and records what that left on the tracked
+    /// session and the gateway. The caller saves.
+    /// </summary>
+    public async Task CloseOnGatewayAsync(Session session, Gateway gateway, CancellationToken ct)
+    {
+        if (session.ProvisionedAt is null) return;
+        await RecordStopAsync(session, gateway, await clients.For(gateway).CloseAsync(Target(session), ct), ct);
+    }
+
+    /// <summary>
+    /// Applies a stop's aftermath to the tracked session: an instance the gateway no longer has is provisioned again by the
+    /// next connect; a name something on the gateway still holds (a locked browser) is replaced by a fresh one. Leftovers
+    /// go to the operator. Not saved here.
+    /// </summary>
+    private async Task RecordStopAsync(Session session, Gateway gateway, StopResult stop, CancellationToken ct)
+    {
+        AddLeftovers(session, gateway, stop);
+        if (stop.Aftermath == StopAftermath.Kept) return;
+        if (stop.Aftermath == StopAftermath.NameBlocked) session.InstanceName = await NewInstanceNameAsync(gateway.Id, ct);
+        (session.ProvisionedAt, session.ProtectedProviderToken) = (null, null);
+    }
+
+    private void AddLeftovers(Session session, Gateway gateway, StopResult stop)
+    {
+        foreach (var left in stop.LeftBehind)
+            db.GatewayLeftovers.Add(new GatewayLeftover { GatewayId = gateway.Id, TenantId = session.TenantId, InstanceName = left.InstanceName, Kind = left.Kind, FoundAt = time.UtcNow() });
+    }
+
+    private async Task<string> NewInstanceNameAsync(Guid gatewayId, CancellationToken ct)
+    {
+        var taken = db.Sessions.IgnoreQueryFilters([ZapHubDb.TenantFilter]);
+        var left = db.GatewayLeftovers;
+        string name;
+        do name = SessionNames.New();
+        while (await taken.AnyAsync(s => s.GatewayId == gatewayId && s.InstanceName == name, ct) || await left.AnyAsync(l => l.GatewayId == gatewayId && l.InstanceName == name, ct));
+        return name;
+    }
+
+    /// <summary>For the dispatcher: a send on this number was answered "not connected".</summary>
+    public async Task ReportNotConnectedAsync(Guid sessionId, CancellationToken ct)
+    {
+        for (var attempt = 1; attempt <= 3; attempt++)
+        {
+            var session = await db.Sessions.IgnoreQueryFilters([ZapHubDb.TenantFilter]).FirstOrDefaultAsync(s => s.Id == sessionId, ct);
+            if (session is null || session.State != SessionState.Connected) return;
+            MarkNotConnected(session, "not_connected");
+            try
+            {
+                await db.SaveChangesAsync(ct);
+                notifier.Publish(session.TenantId, session.Id);
+                return;
+            }
+            catch (DbUpdateConcurrencyException)
+            {
+                db.ChangeTracker.Clear();
+            }
+        }
+    }
+
+    /// <summary>
+    /// A gateway answered a call on this number with "not connected": the number leaves Connected at once, whatever
+    /// ZapHub believed, and the reconciler reads the gateway's real state next. The caller saves.
+    /// </summary>
+    public void MarkNotConnected(Session session, string rawState)
+    {
+        if (SessionLifecycle.Apply(session, new StateSignal("send", SessionState.Disconnected, rawState, SessionReasons.ConnectionLost), Causes.Send, time.UtcNow()) is { } change)
+            db.SessionEvents.Add(change);
+        reconciler.CheckSoon(session.Id);
+    }
 
     /// <summary>For the reconciler: create the instance again on a gateway that lost it.</summary>
     public async Task ReprovisionAsync(Session session, Gateway gateway, CancellationToken ct)
@@ -369,21 +449,19 @@ public sealed class SessionService(
         }
         catch (GatewayException ex)
         {
-            await SaveAsync(session, () => session.LastError = ex.Message, CancellationToken.None);
-            throw ToProblem(ex);
+            var outcome = GatewayFailureOutcome.Of(ex);
+            await SaveAsync(session, () =>
+            {
+                session.LastError = ex.Message;
+                if (outcome.NumberDown && session.State == SessionState.Connected) MarkNotConnected(session, "not_connected");
+            }, CancellationToken.None);
+            throw ToProblem(outcome);
         }
     }
 
-    public static ProblemException ToProblem(GatewayException ex) => ex.Failure switch
-    {
-        GatewayFailure.Transient or GatewayFailure.RateLimited => new ProblemException(503, "gateway_unavailable", "The WhatsApp gateway did not answer. Try again in a moment."),
-        GatewayFailure.Auth => new ProblemException(502, "gateway_auth", "The WhatsApp gateway refused ZapHub's credentials; the operator must check the gateway settings."),
-        GatewayFailure.Configuration => new ProblemException(502, "gateway_config", ex.Message),
-        GatewayFailure.NotConnected => ProblemException.Conflict("session_not_connected", "This number is not connected on the gateway; connect it again."),
-        GatewayFailure.InvalidNumber => ProblemException.Invalid("to", "number_not_on_whatsapp", "This number does not use WhatsApp."),
-        GatewayFailure.InstanceMissing => ProblemException.Conflict("gateway_lost_instance", "The gateway no longer knows this number; connect it again."),
-        _ => new ProblemException(502, "gateway_error", "The WhatsApp gateway failed: " + ex.Message),
-    };
+    public static ProblemException ToProblem(GatewayFailureOutcome outcome) => outcome.Status == 400
+        ? ProblemException.Invalid("to", outcome.ProblemCode, outcome.Detail)
+        : new ProblemException(outcome.Status, outcome.ProblemCode, outcome.Detail);
 
     private async Task<Dictionary<Guid, GatewayKind>> KindsAsync(CancellationToken ct) =>
         await db.Gateways.AsNoTracking().ToDictionaryAsync(g => g.Id, g => g.Kind, ct);

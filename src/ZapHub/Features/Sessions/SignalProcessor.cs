@@ -15,7 +15,7 @@ namespace ZapHub.Features.Sessions;
 /// arrived. One bad event is marked with its error and skipped; it never stops the loop.
 /// </summary>
 public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider time, IOptions<SessionOptions> options, ILogger<SignalProcessor> logger,
-    IOptions<NodeOptions> node, SessionNotifier notifier, WriteGate writeGate, GatewayClients clients)
+    IOptions<NodeOptions> node, SessionNotifier notifier, WriteGate writeGate, GatewayClients clients, Reconciler reconciler)
     : BackgroundService
 {
     private const int BatchSize = 500;
@@ -174,23 +174,28 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
             await inbox.Where(e => done.Contains(e.Id)).ExecuteUpdateAsync(u => u.SetProperty(e => e.ProcessedAt, now), ct);
             foreach (var (id, error) in errors)
                 await inbox.Where(e => e.Id == id).ExecuteUpdateAsync(u => u.SetProperty(e => e.ProcessedAt, now).SetProperty(e => e.Error, error), ct);
-            // Messages held for a number that just came back go out now instead of at their next check.
-            if (reconnected.Count > 0)
-                await db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter])
-                    .Where(m => m.SessionId != null && reconnected.Contains(m.SessionId.Value) && m.Status == MessageStatus.Held)
-                    .ExecuteUpdateAsync(u => u.SetProperty(m => m.DueAt, now), ct);
+            if (reconnected.Count > 0) await HeldMessages.ReleaseAsync(db, reconnected, now, ct);
             await (transaction ?? writes)!.CommitAsync(ct);
         }
         if (reconnected.Count > 0) scope.ServiceProvider.GetRequiredService<MessageDispatcher>().Wake();
+        // A number linked where no webhook names its phone (a WPPConnect QR login): the reconciler asks the gateway.
+        foreach (var id in reconnected.Where(id => sessions[id].Phone is null)) reconciler.CheckSoon(id);
         foreach (var session in sessions.Values) notifier.Publish(session.TenantId, session.Id);
 
-        // Attempts ZapHub ended (too many QR codes, a reconnect loop) are also ended on the gateway, best effort.
+        // Attempts ZapHub ended (too many QR codes, a reconnect loop) are also ended on the gateway, best effort, and what that
+        // left is recorded.
+        if (toClose.Count == 0) return events.Count;
         foreach (var id in toClose)
         {
             var session = sessions[id];
             try { await scope.ServiceProvider.GetRequiredService<SessionService>().CloseOnGatewayAsync(session, gateways[session.GatewayId], ct); }
             catch (GatewayException ex) { logger.LogWarning("Could not close session {SessionId} on its gateway: {Error}", id, ex.Message); }
         }
+        try
+        {
+            using (await writeGate.EnterAsync(db, ct)) await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateConcurrencyException) { /* changed meanwhile: the reconciler closes what is still open */ }
         return events.Count;
     }
 

@@ -12,11 +12,25 @@ public sealed class EvolutionGateway(GatewayHttp http, string baseUrl, string ap
 
     public GatewayKind Kind => GatewayKind.Evolution;
 
+    /// <summary>
+    /// verify-creds answers 200 to the global key only; fetchInstances also answers an instance token (with just its
+    /// instance), which cannot create instances, so it proves nothing on its own (contract §2).
+    /// </summary>
     public async Task<GatewayCheck> CheckAsync(CancellationToken ct)
     {
-        var reply = await CallAsync(HttpMethod.Get, "/instance/fetchInstances", null, false, ct);
-        if (reply.Ok) return new GatewayCheck(true, $"Evolution API answered; {reply.Json().GetArrayLength()} instance(s).");
-        return new GatewayCheck(false, reply.Status == HttpStatusCode.Unauthorized ? "The API key was refused." : $"HTTP {(int)reply.Status}");
+        var verify = await CallAsync(HttpMethod.Post, "/verify-creds", null, false, ct);
+        if (verify.Status == HttpStatusCode.Unauthorized)
+        {
+            var asToken = await CallAsync(HttpMethod.Get, "/instance/fetchInstances", null, false, ct);
+            return new GatewayCheck(false, asToken.Ok
+                ? "This is an instance token, not the global API key (AUTHENTICATION_API_KEY): it cannot create instances. Use the global key."
+                : "The API key was refused.");
+        }
+        if (!verify.Ok) return new GatewayCheck(false, $"HTTP {(int)verify.Status} from verify-creds.");
+        var instances = await CallAsync(HttpMethod.Get, "/instance/fetchInstances", null, false, ct);
+        return instances.Ok && instances.Json() is { ValueKind: JsonValueKind.Array } rows
+            ? new GatewayCheck(true, $"Evolution API answered; the global API key is valid; {rows.GetArrayLength()} instance(s).")
+            : new GatewayCheck(false, $"The key is valid, but listing instances answered HTTP {(int)instances.Status}.");
     }
 
     public async Task<Provisioned> ProvisionAsync(string instanceName, Uri callbackUrl, CancellationToken ct)
@@ -74,20 +88,53 @@ public sealed class EvolutionGateway(GatewayHttp http, string baseUrl, string ap
         return new ObservedState(true, EvolutionMapping.Connection("fetchInstances", status, (int?)reason, JsonFields.Str(row, "ownerJid"), JsonFields.Str(row, "profileName")));
     }
 
-    public async Task LogoutAsync(GatewaySession session, CancellationToken ct)
+    /// <summary>
+    /// Logout unlinks a logged-in instance and keeps it. An instance that is not logged in answers 400 "not connected"
+    /// and may still be re-creating its socket without end (WhatsApp unreachable): only deleting it stops that, so it is
+    /// deleted and the next connect creates it again (contract §2).
+    /// </summary>
+    public async Task<StopResult> LogoutAsync(GatewaySession session, CancellationToken ct)
     {
         var reply = await CallAsync(HttpMethod.Delete, $"/instance/logout/{Name(session)}", null, true, ct);
-        // 400 "instance is not connected": already logged out, which is what we wanted.
-        if (!reply.Ok && reply.Status != HttpStatusCode.BadRequest) throw Classify(reply, "Logging out");
+        if (reply.Status == HttpStatusCode.NotFound) return StopResult.RemovedClean;
+        if (reply.Status == HttpStatusCode.BadRequest && reply.Text.Contains("is not connected", StringComparison.Ordinal)) return await DeleteAsync(session, ct);
+        if (!reply.Ok) throw Classify(reply, "Logging out");
+        await ConfirmAsync(session, state => state is "close" or null, ct);
+        return StopResult.KeptClean;
     }
 
-    /// <summary>Evolution has no "close without logout"; logging out ends the attempt and keeps the instance.</summary>
-    public Task CloseAsync(GatewaySession session, CancellationToken ct) => LogoutAsync(session, ct);
+    /// <summary>Evolution has no "close without logout": logging out ends the attempt.</summary>
+    public Task<StopResult> CloseAsync(GatewaySession session, CancellationToken ct) => LogoutAsync(session, ct);
 
-    public async Task DeleteAsync(GatewaySession session, CancellationToken ct)
+    public async Task<StopResult> DeleteAsync(GatewaySession session, CancellationToken ct)
     {
         var reply = await CallAsync(HttpMethod.Delete, $"/instance/delete/{Name(session)}", null, true, ct);
         if (!reply.Ok && reply.Status != HttpStatusCode.NotFound) throw Classify(reply, "Deleting the instance");
+        await ConfirmAsync(session, state => state is null, ct);
+        return StopResult.RemovedClean;
+    }
+
+    /// <summary>Reads the instance back until it shows the stop (null: it no longer exists); the server applies some of it asynchronously.</summary>
+    private async Task ConfirmAsync(GatewaySession session, Func<string?, bool> stopped, CancellationToken ct)
+    {
+        string? state = null;
+        for (var read = 0; read < 10; read++)
+        {
+            var reply = await CallAsync(HttpMethod.Get, $"/instance/connectionState/{Name(session)}", null, false, ct);
+            state = reply.Status == HttpStatusCode.NotFound ? null
+                : reply.Ok ? JsonFields.Str(reply.Json().TryGetProperty("instance", out var i) ? i : default, "state")
+                : throw Classify(reply, "Reading the state after the stop");
+            if (stopped(state)) return;
+            await Task.Delay(TimeSpan.FromMilliseconds(300), ct);
+        }
+        throw new GatewayException(GatewayFailure.NotStopped, $"Evolution still reports the instance as '{state}' after it was asked to stop.");
+    }
+
+    public async Task<AccountInfo?> ReadAccountAsync(GatewaySession session, CancellationToken ct)
+    {
+        var reply = await CallAsync(HttpMethod.Get, $"/instance/fetchInstances?instanceName={Name(session)}", null, false, ct);
+        if (!reply.Ok || reply.Json() is not { ValueKind: JsonValueKind.Array } rows || rows.GetArrayLength() == 0) return null;
+        return new AccountInfo(EvolutionMapping.PhoneFromJid(JsonFields.Str(rows[0], "ownerJid")), JsonFields.Str(rows[0], "profileName"));
     }
 
     public async Task RestartAsync(GatewaySession session, CancellationToken ct)
@@ -135,11 +182,14 @@ public sealed class EvolutionGateway(GatewayHttp http, string baseUrl, string ap
 
     private static string Name(GatewaySession s) => Uri.EscapeDataString(s.InstanceName);
 
-    /// <summary>Evolution's ambiguous codes: 500 "Connection Closed" means not connected; 400 with exists:false means an unknown number.</summary>
+    /// <summary>
+    /// Evolution's ambiguous codes: a 500 "Connection Closed", or the TypeError of an instance without a socket
+    /// ("reading 'onWhatsApp'"), means not connected, not "try again shortly"; 400 with exists:false means an unknown number.
+    /// </summary>
     private static GatewayException Classify(GatewayHttp.Reply reply, string what)
     {
         var text = reply.Text;
-        if ((int)reply.Status == 500 && text.Contains("Connection Closed", StringComparison.Ordinal))
+        if ((int)reply.Status == 500 && (text.Contains("Connection Closed", StringComparison.Ordinal) || text.Contains("reading 'onWhatsApp'", StringComparison.Ordinal)))
             return new GatewayException(GatewayFailure.NotConnected, "The WhatsApp number is not connected on the gateway.", 500);
         if (reply.Status == HttpStatusCode.BadRequest && text.Contains("\"exists\":false", StringComparison.Ordinal))
             return new GatewayException(GatewayFailure.InvalidNumber, "The number is not on WhatsApp.", 400);

@@ -52,32 +52,97 @@ public sealed class WppConnectGateway(GatewayHttp http, string baseUrl, string s
         return new ObservedState(true, WppConnectMapping.Status("status-session", status));
     }
 
-    public async Task LogoutAsync(GatewaySession session, CancellationToken ct)
+    /// <summary>
+    /// logout-session unlinks a session with a live client. Without one (INITIALIZING, CLOSED) it answers 404 "Disconnected"
+    /// and changes nothing, so a starting session is closed instead (contract §7).
+    /// </summary>
+    public async Task<StopResult> LogoutAsync(GatewaySession session, CancellationToken ct)
     {
         var reply = await CallAsync(session, HttpMethod.Post, "logout-session", null, true, ct);
-        // 404 "Disconnected": nothing to log out of.
-        if (!reply.Ok && reply.Status != HttpStatusCode.NotFound) throw Classify(reply, "Logging out");
+        if (reply.Status == HttpStatusCode.NotFound && IsDisconnected(reply)) return await CloseAsync(session, ct);
+        if (!reply.Ok) throw Classify(reply, "Logging out");
+        await ConfirmClosedAsync(session, ct);
+        return StopResult.KeptClean;
     }
 
-    public async Task CloseAsync(GatewaySession session, CancellationToken ct)
+    /// <summary>
+    /// close-session ends a live page. A session still INITIALIZING has none: the server answers 500 and its Chromium goes on
+    /// running with the profile locked, which no API call of 2.10.4 ends (a server restart does) and which makes every later
+    /// start of that name fail. So the name is given up and the browser reported for the operator.
+    /// </summary>
+    public async Task<StopResult> CloseAsync(GatewaySession session, CancellationToken ct)
     {
+        var status = await StatusAsync(session, ct);
+        if (status is null or "CLOSED") return StopResult.KeptClean;
         var reply = await CallAsync(session, HttpMethod.Post, "close-session", null, true, ct);
-        // Quirk: closing a session stuck in INITIALIZING answers 500 but does reset it.
+        if (status == "INITIALIZING")
+            return new StopResult(StopAftermath.NameBlocked, [new Leftover(session.InstanceName, Leftovers.LockedBrowser)]);
         if (!reply.Ok && (int)reply.Status != 500) throw Classify(reply, "Closing the session");
+        await ConfirmClosedAsync(session, ct);
+        return StopResult.KeptClean;
     }
 
-    /// <summary>WPPConnect has no delete: log out (unlinks the phone) and close.</summary>
-    public async Task DeleteAsync(GatewaySession session, CancellationToken ct)
+    /// <summary>
+    /// WPPConnect has no delete. A live session is logged out and closed, its browser profile cleared (clear-session-data).
+    /// Its token file stays whatever ZapHub calls (2.10.4 builds that path without a separator), and the server's next
+    /// start relaunches every stored session: reported for the operator when show-all-sessions still lists the name.
+    /// </summary>
+    public async Task<StopResult> DeleteAsync(GatewaySession session, CancellationToken ct)
     {
-        await LogoutAsync(session, ct);
-        await CloseAsync(session, ct);
+        if (await StatusAsync(session, ct) == "CONNECTED")
+        {
+            var logout = await CallAsync(session, HttpMethod.Post, "logout-session", null, true, ct);
+            if (!logout.Ok && !IsDisconnected(logout)) throw Classify(logout, "Logging out");
+        }
+        var closed = await CloseAsync(session, ct);
+        var clear = await http.SendAsync(HttpMethod.Post, $"{Base}/api/{Uri.EscapeDataString(session.InstanceName)}/{Uri.EscapeDataString(secretKey)}/clear-session-data", null, null, true, ct);
+        if (!clear.Ok && clear.Status != HttpStatusCode.NotFound) throw Classify(clear, "Clearing the session data");
+        var left = closed.LeftBehind.ToList();
+        if ((await StoredSessionsAsync(ct)).Contains(session.InstanceName)) left.Add(new Leftover(session.InstanceName, Leftovers.StoredSession));
+        return new StopResult(StopAftermath.Removed, left);
     }
 
     public async Task RestartAsync(GatewaySession session, CancellationToken ct)
     {
-        await CloseAsync(session, ct);
+        var closed = await CloseAsync(session, ct);
+        if (closed.Aftermath != StopAftermath.Kept)
+            throw new GatewayException(GatewayFailure.NotConnected, "The session was still starting; connect it again instead of restarting.");
         await ConnectAsync(session, null, ct);
     }
+
+    /// <summary>No webhook carries the phone of a QR login; host-device answers it for a connected session (as its WhatsApp id).</summary>
+    public async Task<AccountInfo?> ReadAccountAsync(GatewaySession session, CancellationToken ct)
+    {
+        var reply = await CallAsync(session, HttpMethod.Get, "host-device", null, false, ct);
+        if (!reply.Ok) return IsDisconnected(reply) ? null : throw Classify(reply, "Reading the linked phone");
+        var device = reply.Json().TryGetProperty("response", out var r) ? r : default;
+        var wid = JsonFields.Str(device, "phoneNumber") ?? (device.ValueKind == JsonValueKind.Object && device.TryGetProperty("wid", out var w) ? JsonFields.Str(w, "_serialized") : null);
+        return new AccountInfo(Evolution.EvolutionMapping.PhoneFromJid(wid), JsonFields.Str(device, "pushname"));
+    }
+
+    private async Task<string?> StatusAsync(GatewaySession session, CancellationToken ct)
+    {
+        var reply = await CallAsync(session, HttpMethod.Get, "status-session", null, false, ct);
+        return reply.Ok ? JsonFields.Str(reply.Json(), "status") : throw Classify(reply, "Reading the state");
+    }
+
+    private async Task ConfirmClosedAsync(GatewaySession session, CancellationToken ct)
+    {
+        var status = await StatusAsync(session, ct);
+        if (status is not (null or "CLOSED"))
+            throw new GatewayException(GatewayFailure.NotStopped, $"WPPConnect still reports the session as {status} after it was asked to stop.");
+    }
+
+    /// <summary>The token files the server would relaunch at its next start (show-all-sessions lists the token store).</summary>
+    private async Task<HashSet<string>> StoredSessionsAsync(CancellationToken ct)
+    {
+        var reply = await http.SendAsync(HttpMethod.Get, $"{Base}/api/{Uri.EscapeDataString(secretKey)}/show-all-sessions", null, null, false, ct);
+        if (!reply.Ok || !reply.Json().TryGetProperty("response", out var names) || names.ValueKind != JsonValueKind.Array) return [];
+        return names.EnumerateArray().Where(n => n.ValueKind == JsonValueKind.String).Select(n => n.GetString()!).ToHashSet();
+    }
+
+    private static bool IsDisconnected(GatewayHttp.Reply reply) =>
+        reply.Status == HttpStatusCode.NotFound && reply.Text.Contains("\"Disconnected\"", StringComparison.Ordinal);
 
     public async Task<SentRef> SendAsync(GatewaySession session, OutgoingMessage message, CancellationToken ct)
     {
@@ -121,7 +186,7 @@ public sealed class WppConnectGateway(GatewayHttp http, string baseUrl, string s
     private static GatewayException Classify(GatewayHttp.Reply reply, string what)
     {
         var text = reply.Text;
-        if (reply.Status == HttpStatusCode.NotFound && text.Contains("\"Disconnected\"", StringComparison.Ordinal))
+        if (IsDisconnected(reply))
             return new GatewayException(GatewayFailure.NotConnected, "The WhatsApp number is not connected on the gateway.", 404);
         if (reply.Status == HttpStatusCode.BadRequest && text.Contains("não existe", StringComparison.Ordinal))
             return new GatewayException(GatewayFailure.InvalidNumber, "The number is not on WhatsApp.", 400);

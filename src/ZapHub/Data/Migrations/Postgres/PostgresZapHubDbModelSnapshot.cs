@@ -525,6 +525,47 @@ namespace ZapHub.Data.Migrations.Postgres
                     b.ToTable("Gateways");
                 });
 
+            modelBuilder.Entity("ZapHub.Features.Gateways.GatewayLeftover", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTime>("FoundAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<Guid>("GatewayId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("InstanceName")
+                        .IsRequired()
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)");
+
+                    b.Property<DateTime?>("ResolvedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("ResolvedBy")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.Property<Guid?>("TenantId")
+                        .HasColumnType("uuid");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("GatewayId", "ResolvedAt");
+
+                    b.ToTable("GatewayLeftovers");
+                });
+
             modelBuilder.Entity("ZapHub.Features.Messages.Contact", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1446,6 +1487,15 @@ namespace ZapHub.Data.Migrations.Postgres
                         .WithMany()
                         .HasForeignKey("OwnerTenantId")
                         .OnDelete(DeleteBehavior.Cascade);
+                });
+
+            modelBuilder.Entity("ZapHub.Features.Gateways.GatewayLeftover", b =>
+                {
+                    b.HasOne("ZapHub.Features.Gateways.Gateway", null)
+                        .WithMany()
+                        .HasForeignKey("GatewayId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("ZapHub.Features.Messages.Contact", b =>

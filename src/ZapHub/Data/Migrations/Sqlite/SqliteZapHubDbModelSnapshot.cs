@@ -508,6 +508,45 @@ namespace ZapHub.Data.Migrations.Sqlite
                     b.ToTable("Gateways");
                 });
 
+            modelBuilder.Entity("ZapHub.Features.Gateways.GatewayLeftover", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("FoundAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("GatewayId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("InstanceName")
+                        .IsRequired()
+                        .HasMaxLength(40)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("ResolvedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ResolvedBy")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("TenantId")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("GatewayId", "ResolvedAt");
+
+                    b.ToTable("GatewayLeftovers");
+                });
+
             modelBuilder.Entity("ZapHub.Features.Messages.Contact", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1421,6 +1460,15 @@ namespace ZapHub.Data.Migrations.Sqlite
                         .WithMany()
                         .HasForeignKey("OwnerTenantId")
                         .OnDelete(DeleteBehavior.Cascade);
+                });
+
+            modelBuilder.Entity("ZapHub.Features.Gateways.GatewayLeftover", b =>
+                {
+                    b.HasOne("ZapHub.Features.Gateways.Gateway", null)
+                        .WithMany()
+                        .HasForeignKey("GatewayId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("ZapHub.Features.Messages.Contact", b =>
