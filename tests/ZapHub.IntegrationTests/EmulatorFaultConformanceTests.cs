@@ -100,6 +100,13 @@ public class EmulatorFaultConformanceTests
         Assert.Equal(HttpStatusCode.InternalServerError, status);
         Assert.Contains("onWhatsApp", body.GetProperty("response").GetProperty("message").GetString());
 
+        // With a socket that is closed (logged out), the same send is "Connection Closed" (contract §1.7).
+        await SendAsync(e, Evolution(HttpMethod.Get, "/instance/connect/nosock"));
+        await Http.ExpectAsync(await e.ScanAsync("evolution", "nosock"), HttpStatusCode.OK);
+        await Http.ExpectAsync(await e.UnlinkAsync("evolution", "nosock"), HttpStatusCode.OK);
+        (status, body) = await SendAsync(e, Evolution(HttpMethod.Post, "/message/sendText/nosock", body: new { number = "5511988887777", text = "oi" }));
+        Assert.Equal((HttpStatusCode.InternalServerError, "Connection Closed"), (status, body.GetProperty("response").GetProperty("message").GetString()));
+
         await Http.ExpectAsync(await e.Http.PostAsync("/_emulator/evolution/nosock/lose", null), HttpStatusCode.OK);
         (status, body) = await SendAsync(e, Evolution(HttpMethod.Get, "/instance/connect/nosock"));
         Assert.Equal(HttpStatusCode.NotFound, status);

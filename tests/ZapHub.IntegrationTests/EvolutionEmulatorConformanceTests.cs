@@ -138,7 +138,8 @@ public class EvolutionEmulatorConformanceTests
 
         var (sendStatus, send) = await SendAsync(e, HttpMethod.Post, "/message/sendText/sim1", body: new { number = "5511988887777", text = "oi" });
         Assert.Equal(HttpStatusCode.InternalServerError, sendStatus);
-        Assert.Equal("Connection Closed", send.GetProperty("response").GetProperty("message").GetString());
+        // Never connected since the server started: no socket, and the send fails inside the server (contract §2).
+        Assert.Equal("Cannot read properties of undefined (reading 'onWhatsApp')", send.GetProperty("response").GetProperty("message").GetString());
 
         var (numbersStatus, numbers) = await SendAsync(e, HttpMethod.Post, "/chat/whatsappNumbers/sim1", body: new { numbers = new[] { "5511988887777" } });
         Assert.Equal(HttpStatusCode.BadRequest, numbersStatus);

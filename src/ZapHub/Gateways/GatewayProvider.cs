@@ -28,6 +28,9 @@ public abstract class GatewayProvider
     /// <summary>Turns a webhook body into normalized signals; needs no client or credentials.</summary>
     public abstract IReadOnlyList<GatewaySignal> ParseWebhook(JsonElement body);
 
+    /// <summary>The instance (session) name a webhook says it is about, if it names one.</summary>
+    public abstract string? InstanceNameOf(JsonElement body);
+
     /// <summary>
     /// The time part of a webhook's dedupe key. A server that retries with the same body (and stamps its own time into
     /// it) makes retries duplicates; one that never retries, and sends identical bodies for distinct events, needs the

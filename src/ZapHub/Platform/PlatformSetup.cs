@@ -21,6 +21,7 @@ public static class PlatformSetup
         services.AddOptions<NodeOptions>().BindConfiguration(NodeOptions.Section);
         if (!builder.Environment.IsDevelopment())
             builder.Logging.AddJsonConsole(o => o.IncludeScopes = true);
+        SecretSafeLoggerFactory.Register(services);
         return builder;
     }
 

@@ -6,6 +6,7 @@ using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace ZapHub.IntegrationTests.Infrastructure;
 
@@ -60,6 +61,15 @@ public sealed partial class ZapHubApp : WebApplicationFactory<Program>
 
     private readonly List<Action<IServiceCollection>> serviceChanges = [];
 
+    /// <summary>Set by <see cref="CaptureLogs"/>: every line the app logs, at Debug and below too.</summary>
+    public LogCapture? Logs { get; private set; }
+
+    public ZapHubApp CaptureLogs()
+    {
+        Logs = new LogCapture();
+        return this;
+    }
+
     /// <summary>Replaces a service that would reach the outside world (the DNS resolver, say).</summary>
     public ZapHubApp WithServices(Action<IServiceCollection> change)
     {
@@ -80,6 +90,8 @@ public sealed partial class ZapHubApp : WebApplicationFactory<Program>
         builder.UseSetting("Demo:Enabled", "false");
         foreach (var (key, value) in settings) builder.UseSetting(key, value);
         if (clock is { } c) builder.ConfigureServices(services => services.AddSingleton(c));
+        if (Logs is { } logs)
+            builder.ConfigureLogging(l => l.AddProvider(logs).AddFilter<LogCapture>((string?)null, LogLevel.Trace).SetMinimumLevel(LogLevel.Trace));
         foreach (var change in serviceChanges) builder.ConfigureServices(change);
     }
 

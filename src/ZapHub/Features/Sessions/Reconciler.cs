@@ -99,17 +99,20 @@ public sealed class Reconciler(IServiceScopeFactory scopes, TimeProvider time, I
 
         if (session.State == SessionState.Starting && session.StartingSince < now - options.Value.StartingTimeout)
         {
-            // Failed is saved first: the gateway's own logout/close webhooks that follow must find it already decided.
-            Add(db, SessionLifecycle.Apply(session, new StateSignal("timeout", SessionState.Failed, session.RawState ?? "", SessionReasons.StartTimeout), Causes.Timeout, now));
-            session.LastError = $"The gateway did not start the connection within {options.Value.StartingTimeout.TotalSeconds:0} s. Try again; if it repeats, tell the operator.";
-            await db.SaveChangesAsync(ct);
-            notifier.Publish(session.TenantId, session.Id);
-            try
-            {
-                await sessions.CloseOnGatewayAsync(session, gateway, ct);
-                await db.SaveChangesAsync(ct);
-            }
+            // The attempt is ended on the gateway first, so that Failed and what the stop changed (a new name, say) are saved
+            // together: a retry that follows at once must not meet the old name. Webhooks the stop itself causes may land
+            // first; the save then re-reads the row and decides Failed on top of them.
+            var change = StopChange.None;
+            try { change = await sessions.CloseOnGatewayAsync(session, gateway, ct); }
             catch (GatewayException ex) { logger.LogInformation("Closing timed-out session {SessionId}: {Error}", sessionId, ex.Message); }
+            await sessions.SaveAsync(session, () =>
+            {
+                change.ApplyTo(session);
+                session.LastCheckedAt = now;
+                if (session.State == SessionState.Connected) return;
+                Add(db, SessionLifecycle.Apply(session, new StateSignal("timeout", SessionState.Failed, session.RawState ?? "", SessionReasons.StartTimeout), Causes.Timeout, now));
+                session.LastError = $"The gateway did not start the connection within {options.Value.StartingTimeout.TotalSeconds:0} s. Try again; if it repeats, tell the operator.";
+            }, ct);
             return;
         }
 
@@ -143,7 +146,7 @@ public sealed class Reconciler(IServiceScopeFactory scopes, TimeProvider time, I
             Add(db, change);
             reconnected = !wasConnected && session.State == SessionState.Connected;
             if (change is not null && SessionLifecycle.IsDrop(change) && await Breaker.TripIfLoopingAsync(db, session, now, options.Value, ct))
-                try { await sessions.CloseOnGatewayAsync(session, gateway, ct); } catch (GatewayException) { }
+                try { (await sessions.CloseOnGatewayAsync(session, gateway, ct)).ApplyTo(session); } catch (GatewayException) { }
             // The gateway answered: an earlier "unreachable" no longer holds.
             if (session.LastError is { } error && (error.StartsWith("The gateway could not be reached", StringComparison.Ordinal) || error.StartsWith("The gateway did not answer", StringComparison.Ordinal)))
                 session.LastError = null;

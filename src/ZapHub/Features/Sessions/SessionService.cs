@@ -90,8 +90,8 @@ public sealed class SessionService(
             // "close"; WPPConnect ignores the body of a started session): end that attempt first.
             if (phone is not null && session.State is SessionState.Starting or SessionState.AwaitingScan or SessionState.Pairing)
             {
-                var stop = await g.CloseAsync(target, ct);
-                await RecordStopAsync(session, gateway, stop, ct);
+                var change = await RecordStopAsync(session, gateway, await g.CloseAsync(target, ct), ct);
+                await SaveAsync(session, () => change.ApplyTo(session), ct);
                 target = await EnsureProvisionedAsync(session, gateway, g, ct);
             }
             try
@@ -152,10 +152,14 @@ public sealed class SessionService(
     private async Task<SessionView> EndAsync(Actor actor, Guid id, string action, string reason, Func<IGateway, GatewaySession, Task<StopResult>> call, CancellationToken ct)
     {
         var (session, gateway) = await LoadAsync(id, ct);
-        if (session.ProvisionedAt is not null)
-            await RecordStopAsync(session, gateway, await CallAsync(session, g => call(g, Target(session)), ct), ct);
+        var change = session.ProvisionedAt is null ? StopChange.None
+            : await RecordStopAsync(session, gateway, await CallAsync(session, g => call(g, Target(session)), ct), ct);
         audit.Add(db, actor, session.TenantId, action, "session", session.Id.ToString(), session.DisplayName);
-        await SaveAsync(session, () => Record(SessionLifecycle.Apply(session, new StateSignal(action, SessionState.Disconnected, action, reason), Causes.User, time.UtcNow())), ct);
+        await SaveAsync(session, () =>
+        {
+            change.ApplyTo(session);
+            Record(SessionLifecycle.Apply(session, new StateSignal(action, SessionState.Disconnected, action, reason), Causes.User, time.UtcNow()));
+        }, ct);
         return await GetAsync(id, ct);
     }
 
@@ -176,7 +180,7 @@ public sealed class SessionService(
     {
         var (session, gateway) = await LoadAsync(id, ct);
         if (session.ProvisionedAt is not null)
-            AddLeftovers(session, gateway, await CallAsync(session, g => g.DeleteAsync(Target(session), ct), ct));
+            await RecordStopAsync(session, gateway, await CallAsync(session, g => g.DeleteAsync(Target(session), ct), ct), ct);
         // Set-based: a webhook touching the row at the same moment must not make the delete fail.
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         await db.Sessions.Where(s => s.Id == id).ExecuteDeleteAsync(ct);
@@ -205,14 +209,16 @@ public sealed class SessionService(
     {
         var (session, gateway) = await LoadAsync(id, ct);
         if (session.Enabled == enabled) return await GetAsync(id, ct);
+        var change = StopChange.None;
         if (!enabled && session.ProvisionedAt is not null)
         {
             // Best effort: a gateway that is down must not keep a number switched on.
-            try { await CloseOnGatewayAsync(session, gateway, ct); } catch (GatewayException) { }
+            try { change = await CloseOnGatewayAsync(session, gateway, ct); } catch (GatewayException) { }
         }
         await SaveAsync(session, () =>
         {
             var now = time.UtcNow();
+            change.ApplyTo(session);
             session.Enabled = enabled;
             if (!enabled)
             {
@@ -290,7 +296,7 @@ public sealed class SessionService(
     /// Applies a change and saves it. When the webhook processor or the reconciler changed the session meanwhile,
     /// the row is read again and the change re-applied on top, instead of overwriting a newer state.
     /// </summary>
-    private async Task SaveAsync(Session session, Action apply, CancellationToken ct)
+    public async Task SaveAsync(Session session, Action apply, CancellationToken ct)
     {
         apply();
         for (var attempt = 1; ; attempt++)
@@ -353,32 +359,27 @@ public sealed class SessionService(
     }
 
     /// <summary>
-    /// Ends an attempt on the gateway (close), without user-facing errors, and records what that left on the tracked
-    /// session and the gateway. The caller saves.
+    /// Ends an attempt on the gateway (close), without user-facing errors. What it left for the operator is added to the
+    /// context; the change it needs on the session row is returned, for the caller to apply in its save.
     /// </summary>
-    public async Task CloseOnGatewayAsync(Session session, Gateway gateway, CancellationToken ct)
-    {
-        if (session.ProvisionedAt is null) return;
-        await RecordStopAsync(session, gateway, await clients.For(gateway).CloseAsync(Target(session), ct), ct);
-    }
+    public async Task<StopChange> CloseOnGatewayAsync(Session session, Gateway gateway, CancellationToken ct) =>
+        session.ProvisionedAt is null ? StopChange.None : await RecordStopAsync(session, gateway, await clients.For(gateway).CloseAsync(Target(session), ct), ct);
 
     /// <summary>
-    /// Applies a stop's aftermath to the tracked session: an instance the gateway no longer has is provisioned again by the
-    /// next connect; a name something on the gateway still holds (a locked browser) is replaced by a fresh one. Leftovers
-    /// go to the operator. Not saved here.
+    /// A stop's aftermath: an instance the gateway no longer has is provisioned again by the next connect; a name something
+    /// on the gateway still holds (a locked browser) is replaced by a fresh one. Leftovers go to the operator (added to the
+    /// context, not saved here).
     /// </summary>
-    private async Task RecordStopAsync(Session session, Gateway gateway, StopResult stop, CancellationToken ct)
-    {
-        AddLeftovers(session, gateway, stop);
-        if (stop.Aftermath == StopAftermath.Kept) return;
-        if (stop.Aftermath == StopAftermath.NameBlocked) session.InstanceName = await NewInstanceNameAsync(gateway.Id, ct);
-        (session.ProvisionedAt, session.ProtectedProviderToken) = (null, null);
-    }
-
-    private void AddLeftovers(Session session, Gateway gateway, StopResult stop)
+    private async Task<StopChange> RecordStopAsync(Session session, Gateway gateway, StopResult stop, CancellationToken ct)
     {
         foreach (var left in stop.LeftBehind)
             db.GatewayLeftovers.Add(new GatewayLeftover { GatewayId = gateway.Id, TenantId = session.TenantId, InstanceName = left.InstanceName, Kind = left.Kind, FoundAt = time.UtcNow() });
+        return stop.Aftermath switch
+        {
+            StopAftermath.Removed => new StopChange(true, null),
+            StopAftermath.NameBlocked => new StopChange(true, await NewInstanceNameAsync(gateway.Id, ct)),
+            _ => StopChange.None,
+        };
     }
 
     private async Task<string> NewInstanceNameAsync(Guid gatewayId, CancellationToken ct)

@@ -129,7 +129,16 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
             try
             {
                 using var json = JsonDocument.Parse(e.Body);
-                parsed.Add((e, session, clients.ProviderOf(gateways[session.GatewayId]).ParseWebhook(json.RootElement)));
+                var provider = clients.ProviderOf(gateways[session.GatewayId]);
+                // A callback URL outlives a name ZapHub gave up (a gateway restart relaunches it and it posts here): only
+                // events about the number's own instance are applied; the others are kept with the reason, for the operator.
+                if (provider.InstanceNameOf(json.RootElement) is { } named && named != session.InstanceName)
+                {
+                    errors[e.Id] = $"ignored: the event is about instance '{(named.Length > 60 ? named[..60] : named)}', not this number's '{session.InstanceName}'";
+                    parsed.Add((e, null, []));
+                    continue;
+                }
+                parsed.Add((e, session, provider.ParseWebhook(json.RootElement)));
             }
             catch (Exception ex)
             {
@@ -188,7 +197,7 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
         foreach (var id in toClose)
         {
             var session = sessions[id];
-            try { await scope.ServiceProvider.GetRequiredService<SessionService>().CloseOnGatewayAsync(session, gateways[session.GatewayId], ct); }
+            try { (await scope.ServiceProvider.GetRequiredService<SessionService>().CloseOnGatewayAsync(session, gateways[session.GatewayId], ct)).ApplyTo(session); }
             catch (GatewayException ex) { logger.LogWarning("Could not close session {SessionId} on its gateway: {Error}", id, ex.Message); }
         }
         try

@@ -16,6 +16,8 @@ public sealed class EvolutionProvider : GatewayProvider
 
     public override IReadOnlyList<GatewaySignal> ParseWebhook(JsonElement body) => EvolutionMapping.Parse(body);
 
+    public override string? InstanceNameOf(JsonElement body) => JsonFields.Str(body, "instance");
+
     /// <summary>Evolution retries a failed delivery with the same body, which carries its own millisecond date_time.</summary>
     public override string DedupeTime(string? sentAt, DateTime receivedAt) => sentAt is { Length: > 40 } ? sentAt[..40] : sentAt ?? "";
 

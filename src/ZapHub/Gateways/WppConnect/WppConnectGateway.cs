@@ -76,7 +76,7 @@ public sealed class WppConnectGateway(GatewayHttp http, string baseUrl, string s
         if (status is null or "CLOSED") return StopResult.KeptClean;
         var reply = await CallAsync(session, HttpMethod.Post, "close-session", null, true, ct);
         if (status == "INITIALIZING")
-            return new StopResult(StopAftermath.NameBlocked, [new Leftover(session.InstanceName, Leftovers.LockedBrowser)]);
+            return new StopResult(StopAftermath.NameBlocked, await GivenUpAsync(session, [new Leftover(session.InstanceName, Leftovers.LockedBrowser)], ct));
         if (!reply.Ok && (int)reply.Status != 500) throw Classify(reply, "Closing the session");
         await ConfirmClosedAsync(session, ct);
         return StopResult.KeptClean;
@@ -97,9 +97,14 @@ public sealed class WppConnectGateway(GatewayHttp http, string baseUrl, string s
         var closed = await CloseAsync(session, ct);
         var clear = await http.SendAsync(HttpMethod.Post, $"{Base}/api/{Uri.EscapeDataString(session.InstanceName)}/{Uri.EscapeDataString(secretKey)}/clear-session-data", null, null, true, ct);
         if (!clear.Ok && clear.Status != HttpStatusCode.NotFound) throw Classify(clear, "Clearing the session data");
-        var left = closed.LeftBehind.ToList();
-        if ((await StoredSessionsAsync(ct)).Contains(session.InstanceName)) left.Add(new Leftover(session.InstanceName, Leftovers.StoredSession));
-        return new StopResult(StopAftermath.Removed, left);
+        return new StopResult(StopAftermath.Removed, closed.Aftermath == StopAftermath.NameBlocked ? closed.LeftBehind : await GivenUpAsync(session, [], ct));
+    }
+
+    /// <summary>What stays on the server under a name ZapHub no longer uses: its token file, which the next server start relaunches.</summary>
+    private async Task<IReadOnlyList<Leftover>> GivenUpAsync(GatewaySession session, List<Leftover> known, CancellationToken ct)
+    {
+        if ((await StoredSessionsAsync(ct)).Contains(session.InstanceName)) known.Add(new Leftover(session.InstanceName, Leftovers.StoredSession));
+        return known;
     }
 
     public async Task RestartAsync(GatewaySession session, CancellationToken ct)
