@@ -54,8 +54,8 @@ public class WhatsAppTests(BrowserFixture browser) : IClassFixture<BrowserFixtur
         Assert.True(scan.IsSuccessStatusCode);
 
         await Expect(numbers.Status("Recepção Centro")).ToHaveTextAsync("Conectado");
-        // WPPConnect's webhooks never carry the account's own number (see the contract); Evolution's do.
-        if (provider == "evolution") await Expect(numbers.Phone("Recepção Centro")).ToHaveTextAsync("+5511999990001");
+        // WPPConnect's webhooks never carry the account's own number (see the contract): ZapHub reads it from the gateway.
+        await Expect(numbers.Phone("Recepção Centro")).ToHaveTextAsync("+5511999990001");
         await Expect(numbers.Dialog).ToHaveCountAsync(0);
         Assert.True(await page.EvaluateAsync<bool>("window.__noReload === true"), "the page reloaded");
         await BrowserFixture.ScreenshotAsync(page, $"whatsapp-connected-{provider}-desktop");

@@ -319,3 +319,53 @@ public class RealGatewayFailureTests
         Assert.True(leaks.Count == 0, $"{leaks.Count} log line(s) carry a secret:\n{string.Join("\n", leaks.Take(10))}");
     }
 }
+
+/// <summary>What a gateway sends is answered 4xx or 2xx, never 5xx, unless storage really is down.</summary>
+public class GatewayWebhookEdgeTests
+{
+    private static async Task<string> CallbackUrlAsync(EmulatorHost emulator, string instance)
+    {
+        using var find = new HttpRequestMessage(HttpMethod.Get, $"/evolution/webhook/find/{instance}");
+        find.Headers.Add("apikey", EmulatorHost.EvolutionKey);
+        return (await (await emulator.Http.SendAsync(find)).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("url").GetString()!;
+    }
+
+    [Theory]
+    [InlineData("{\"event\":\"presence.update\",\"instance\":\"x\",\"date_time\":\"\\ud800\"}")]
+    [InlineData("{\"event\":\"presence.update\",\"instance\":\"x\",\"date_time\":\"\\udfff\\ud800\",\"data\":{}}")]
+    public async Task AnUnreadableDateTimeIsStoredNotAnsweredAsStorageTrouble(string body)
+    {
+        await using var emulator = await EmulatorHost.StartAsync();
+        await using var app = new ZapHubApp();
+        app.ServeOverKestrel();
+        await app.RegisterEmulatorAsync(emulator);
+        var t = await app.CreateTenantAsync();
+        var (_, instance) = await t.ConnectedSessionAsync(emulator, "evolution", "Evolution");
+        using var http = new HttpClient();
+        var answer = await http.PostAsync(await CallbackUrlAsync(emulator, instance), new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+    }
+
+    [Fact]
+    [Trait("Category", "PostgresOnly")]
+    public async Task AWebhookRacingTheDeleteOfItsNumberIsNotFoundNotServiceUnavailable()
+    {
+        await using var emulator = await EmulatorHost.StartAsync();
+        await using var nodeA = new ZapHubApp();
+        nodeA.ServeOverKestrel();
+        await nodeA.RegisterEmulatorAsync(emulator);
+        await using var nodeB = new ZapHubApp(shareDatabaseWith: nodeA);
+        var receiverB = nodeB.Anonymous();
+        var t = await nodeA.CreateTenantAsync();
+        var (id, instance) = await t.ConnectedSessionAsync(emulator, "evolution", "Evolution");
+        var path = new Uri(await CallbackUrlAsync(emulator, instance)).PathAndQuery;
+        string Event(int n) => $"{{\"event\":\"presence.update\",\"instance\":\"{instance}\",\"data\":{{\"n\":{n}}},\"date_time\":\"2026-12-01T10:00:00.{n:D3}Z\"}}";
+
+        // Node B has seen the number (its secret is cached there); node A deletes it.
+        Assert.Equal(HttpStatusCode.OK, (await receiverB.PostAsync(path, new StringContent(Event(1), System.Text.Encoding.UTF8, "application/json"))).StatusCode);
+        await Http.ExpectAsync(await t.Owner.DeleteAsync($"/api/v1/sessions/{id}"), HttpStatusCode.NoContent);
+
+        var late = await receiverB.PostAsync(path, new StringContent(Event(2), System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.NotFound, late.StatusCode);
+    }
+}

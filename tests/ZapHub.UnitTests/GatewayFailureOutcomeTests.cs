@@ -27,3 +27,13 @@ public class GatewayFailureOutcomeTests
     public void NoFailureButPermanentFallsToTheGenericMeaning() =>
         Assert.Equal([GatewayFailure.Permanent], Enum.GetValues<GatewayFailure>().Where(f => GatewayFailureOutcome.Of(new GatewayException(f, "x")).ProblemCode == "gateway_error"));
 }
+
+public class LogSafeTests
+{
+    [Theory]
+    [InlineData("/hooks/gateway/01a2355b-0181-794c-b657-0a74516f6d80/8arC0qqgLeYcW85", "/hooks/gateway/01a2355b-0181-794c-b657-0a74516f6d80/***")]
+    [InlineData("POST http://h/hooks/gateway/abc/s3cr3t/messages-upsert?x=1", "POST http://h/hooks/gateway/abc/***/messages-upsert?x=1")]
+    [InlineData("found for the request path '/hooks/gateway/abc/s3cr3t'", "found for the request path '/hooks/gateway/abc/***'")]
+    [InlineData("/api/v1/sessions/abc", "/api/v1/sessions/abc")]
+    public void AWebhookPathLosesItsSecret(string text, string logged) => Assert.Equal(logged, ZapHub.Platform.LogSafe.Mask(text));
+}

@@ -35,4 +35,6 @@ public static class SessionReasons
     public const string GatewayLostInstance = "gateway_lost_instance";
     public const string ServerClosed = "server_closed";
     public const string ConnectionLost = "connection_lost";
+    /// <summary>A call on the number (a send) was answered "not connected" while ZapHub thought it was.</summary>
+    public const string GatewayNotConnected = "gateway_not_connected";
 }

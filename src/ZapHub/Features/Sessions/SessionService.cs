@@ -419,7 +419,7 @@ public sealed class SessionService(
     /// </summary>
     public void MarkNotConnected(Session session, string rawState)
     {
-        if (SessionLifecycle.Apply(session, new StateSignal("send", SessionState.Disconnected, rawState, SessionReasons.ConnectionLost), Causes.Send, time.UtcNow()) is { } change)
+        if (SessionLifecycle.Apply(session, new StateSignal("send", SessionState.Disconnected, rawState, SessionReasons.GatewayNotConnected), Causes.Send, time.UtcNow()) is { } change)
             db.SessionEvents.Add(change);
         reconciler.CheckSoon(session.Id);
     }
