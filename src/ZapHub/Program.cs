@@ -5,6 +5,7 @@ using ZapHub.Data;
 using ZapHub.Features.Accounts;
 using ZapHub.Features.Admin;
 using ZapHub.Features.Events;
+using ZapHub.Features.GatewayWebhooks;
 using ZapHub.Features.Messages;
 using ZapHub.Features.Sessions;
 using ZapHub.GatewayEmulator;
@@ -19,6 +20,7 @@ builder.Services
     .AddTenancy()
     .AddAdmin()
     .AddSessions()
+    .AddGatewayWebhooks()
     .AddMessages()
     .AddEvents()
     .AddDashboard();
@@ -58,6 +60,7 @@ app.MapPlatform();
 app.MapAccounts();
 app.MapTenancy();
 app.MapAdmin();
+app.MapGatewayWebhooks();
 app.MapSessions();
 app.MapMessages();
 app.MapEvents();

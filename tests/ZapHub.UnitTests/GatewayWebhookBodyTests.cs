@@ -1,5 +1,5 @@
 using System.Text;
-using ZapHub.Features.Sessions;
+using ZapHub.Features.GatewayWebhooks;
 
 namespace ZapHub.UnitTests;
 
@@ -12,6 +12,7 @@ public class GatewayWebhookBodyTests
     [InlineData("""{"date_time":1700000000}""", null)]
     [InlineData("""{"data":[1,{"a":"b"}],"date_time":"t"}  """ + "\n", "t")]
     [InlineData("""{}""", null)]
+    [InlineData("""{"date_time":"\ud800"}""", null)]
     public void AnObjectIsAcceptedWithItsOwnTime(string body, string? expected)
     {
         Assert.True(GatewayWebhookEndpoint.TryReadSentAt(Encoding.UTF8.GetBytes(body), out var sentAt));
@@ -29,4 +30,13 @@ public class GatewayWebhookBodyTests
     [InlineData("\u00ff\u00fe")]
     public void AnythingElseIsRefused(string body) =>
         Assert.False(GatewayWebhookEndpoint.TryReadSentAt(Encoding.UTF8.GetBytes(body), out _));
+
+    [Fact]
+    public void AnInvalidUtf8TimeIsNoTimeAndTheObjectIsStillAccepted()
+    {
+        var body = Encoding.UTF8.GetBytes("""{"date_time":"X"}""");
+        body[14] = 0xC3; // a lone lead byte: not UTF-8
+        Assert.True(GatewayWebhookEndpoint.TryReadSentAt(body, out var sentAt));
+        Assert.Null(sentAt);
+    }
 }

@@ -1,3 +1,4 @@
+using ZapHub.Features.GatewayWebhooks;
 using Microsoft.EntityFrameworkCore;
 using ZapHub.Data;
 using ZapHub.Features.Sessions;
@@ -35,13 +36,14 @@ public sealed class DispatchLedger : BackgroundService
 
     private readonly IServiceScopeFactory scopes;
     private readonly NodeIdentity node;
-    private readonly SignalProcessor receipts;
+    private readonly PendingReceiptChecks pendingReceipts;
+    private readonly SignalProcessor processor;
     private readonly WriteGate writeGate;
     private readonly GroupCommit<object, (BeginResult, DateTime?)> groups;
 
-    public DispatchLedger(IServiceScopeFactory scopes, NodeIdentity node, SignalProcessor receipts, WriteGate writeGate, ILogger<DispatchLedger> logger)
+    public DispatchLedger(IServiceScopeFactory scopes, NodeIdentity node, PendingReceiptChecks pendingReceipts, SignalProcessor processor, WriteGate writeGate, ILogger<DispatchLedger> logger)
     {
-        (this.scopes, this.node, this.receipts, this.writeGate) = (scopes, node, receipts, writeGate);
+        (this.scopes, this.node, this.pendingReceipts, this.processor, this.writeGate) = (scopes, node, pendingReceipts, processor, writeGate);
         groups = new(256, CommitAsync, logger);
     }
 
@@ -53,7 +55,12 @@ public sealed class DispatchLedger : BackgroundService
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => groups.RunAsync(steps =>
     {
         var sent = steps.OfType<End>().Where(e => e.Outcome.Sent).Select(e => new RecordedSend(e.SessionId, e.Outcome.ProviderMessageId!)).ToList();
-        if (sent.Count > 0) receipts.SendsRecorded(sent);
+        if (sent.Count > 0)
+        {
+            // Receipts that raced these sends can now find their message.
+            pendingReceipts.Recorded(sent);
+            processor.Wake();
+        }
     }, stoppingToken);
 
     private static Guid SessionOf(object step) => step switch { Begin b => b.SessionId, End e => e.SessionId, _ => Guid.Empty };

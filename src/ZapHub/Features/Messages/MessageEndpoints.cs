@@ -1,3 +1,4 @@
+using ZapHub.Features.GatewayWebhooks;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
@@ -15,6 +16,8 @@ public static class MessageEndpoints
         services.AddSingleton<NodeIdentity>();
         services.AddSingleton<MessageIntake>();
         services.AddHostedService(sp => sp.GetRequiredService<MessageIntake>());
+        services.AddSingleton<PendingReceiptChecks>();
+        services.AddScoped<IGatewaySignalHandler, MessageSignalHandler>();
         services.AddSingleton<DispatchLedger>();
         services.AddHostedService(sp => sp.GetRequiredService<DispatchLedger>());
         services.AddSingleton<MessageDispatcher>();

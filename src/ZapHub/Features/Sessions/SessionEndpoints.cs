@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using ZapHub.Features.GatewayWebhooks;
 using ZapHub.Features.Tenancy;
 using ZapHub.Gateways;
 using ZapHub.Platform;
@@ -22,15 +23,10 @@ public static class SessionEndpoints
     {
         services.AddOptions<SessionOptions>().BindConfiguration(SessionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddGateways();
-        services.AddSingleton<SessionSecrets>();
-        services.AddGatewayWebhooks();
         services.AddSingleton<SessionNotifier>();
         services.AddHostedService<PostgresFanOut>();
         services.AddScoped<SessionService>();
-        services.AddSingleton<SignalProcessor>();
-        services.AddHostedService(sp => sp.GetRequiredService<SignalProcessor>());
-        services.AddSingleton<GatewayInbox>();
-        services.AddHostedService(sp => sp.GetRequiredService<GatewayInbox>());
+        services.AddScoped<IGatewaySignalHandler, SessionSignalHandler>();
         services.AddSingleton<Reconciler>();
         services.AddHostedService(sp => sp.GetRequiredService<Reconciler>());
         return services;
@@ -38,7 +34,6 @@ public static class SessionEndpoints
 
     public static IEndpointRouteBuilder MapSessions(this IEndpointRouteBuilder app)
     {
-        app.MapGatewayWebhooks();
         var g = app.MapGroup("/api/v1/sessions").WithTags("Sessions").RequireRateLimiting(RateLimits.Api);
         const string read = ApiScopes.SessionsRead, control = ApiScopes.SessionsControl;
 

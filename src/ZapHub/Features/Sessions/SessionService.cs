@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using ZapHub.Data;
 using ZapHub.Features.Events;
+using ZapHub.Features.GatewayWebhooks;
 using ZapHub.Features.Gateways;
 using ZapHub.Features.Tenancy;
 using ZapHub.Gateways;

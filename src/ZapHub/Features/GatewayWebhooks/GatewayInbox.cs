@@ -5,8 +5,9 @@ using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.EntityFrameworkCore.Storage;
 using ZapHub.Data;
+using ZapHub.Features.Sessions;
 
-namespace ZapHub.Features.Sessions;
+namespace ZapHub.Features.GatewayWebhooks;
 
 /// <summary>What became of a webhook handed to the inbox.</summary>
 public enum InboxResult { Stored, Duplicate, SessionGone }

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.EntityFrameworkCore;
 using ZapHub.Data;
 
-namespace ZapHub.Features.Sessions;
+namespace ZapHub.Features.GatewayWebhooks;
 
 /// <summary>
 /// The receiver's view of each session's callback secret hash, cached so a flood of webhooks costs no query.

@@ -8,9 +8,10 @@ using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Http.Features;
 using ZapHub.Platform;
 using Microsoft.Extensions.Options;
+using ZapHub.Features.Sessions;
 using ZapHub.Gateways;
 
-namespace ZapHub.Features.Sessions;
+namespace ZapHub.Features.GatewayWebhooks;
 
 /// <summary>
 /// POST /hooks/gateway/{sessionId}/{secret}[/{event-suffix}]: where gateways report. The per-session secret in the
@@ -22,14 +23,30 @@ namespace ZapHub.Features.Sessions;
 /// </summary>
 public static class GatewayWebhookEndpoint
 {
-    public static IServiceCollection AddGatewayWebhooks(this IServiceCollection services) =>
-        services.AddSingleton<GatewayWebhookLimiter>().AddSingleton<GatewayWebhookRepeats>();
+    /// <summary>
+    /// The gateway-webhook path: this receiver, the inbox that stores each event before it is acknowledged, and the
+    /// processor that hands the events' signals to the features' handlers (<see cref="IGatewaySignalHandler"/>).
+    /// </summary>
+    public static IServiceCollection AddGatewayWebhooks(this IServiceCollection services)
+    {
+        services.AddSingleton<GatewayWebhookLimiter>();
+        services.AddSingleton<GatewayWebhookRepeats>();
+        services.AddSingleton<SessionSecrets>();
+        services.AddSingleton<SignalProcessor>();
+        services.AddHostedService(sp => sp.GetRequiredService<SignalProcessor>());
+        services.AddSingleton<GatewayInbox>();
+        services.AddHostedService(sp => sp.GetRequiredService<GatewayInbox>());
+        return services;
+    }
 
-    public static void MapGatewayWebhooks(this IEndpointRouteBuilder app) =>
+    public static IEndpointRouteBuilder MapGatewayWebhooks(this IEndpointRouteBuilder app)
+    {
         app.MapPost("/hooks/gateway/{sessionId:guid}/{secret}/{**suffix}", ReceiveAsync)
             .ExcludeFromDescription()
             .DisableValidation()
             .ShortCircuit();
+        return app;
+    }
 
     private static async Task ReceiveAsync(HttpContext http)
     {
@@ -164,24 +181,4 @@ public static class GatewayWebhookEndpoint
         try { return reader.GetString(); }
         catch (InvalidOperationException) { return null; }
     }
-}
-
-/// <summary>
-/// Per session and sender address: somebody hammering one session's URL cannot use up the budget of its real gateway,
-/// and a QR storm or an inbound burst from a real gateway stays well below the limit.
-/// </summary>
-public sealed class GatewayWebhookLimiter(IOptions<RateLimitOptions> options) : IDisposable
-{
-    private readonly PartitionedRateLimiter<(Guid, IPAddress?)> limiter = PartitionedRateLimiter.Create<(Guid, IPAddress?), (Guid, IPAddress?)>(key =>
-        RateLimitPartition.GetTokenBucketLimiter(key, _ => new TokenBucketRateLimiterOptions
-        {
-            TokenLimit = options.Value.GatewayWebhooksPerSecond,
-            TokensPerPeriod = options.Value.GatewayWebhooksPerSecond,
-            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-            QueueLimit = 0,
-        }));
-
-    public RateLimitLease Acquire(Guid sessionId, IPAddress? sender) => limiter.AttemptAcquire((sessionId, sender));
-
-    public void Dispose() => limiter.Dispose();
 }

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace ZapHub.Features.Sessions;
+namespace ZapHub.Features.GatewayWebhooks;
 
 /// <summary>
 /// The last stored webhook of each session that only repeated a transitional state (its provider's repeat key). The same

@@ -1,0 +1,156 @@
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using ZapHub.Data;
+using ZapHub.Features.Gateways;
+using ZapHub.Features.Sessions;
+using ZapHub.Gateways;
+using ZapHub.Platform;
+
+namespace ZapHub.Features.GatewayWebhooks;
+
+/// <summary>
+/// Applies stored gateway events, oldest first, so each number sees its events in the order they arrived: each event is
+/// parsed by its provider and its signals handed to the features' handlers (<see cref="IGatewaySignalHandler"/>). One
+/// bad event is marked with its error and skipped; it never stops the loop.
+/// </summary>
+public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider time, ILogger<SignalProcessor> logger,
+    Microsoft.Extensions.Options.IOptions<NodeOptions> node, WriteGate writeGate, GatewayClients clients)
+    : BackgroundService
+{
+    private const int BatchSize = 500;
+    private readonly SemaphoreSlim wake = new(0);
+    private readonly BatchPace pace = new(TimeSpan.FromMilliseconds(20));
+
+    public void Wake()
+    {
+        if (wake.CurrentCount == 0) wake.Release();
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!node.Value.RunsWorkers) return;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                while (await ProcessBatchAsync(stoppingToken) == BatchSize) { }
+            }
+            catch (DbUpdateConcurrencyException)
+            {
+                // Someone else changed one of the sessions meanwhile: nothing was saved; read again and redo the batch.
+                continue;
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogError(ex, "Processing gateway events failed; retrying shortly");
+            }
+            try
+            {
+                await wake.WaitAsync(TimeSpan.FromSeconds(1), stoppingToken);
+                await pace.WaitAsync(stoppingToken);
+            }
+            catch (OperationCanceledException) { return; }
+        }
+    }
+
+    public async Task<int> ProcessBatchAsync(CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<TenantContext>().UsePlatformScope();
+        var db = scope.ServiceProvider.GetRequiredService<ZapHubDb>();
+        // PostgreSQL: one transaction holding the processor's lock. SQLite: reads outside any transaction, on purpose (a
+        // transaction that reads and then writes fails at once, not after a wait, when another writer committed in
+        // between); its writes get one transaction of their own below.
+        await using var transaction = db is PostgresZapHubDb ? await db.Database.BeginTransactionAsync(ct) : null;
+        if (transaction is not null && !await IsTheProcessorAsync(db, ct)) return 0;
+
+        var now = time.UtcNow();
+        // Untracked, and marked processed with one statement: a batch of events is read once and never rewritten row by row.
+        var events = await db.GatewayEvents.IgnoreQueryFilters([ZapHubDb.TenantFilter]).AsNoTracking()
+            .Where(e => e.ProcessedAt == null).OrderBy(e => e.Id).Take(BatchSize).ToListAsync(ct);
+        var sessionIds = events.Select(e => e.SessionId).Distinct().ToList();
+        var sessions = sessionIds.Count == 0 ? [] : await db.Sessions.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(s => sessionIds.Contains(s.Id)).ToDictionaryAsync(s => s.Id, ct);
+        var gatewayIds = sessions.Values.Select(s => s.GatewayId).Distinct().ToList();
+        var gateways = gatewayIds.Count == 0 ? [] : await db.Gateways.Where(g => gatewayIds.Contains(g.Id)).ToDictionaryAsync(g => g.Id, ct);
+        var errors = new Dictionary<long, string>();
+        void Fail(GatewayEvent e, Exception ex) => errors[e.Id] = ex.Message.Length > 500 ? ex.Message[..500] : ex.Message;
+
+        // Parse everything first, so the handlers can load what the whole batch touches in a few queries.
+        var parsed = new List<(GatewayEvent Event, Session? Session, IReadOnlyList<GatewaySignal> Signals)>(events.Count);
+        foreach (var e in events)
+        {
+            if (!sessions.TryGetValue(e.SessionId, out var session))
+            {
+                parsed.Add((e, null, []));
+                continue;
+            }
+            try
+            {
+                using var json = JsonDocument.Parse(e.Body);
+                var provider = clients.ProviderOf(gateways[session.GatewayId]);
+                // A callback URL outlives a name ZapHub gave up (a gateway restart relaunches it and it posts here): only
+                // events about the number's own instance are applied; the others are kept with the reason, for the operator.
+                if (provider.InstanceNameOf(json.RootElement) is { } named && named != session.InstanceName)
+                {
+                    errors[e.Id] = $"ignored: the event is about instance '{(named.Length > 60 ? named[..60] : named)}', not this number's '{session.InstanceName}'";
+                    parsed.Add((e, null, []));
+                    continue;
+                }
+                parsed.Add((e, session, provider.ParseWebhook(json.RootElement)));
+            }
+            catch (Exception ex)
+            {
+                Fail(e, ex);
+                parsed.Add((e, null, []));
+                logger.LogWarning(ex, "Gateway event {EventId} of session {SessionId} could not be read", e.Id, e.SessionId);
+            }
+        }
+
+        var batch = new SignalBatch(db, now)
+        {
+            Sessions = sessions,
+            Gateways = gateways,
+            Signals = parsed.Where(p => p.Session is not null).SelectMany(p => p.Signals.Select(s => (p.Session!, s))).ToList(),
+        };
+        var handlers = scope.ServiceProvider.GetServices<IGatewaySignalHandler>().ToList();
+        foreach (var handler in handlers) await handler.PrepareAsync(batch, ct);
+        foreach (var (e, session, signals) in parsed)
+        {
+            if (session is null) continue;
+            try
+            {
+                foreach (var signal in signals)
+                    foreach (var handler in handlers)
+                        await handler.ApplyAsync(batch, session, e, signal, ct);
+            }
+            catch (Exception ex) when (ex is not DbUpdateConcurrencyException)
+            {
+                Fail(e, ex);
+                logger.LogWarning(ex, "Gateway event {EventId} of session {SessionId} could not be applied", e.Id, e.SessionId);
+            }
+        }
+        if (events.Count == 0 && !db.ChangeTracker.HasChanges() && !batch.MustSave) return 0;
+
+        using (await writeGate.EnterAsync(db, ct))
+        {
+            await using var writes = transaction is null ? await db.Database.BeginTransactionAsync(ct) : null;
+            await db.SaveChangesAsync(ct);
+            foreach (var handler in handlers) await handler.SaveAsync(batch, ct);
+            var done = events.Select(e => e.Id).Where(id => !errors.ContainsKey(id)).ToList();
+            var inbox = db.GatewayEvents.IgnoreQueryFilters([ZapHubDb.TenantFilter]);
+            if (done.Count > 0) await inbox.Where(e => done.Contains(e.Id)).ExecuteUpdateAsync(u => u.SetProperty(e => e.ProcessedAt, now), ct);
+            foreach (var (id, error) in errors)
+                await inbox.Where(e => e.Id == id).ExecuteUpdateAsync(u => u.SetProperty(e => e.ProcessedAt, now).SetProperty(e => e.Error, error), ct);
+            await (transaction ?? writes)!.CommitAsync(ct);
+        }
+        foreach (var handler in handlers) await handler.AfterCommitAsync(batch, ct);
+        return events.Count;
+    }
+
+    /// <summary>
+    /// Events must be applied in order, so one node at a time processes the inbox: the batch's transaction takes an
+    /// advisory lock that the other nodes' batches then skip. (SQLite has a single node.)
+    /// </summary>
+    private static async Task<bool> IsTheProcessorAsync(ZapHubDb db, CancellationToken ct) =>
+        await db.Database.SqlQueryRaw<bool>("SELECT pg_try_advisory_xact_lock(7420001) AS \"Value\"").SingleAsync(ct);
+}
