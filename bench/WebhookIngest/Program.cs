@@ -24,12 +24,12 @@ var script = Path.Combine(Path.GetTempPath(), $"zaphub-ingest-{Environment.Proce
 File.WriteAllText(script, """
     wrk.method = "POST"
     wrk.headers["Content-Type"] = "application/json"
-    local threads, counter, run = 0, 0, ""
+    local threads, counter, run, instance = 0, 0, "", "bench"
     function setup(thread) thread:set("id", threads); threads = threads + 1 end
-    function init(args) run = args[1] end
+    function init(args) run = args[1]; instance = args[2] or "bench" end
     function request()
       counter = counter + 1
-      return wrk.format(nil, nil, nil, string.format('{"event":"messages.update","instance":"bench","data":{"keyId":"3EB0%s%02d%012d","remoteJid":"5511988887777@s.whatsapp.net","fromMe":true,"status":"DELIVERY_ACK"},"destination":"x","date_time":"%s.%03dZ","server_url":"http://127.0.0.1:8080","apikey":null}', run, id, counter, os.date("!%Y-%m-%dT%H:%M:%S"), counter % 1000))
+      return wrk.format(nil, nil, nil, string.format('{"event":"messages.update","instance":"%s","data":{"keyId":"3EB0%s%02d%012d","remoteJid":"5511988887777@s.whatsapp.net","fromMe":true,"status":"DELIVERY_ACK"},"destination":"x","date_time":"%s.%03dZ","server_url":"http://127.0.0.1:8080","apikey":null}', instance, run, id, counter, os.date("!%Y-%m-%dT%H:%M:%S"), counter % 1000))
     end
     function done(s, latency)
       io.write(string.format("RESULT %d %d %d %d %d %d %d\n", s.requests, s.errors.status, s.errors.connect + s.errors.read + s.errors.write, s.errors.timeout, s.duration, latency:percentile(50), latency:percentile(99)))
@@ -69,7 +69,8 @@ try
     var baseUrl = $"http://127.0.0.1:{port}";
     using var api = new HttpClient(new SocketsHttpHandler { CookieContainer = new CookieContainer(), AllowAutoRedirect = false }) { BaseAddress = new Uri(baseUrl) };
     for (var i = 0; i < 100 && !await Healthy(api); i++) await Task.Delay(200);
-    var callback = await PrepareSessionAsync(api);
+    // Events name the session's own instance: ZapHub ignores events about another one.
+    var (callback, instance) = await PrepareSessionAsync(api);
     if (Environment.GetEnvironmentVariable("BENCH_HOLD") is { } hold)
     {
         // For an external load tool (wrk): print the target and keep ZapHub up for that many seconds.
@@ -79,11 +80,11 @@ try
     }
     Console.WriteLine($"ZapHub {baseUrl}; wrk, 2 threads, {connections} connections; {warmUp} s warm-up then {seconds} s measured, each target");
 
-    await RunAsync(bareUrl, warmUp, connections, script, "warm-up");
-    var bareRun = await RunAsync(bareUrl, seconds, connections, script, "bare Kestrel");
-    await RunAsync(callback, warmUp, connections, script, "warm-up");
+    await RunAsync(bareUrl, instance, warmUp, connections, script, "warm-up");
+    var bareRun = await RunAsync(bareUrl, instance, seconds, connections, script, "bare Kestrel");
+    await RunAsync(callback, instance, warmUp, connections, script, "warm-up");
     var before = await StoredAsync(api);
-    var zapRun = await RunAsync(callback, seconds, connections, script, "ZapHub ingest");
+    var zapRun = await RunAsync(callback, instance, seconds, connections, script, "ZapHub ingest");
     // A request wrk gave up on (timeout, dropped connection) may still have been committed: more stored is fine, less is not.
     var stored = await StoredAsync(api) - before;
 
@@ -103,9 +104,9 @@ finally
     try { data.Delete(true); } catch (IOException) { }
 }
 
-static async Task<(double Rate, long Ok, long Failed, double P50Ms, double P99Ms)> RunAsync(string url, int seconds, int connections, string script, string label)
+static async Task<(double Rate, long Ok, long Failed, double P50Ms, double P99Ms)> RunAsync(string url, string instance, int seconds, int connections, string script, string label)
 {
-    var wrk = Process.Start(new ProcessStartInfo("wrk", ["-t2", $"-c{connections}", $"-d{seconds}s", "--timeout", "10s", "-s", script, url, "--", Guid.NewGuid().ToString("N")[..8]]) { RedirectStandardOutput = true })!;
+    var wrk = Process.Start(new ProcessStartInfo("wrk", ["-t2", $"-c{connections}", $"-d{seconds}s", "--timeout", "10s", "-s", script, url, "--", Guid.NewGuid().ToString("N")[..8], instance]) { RedirectStandardOutput = true })!;
     var output = await wrk.StandardOutput.ReadToEndAsync();
     await wrk.WaitForExitAsync();
     var line = output.Split('\n').FirstOrDefault(l => l.StartsWith("RESULT ")) ?? throw new InvalidOperationException("wrk printed no result:\n" + output);
@@ -117,7 +118,7 @@ static async Task<(double Rate, long Ok, long Failed, double P50Ms, double P99Ms
     return (rate, ok, status + socket + timeouts, n[5] / 1000.0, n[6] / 1000.0);
 }
 
-static async Task<string> PrepareSessionAsync(HttpClient api)
+static async Task<(string Callback, string Instance)> PrepareSessionAsync(HttpClient api)
 {
     await SignInAsync(api, "admin@zaphub.local", "Bench-Operator-1");
     var tenant = await (await api.PostAsJsonAsync("/api/v1/admin/tenants", new { name = "Bench", slug = "bench", ownerEmail = "owner@bench.test" })).Content.ReadFromJsonAsync<JsonElement>();
@@ -131,7 +132,7 @@ static async Task<string> PrepareSessionAsync(HttpClient api)
     find.Headers.Add("apikey", "emulator-evolution-key");
     var webhook = await (await api.SendAsync(find)).Content.ReadFromJsonAsync<JsonElement>();
     await SignInAsync(api, "admin@zaphub.local", "Bench-Operator-1");
-    return webhook.GetProperty("url").GetString()!;
+    return (webhook.GetProperty("url").GetString()!, session.GetProperty("instanceName").GetString()!);
 }
 
 static async Task<long> StoredAsync(HttpClient api) =>

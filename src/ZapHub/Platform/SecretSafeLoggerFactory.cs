@@ -22,8 +22,9 @@ public sealed class SecretSafeLoggerFactory(ILoggerFactory inner) : ILoggerFacto
     {
         public bool IsEnabled(LogLevel logLevel) => inner.IsEnabled(logLevel);
 
+        /// <summary>Scopes are opened for every request and read only when a line is written: masked when read, not when opened.</summary>
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull =>
-            state is IEnumerable<KeyValuePair<string, object?>> values && Carries(values, null) ? inner.BeginScope(new Masked(Mask(values), LogSafe.Mask(state.ToString() ?? "")))
+            state is IEnumerable<KeyValuePair<string, object?>> values ? inner.BeginScope(new MaskedScope(values))
             : state is string text && LogSafe.HasSecret(text) ? inner.BeginScope(LogSafe.Mask(text))
             : inner.BeginScope(state);
 
@@ -39,11 +40,22 @@ public sealed class SecretSafeLoggerFactory(ILoggerFactory inner) : ILoggerFacto
         private static bool Carries(IEnumerable<KeyValuePair<string, object?>>? values, string? message) =>
             (message is not null && LogSafe.HasSecret(message)) || (values?.Any(v => v.Value?.ToString() is { } s && LogSafe.HasSecret(s)) ?? false);
 
-        private static List<KeyValuePair<string, object?>> Mask(IEnumerable<KeyValuePair<string, object?>> values) =>
+        public static List<KeyValuePair<string, object?>> Mask(IEnumerable<KeyValuePair<string, object?>> values) =>
             values.Select(v => v.Value?.ToString() is { } s && LogSafe.HasSecret(s) ? new KeyValuePair<string, object?>(v.Key, LogSafe.Mask(s)) : v).ToList();
     }
 
-    /// <summary>A log state (or scope) with its secrets masked; providers read it as structured values like any other.</summary>
+    private sealed class MaskedScope(IEnumerable<KeyValuePair<string, object?>> values) : IReadOnlyList<KeyValuePair<string, object?>>
+    {
+        private List<KeyValuePair<string, object?>>? masked;
+        private List<KeyValuePair<string, object?>> Values => masked ??= MaskingLogger.Mask(values);
+        public KeyValuePair<string, object?> this[int index] => Values[index];
+        public int Count => Values.Count;
+        public IEnumerator<KeyValuePair<string, object?>> GetEnumerator() => Values.GetEnumerator();
+        IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+        public override string ToString() => LogSafe.Mask(values.ToString() ?? "");
+    }
+
+    /// <summary>A log state with its secrets masked; providers read it as structured values like any other.</summary>
     private sealed class Masked(List<KeyValuePair<string, object?>> values, string message) : IReadOnlyList<KeyValuePair<string, object?>>
     {
         public string Message => message;

@@ -139,8 +139,12 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
             var done = events.Select(e => e.Id).Where(id => !errors.ContainsKey(id)).ToList();
             var inbox = db.GatewayEvents.IgnoreQueryFilters([ZapHubDb.TenantFilter]);
             if (done.Count > 0) await inbox.Where(e => done.Contains(e.Id)).ExecuteUpdateAsync(u => u.SetProperty(e => e.ProcessedAt, now), ct);
-            foreach (var (id, error) in errors)
-                await inbox.Where(e => e.Id == id).ExecuteUpdateAsync(u => u.SetProperty(e => e.ProcessedAt, now).SetProperty(e => e.Error, error), ct);
+            // One statement per distinct reason: a stream of events about a given-up name all share theirs.
+            foreach (var same in errors.GroupBy(x => x.Value, x => x.Key))
+            {
+                var ids = same.ToList();
+                await inbox.Where(e => ids.Contains(e.Id)).ExecuteUpdateAsync(u => u.SetProperty(e => e.ProcessedAt, now).SetProperty(e => e.Error, same.Key), ct);
+            }
             await (transaction ?? writes)!.CommitAsync(ct);
         }
         foreach (var handler in handlers) await handler.AfterCommitAsync(batch, ct);
