@@ -125,61 +125,47 @@ public class EmulatorFaultConformanceTests
         Assert.Equal(HttpStatusCode.Unauthorized, (await SendAsync(e, Evolution(HttpMethod.Post, "/instance/create", token, new { instanceName = "x", integration = "WHATSAPP-BAILEYS" }))).Status);
     }
 
-    private static async Task<string> WppTokenAsync(EmulatorHost e, string session)
-    {
-        var response = await e.Http.PostAsync($"/wppconnect/api/{session}/{EmulatorHost.WppSecret}/generate-token", null);
-        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString()!;
-    }
-
-    private static HttpRequestMessage Wpp(HttpMethod method, string session, string action, string token, object? body = null)
-    {
-        var request = new HttpRequestMessage(method, $"/wppconnect/api/{session}/{action}");
-        request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + token);
-        if (body is not null) request.Content = new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json");
-        return request;
-    }
-
     [Fact]
     public async Task WppConnectCloseOfAnInitializingSessionLeavesALockedBrowserOnlyARestartEnds()
     {
         await using var sink = await WebhookSink.StartAsync();
         await using var e = await EmulatorHost.StartAsync();
-        var token = await WppTokenAsync(e, "stuck1");
+        var token = await e.WppTokenAsync("stuck1");
         await Http.ExpectAsync(await e.FaultAsync("wppconnect", "stuck1", "unreachable"), HttpStatusCode.OK);
         var hook = new Uri(sink.BaseAddress, "/hook/stuck1").ToString();
-        var (startStatus, start) = await SendAsync(e, Wpp(HttpMethod.Post, "stuck1", "start-session", token, new { webhook = hook }));
+        var (startStatus, start) = await SendAsync(e, EmulatorHost.Wpp(HttpMethod.Post, "stuck1", "start-session", token, new { webhook = hook }));
         Assert.Equal(HttpStatusCode.OK, startStatus);
         Assert.Equal("CLOSED", start.GetProperty("status").GetString());
         await Task.Delay(200);
-        var (_, status) = await SendAsync(e, Wpp(HttpMethod.Get, "stuck1", "status-session", token));
+        var (_, status) = await SendAsync(e, EmulatorHost.Wpp(HttpMethod.Get, "stuck1", "status-session", token));
         Assert.Equal("INITIALIZING", status.GetProperty("status").GetString());
         Assert.Empty(sink.Received);
 
         // Logout of a session without a live client: 404 Disconnected, and nothing changes.
-        var (logoutStatus, logout) = await SendAsync(e, Wpp(HttpMethod.Post, "stuck1", "logout-session", token));
+        var (logoutStatus, logout) = await SendAsync(e, EmulatorHost.Wpp(HttpMethod.Post, "stuck1", "logout-session", token));
         Assert.Equal(HttpStatusCode.NotFound, logoutStatus);
         Assert.Equal("Disconnected", logout.GetProperty("status").GetString());
-        Assert.Equal("INITIALIZING", (await SendAsync(e, Wpp(HttpMethod.Get, "stuck1", "status-session", token))).Body.GetProperty("status").GetString());
-        var (checkStatus, check) = await SendAsync(e, Wpp(HttpMethod.Get, "stuck1", "check-connection-session", token));
+        Assert.Equal("INITIALIZING", (await SendAsync(e, EmulatorHost.Wpp(HttpMethod.Get, "stuck1", "status-session", token))).Body.GetProperty("status").GetString());
+        var (checkStatus, check) = await SendAsync(e, EmulatorHost.Wpp(HttpMethod.Get, "stuck1", "check-connection-session", token));
         Assert.Equal((HttpStatusCode.OK, false), (checkStatus, check.GetProperty("status").GetBoolean()));
-        var (sendStatus, send) = await SendAsync(e, Wpp(HttpMethod.Post, "stuck1", "send-message", token, new { phone = "5511988887777", message = "oi" }));
+        var (sendStatus, send) = await SendAsync(e, EmulatorHost.Wpp(HttpMethod.Post, "stuck1", "send-message", token, new { phone = "5511988887777", message = "oi" }));
         Assert.Equal((HttpStatusCode.NotFound, "Disconnected"), (sendStatus, send.GetProperty("status").GetString()));
 
         // close-session: 500, and the browser stays with its profile locked; later closes answer 200 and do nothing.
-        Assert.Equal(HttpStatusCode.InternalServerError, (await SendAsync(e, Wpp(HttpMethod.Post, "stuck1", "close-session", token))).Status);
-        Assert.Equal(HttpStatusCode.OK, (await SendAsync(e, Wpp(HttpMethod.Post, "stuck1", "close-session", token))).Status);
+        Assert.Equal(HttpStatusCode.InternalServerError, (await SendAsync(e, EmulatorHost.Wpp(HttpMethod.Post, "stuck1", "close-session", token))).Status);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(e, EmulatorHost.Wpp(HttpMethod.Post, "stuck1", "close-session", token))).Status);
         var left = await e.InspectAsync("wppconnect", "stuck1");
         Assert.True(left.GetProperty("browserLocked").GetBoolean());
 
         // WhatsApp is reachable again, yet every start of that name sits INITIALIZING while the browser lives.
         await Http.ExpectAsync(await e.FaultAsync("wppconnect", "stuck1", null), HttpStatusCode.OK);
-        await SendAsync(e, Wpp(HttpMethod.Post, "stuck1", "start-session", token, new { webhook = hook }));
+        await SendAsync(e, EmulatorHost.Wpp(HttpMethod.Post, "stuck1", "start-session", token, new { webhook = hook }));
         await Task.Delay(300);
-        Assert.Equal("INITIALIZING", (await SendAsync(e, Wpp(HttpMethod.Get, "stuck1", "status-session", token))).Body.GetProperty("status").GetString());
+        Assert.Equal("INITIALIZING", (await SendAsync(e, EmulatorHost.Wpp(HttpMethod.Get, "stuck1", "status-session", token))).Body.GetProperty("status").GetString());
 
         // A new session name has its own profile and is not blocked.
-        var fresh = await WppTokenAsync(e, "stuck2");
-        await SendAsync(e, Wpp(HttpMethod.Post, "stuck2", "start-session", fresh, new { webhook = new Uri(sink.BaseAddress, "/hook/stuck2").ToString() }));
+        var fresh = await e.WppTokenAsync("stuck2");
+        await SendAsync(e, EmulatorHost.Wpp(HttpMethod.Post, "stuck2", "start-session", fresh, new { webhook = new Uri(sink.BaseAddress, "/hook/stuck2").ToString() }));
         await sink.WaitForAsync(r => r.Path == "/hook/stuck2" && r.Body.GetProperty("event").GetString() == "qrcode", "a QR code for the fresh name");
 
         // A restart ends the browser; startAllSession then launches every stored session again, webhook and all.
@@ -192,20 +178,20 @@ public class EmulatorFaultConformanceTests
     {
         await using var sink = await WebhookSink.StartAsync();
         await using var e = await EmulatorHost.StartAsync();
-        var token = await WppTokenAsync(e, "gone1");
-        await SendAsync(e, Wpp(HttpMethod.Post, "gone1", "start-session", token, new { webhook = new Uri(sink.BaseAddress, "/hook/gone1").ToString() }));
+        var token = await e.WppTokenAsync("gone1");
+        await SendAsync(e, EmulatorHost.Wpp(HttpMethod.Post, "gone1", "start-session", token, new { webhook = new Uri(sink.BaseAddress, "/hook/gone1").ToString() }));
         await sink.WaitForAsync(r => r.Body.GetProperty("event").GetString() == "qrcode", "the QR code");
         await Http.ExpectAsync(await e.ScanAsync("wppconnect", "gone1", "5511977770001"), HttpStatusCode.OK);
-        await Eventually.WaitAsync(async () => (await SendAsync(e, Wpp(HttpMethod.Get, "gone1", "status-session", token))).Body,
+        await Eventually.WaitAsync(async () => (await SendAsync(e, EmulatorHost.Wpp(HttpMethod.Get, "gone1", "status-session", token))).Body,
             b => b.GetProperty("status").GetString() == "CONNECTED", "connected");
 
         // The phone of a QR login: no webhook carries it, host-device does.
-        var (deviceStatus, device) = await SendAsync(e, Wpp(HttpMethod.Get, "gone1", "host-device", token));
+        var (deviceStatus, device) = await SendAsync(e, EmulatorHost.Wpp(HttpMethod.Get, "gone1", "host-device", token));
         Assert.Equal(HttpStatusCode.OK, deviceStatus);
         Assert.Equal("5511977770001@c.us", device.GetProperty("response").GetProperty("phoneNumber").GetString());
 
-        Assert.Equal(HttpStatusCode.OK, (await SendAsync(e, Wpp(HttpMethod.Post, "gone1", "logout-session", token))).Status);
-        Assert.Equal(HttpStatusCode.OK, (await SendAsync(e, Wpp(HttpMethod.Post, "gone1", "close-session", token))).Status);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(e, EmulatorHost.Wpp(HttpMethod.Post, "gone1", "logout-session", token))).Status);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(e, EmulatorHost.Wpp(HttpMethod.Post, "gone1", "close-session", token))).Status);
         var after = await e.InspectAsync("wppconnect", "gone1");
         Assert.True(after.GetProperty("tokenStored").GetBoolean(), "neither logout nor close removes the token file");
         Assert.False(after.GetProperty("browserRunning").GetBoolean());

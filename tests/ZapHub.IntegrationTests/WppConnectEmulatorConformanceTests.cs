@@ -10,19 +10,10 @@ namespace ZapHub.IntegrationTests;
 /// <summary>The emulator answers as shared/contracts/wppconnect-server.md says WPPConnect Server 2.10.4 does.</summary>
 public class WppConnectEmulatorConformanceTests
 {
-    private static async Task<string> TokenAsync(EmulatorHost e, string session)
-    {
-        var response = await e.Http.PostAsync($"/wppconnect/api/{session}/{EmulatorHost.WppSecret}/generate-token", null);
-        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString()!;
-    }
+    private static Task<string> TokenAsync(EmulatorHost e, string session) => e.WppTokenAsync(session);
 
-    private static HttpRequestMessage Authed(HttpMethod method, string session, string action, string token, object? body = null)
-    {
-        var request = new HttpRequestMessage(method, $"/wppconnect/api/{session}/{action}");
-        request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + token);
-        if (body is not null) request.Content = new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json"); // sent as "application/json; charset=utf-8", like .NET clients
-        return request;
-    }
+    private static HttpRequestMessage Authed(HttpMethod method, string session, string action, string token, object? body = null) =>
+        EmulatorHost.Wpp(method, session, action, token, body);
 
     private static async Task<(HttpStatusCode Status, JsonElement Body)> SendAsync(EmulatorHost e, HttpRequestMessage request)
     {

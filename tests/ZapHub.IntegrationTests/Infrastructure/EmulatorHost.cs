@@ -68,6 +68,22 @@ public sealed class EmulatorHost : IAsyncDisposable
 
     public string BaseUrl(string provider) => $"{BaseAddress}{provider}";
 
+    /// <summary>A WPPConnect session token minted with the emulator's secret key.</summary>
+    public async Task<string> WppTokenAsync(string session)
+    {
+        var response = await Http.PostAsync($"/wppconnect/api/{session}/{WppSecret}/generate-token", null);
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString()!;
+    }
+
+    /// <summary>A WPPConnect call with a Bearer token; a body goes as "application/json; charset=utf-8", like .NET clients send it.</summary>
+    public static HttpRequestMessage Wpp(HttpMethod method, string session, string action, string token, object? body = null)
+    {
+        var request = new HttpRequestMessage(method, $"/wppconnect/api/{session}/{action}");
+        request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + token);
+        if (body is not null) request.Content = new StringContent(JsonSerializer.Serialize(body), System.Text.Encoding.UTF8, "application/json");
+        return request;
+    }
+
     public Task<HttpResponseMessage> ScanAsync(string provider, string instance, string phone = "5511999990001", string profile = "Barbearia do Zé") =>
         Http.PostAsJsonAsync($"/_emulator/{provider}/{instance}/scan", new { phone, profileName = profile });
 

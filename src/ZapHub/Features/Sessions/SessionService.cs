@@ -396,31 +396,18 @@ public sealed class SessionService(
     /// <summary>For the dispatcher: a send on this number was answered "not connected".</summary>
     public async Task ReportNotConnectedAsync(Guid sessionId, CancellationToken ct)
     {
-        for (var attempt = 1; attempt <= 3; attempt++)
-        {
-            var session = await db.Sessions.IgnoreQueryFilters([ZapHubDb.TenantFilter]).FirstOrDefaultAsync(s => s.Id == sessionId, ct);
-            if (session is null || session.State != SessionState.Connected) return;
-            MarkNotConnected(session, "not_connected");
-            try
-            {
-                await db.SaveChangesAsync(ct);
-                notifier.Publish(session.TenantId, session.Id);
-                return;
-            }
-            catch (DbUpdateConcurrencyException)
-            {
-                db.ChangeTracker.Clear();
-            }
-        }
+        var session = await db.Sessions.IgnoreQueryFilters([ZapHubDb.TenantFilter]).FirstOrDefaultAsync(s => s.Id == sessionId, ct);
+        if (session is not null) await SaveAsync(session, () => MarkNotConnected(session), ct);
     }
 
     /// <summary>
     /// A gateway answered a call on this number with "not connected": the number leaves Connected at once, whatever
     /// ZapHub believed, and the reconciler reads the gateway's real state next. The caller saves.
     /// </summary>
-    public void MarkNotConnected(Session session, string rawState)
+    private void MarkNotConnected(Session session)
     {
-        if (SessionLifecycle.Apply(session, new StateSignal("send", SessionState.Disconnected, rawState, SessionReasons.GatewayNotConnected), Causes.Send, time.UtcNow()) is { } change)
+        if (session.State != SessionState.Connected) return;
+        if (SessionLifecycle.Apply(session, new StateSignal("send", SessionState.Disconnected, "not_connected", SessionReasons.GatewayNotConnected), Causes.Send, time.UtcNow()) is { } change)
             db.SessionEvents.Add(change);
         reconciler.CheckSoon(session.Id);
     }
@@ -455,13 +442,13 @@ public sealed class SessionService(
             await SaveAsync(session, () =>
             {
                 session.LastError = ex.Message;
-                if (outcome.NumberDown && session.State == SessionState.Connected) MarkNotConnected(session, "not_connected");
+                if (outcome.NumberDown) MarkNotConnected(session);
             }, CancellationToken.None);
             throw ToProblem(outcome);
         }
     }
 
-    public static ProblemException ToProblem(GatewayFailureOutcome outcome) => outcome.Status == 400
+    private static ProblemException ToProblem(GatewayFailureOutcome outcome) => outcome.Status == 400
         ? ProblemException.Invalid("to", outcome.ProblemCode, outcome.Detail)
         : new ProblemException(outcome.Status, outcome.ProblemCode, outcome.Detail);
 
