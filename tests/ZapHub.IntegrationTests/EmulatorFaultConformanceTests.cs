@@ -198,11 +198,14 @@ public class EmulatorFaultConformanceTests
         var (_, sessions) = await SendAsync(e, new HttpRequestMessage(HttpMethod.Get, $"/wppconnect/api/{EmulatorHost.WppSecret}/show-all-sessions"));
         Assert.Contains(sessions.GetProperty("response").EnumerateArray(), s => s.GetString() == "gone1");
 
-        // A wrong secret is refused and acts anyway; the token file survives it.
+        // A wrong secret is refused and acts anyway; the token file survives it. With the right one: 200 {"success":true}.
         var wrong = await e.Http.PostAsync("/wppconnect/api/gone1/wrong-secret/clear-session-data", null);
         Assert.Equal(HttpStatusCode.BadRequest, wrong.StatusCode);
         after = await e.InspectAsync("wppconnect", "gone1");
         Assert.False(after.GetProperty("profileStored").GetBoolean());
         Assert.True(after.GetProperty("tokenStored").GetBoolean());
+        var right = await e.Http.PostAsync($"/wppconnect/api/gone1/{EmulatorHost.WppSecret}/clear-session-data", null);
+        Assert.Equal(HttpStatusCode.OK, right.StatusCode);
+        Assert.Equal("""{"success":true}""", await right.Content.ReadAsStringAsync());
     }
 }

@@ -208,9 +208,10 @@ public sealed class WppConnectEmulator(IOptions<EmulatorOptions> options, Webhoo
     }
 
     /// <summary>
-    /// clear-session-data (miscController.ts, read, not run): ends a live page, then deletes the browser profile. The token
-    /// file stays (its path lacks a separator in 2.10.4), and a running locked Chromium is not ended. A wrong secret is
-    /// answered 400 and the data is deleted anyway (no return after the answer).
+    /// clear-session-data: ends a live page, then deletes the browser profile, and answers 200 {"success":true} (seen on the
+    /// real 2.10.4 driven by ZapHub, 2026-12-02). The token file stays (its path lacks a separator), and a running locked
+    /// Chromium is not ended (it went on running without its profile folder). A wrong secret is answered 400 and the data
+    /// is deleted anyway (no return after the answer; read in miscController.ts, not run).
     /// </summary>
     public IResult ClearSessionData(string name, string secret)
     {
@@ -225,7 +226,7 @@ public sealed class WppConnectEmulator(IOptions<EmulatorOptions> options, Webhoo
             }
         logins.TryRemove(name, out _);
         return secret == Options.WppSecretKey
-            ? Results.Ok(new { status = "success", message = "Session data cleared" })
+            ? Results.Ok(new { success = true })
             : Results.Json(new { response = "error", message = "The token is incorrect" }, statusCode: 400);
     }
 
