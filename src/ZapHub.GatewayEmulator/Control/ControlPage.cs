@@ -8,7 +8,7 @@ public static class ControlPage
 <title>Gateway emulator — the phone</title>
 <style>body{font-family:system-ui,sans-serif;margin:1rem;max-width:900px}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left}
 button{margin:.1rem;padding:.3rem .6rem}code{font-size:.8em;word-break:break-all}</style></head><body>
-<h1>Gateway emulator</h1><p>Acts as the phone for Evolution API and WPPConnect instances. It refreshes every 2 s.</p>
+<h1>Gateway emulator</h1><p>Acts as the phone for Evolution API and WPPConnect instances, and as the network: "WhatsApp unreachable" makes a start fail the way the real servers do offline. It refreshes every 2 s.</p>
 <table><thead><tr><th>Provider</th><th>Instance</th><th>State</th><th>Pairing code</th><th>Actions</th></tr></thead><tbody id="rows"></tbody></table>
 <p id="msg" role="status"></p>
 <script>
@@ -24,7 +24,9 @@ function row(provider, i) {
   <button onclick="act('${provider}','${n}','scan')">Scan QR</button>
   <button onclick="act('${provider}','${n}','pair',{code:'${i.pairingCode ?? ""}'})">Confirm code</button>
   <button onclick="act('${provider}','${n}','unlink')">Unlink</button>
-  <button onclick="act('${provider}','${n}','inbound',{from:'5511988887777',pushName:'Maria',text:prompt('Message','Oi!')})">Inbound…</button></td></tr>`;
+  <button onclick="act('${provider}','${n}','inbound',{from:'5511988887777',pushName:'Maria',text:prompt('Message','Oi!')})">Inbound…</button>
+  <button onclick="act('${provider}','${n}','fault',{mode:'unreachable'})" title="The next start never reaches WhatsApp, as on an offline server">WhatsApp unreachable</button>
+  <button onclick="act('${provider}','${n}','fault',{mode:null})">Reachable again</button></td></tr>`;
 }
 async function load() {
   const d = await (await fetch(`${base}/instances`)).json();

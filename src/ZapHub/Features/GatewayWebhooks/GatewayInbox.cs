@@ -62,6 +62,7 @@ public sealed class GatewayInbox(IServiceScopeFactory scopes, SignalProcessor pr
                         // Most likely a session deleted meanwhile (foreign key): one by one, so the others still go in and
                         // that one is told apart from a database that is down.
                         await WriteOneByOneAsync(batch, stoppingToken);
+                        processor.Wake();
                         continue;
                     }
                     // The gateway gets an error and keeps its event for a retry (Evolution retries; WPPConnect does not).
