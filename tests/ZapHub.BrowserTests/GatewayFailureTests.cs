@@ -53,6 +53,12 @@ public class GatewayFailureTests(BrowserFixture browser) : IClassFixture<Browser
         await Expect(leftovers.Locator("[data-kind=locked_browser]")).ToContainTextAsync(instance);
         await Expect(leftovers.Locator("[data-kind=locked_browser]")).ToContainTextAsync("Reinicie o servidor do gateway");
         await BrowserFixture.ScreenshotAsync(console, "operator-gateway-leftovers-desktop");
+        var consoleOnPhone = await browser.NewPageAsync(baseUrl, BrowserFixture.Phone);
+        await new LoginPage(consoleOnPhone).OpenAsync();
+        await new LoginPage(consoleOnPhone).SignInAsync(ZapHubApp.OperatorEmail, ZapHubApp.OperatorPassword);
+        await consoleOnPhone.GotoAsync("/admin/gateways");
+        await Expect(consoleOnPhone.GetByTestId("gw-leftovers")).ToContainTextAsync("Navegador travado");
+        await BrowserFixture.ScreenshotAsync(consoleOnPhone, "operator-gateway-leftovers-phone");
 
         // WhatsApp is reachable again: the owner's retry connects without anyone restarting the gateway.
         Assert.True((await emulator.PostAsJsonAsync($"/emulator/_emulator/wppconnect/{instance}/fault", new { mode = (string?)null })).IsSuccessStatusCode);
