@@ -103,6 +103,16 @@ public class SessionLifecycleTests
     }
 
     [Fact]
+    public void AnInstanceRemovedDuringAnAttemptEndsItOnlyWhenTheReconcilerFoundItMissing()
+    {
+        var s = NewSession(SessionState.Starting);
+        s.StartingSince = Now;
+        Assert.Null(SessionLifecycle.Apply(s, To(SessionState.Disconnected, SessionReasons.GatewayLostInstance), $"{Causes.Webhook}:instance.delete", Now));
+        Assert.NotNull(SessionLifecycle.Apply(s, To(SessionState.Disconnected, SessionReasons.GatewayLostInstance), Causes.Reconciler, Now));
+        Assert.Equal((SessionState.Disconnected, null), (s.State, s.StartingSince));
+    }
+
+    [Fact]
     public void ADropFromConnectedStartsTheGatewaysOwnAttemptWithItsClock()
     {
         var s = NewSession(SessionState.Connected);

@@ -24,10 +24,10 @@ public static class SessionLifecycle
         // and must not restart the attempt's clock.
         if (signal.State == SessionState.Starting && cause != Causes.User && s.State is SessionState.Created or SessionState.Disconnected) return null;
         // While an attempt runs, "closed, retrying by itself" (Evolution reads `close` between the sockets of its loop) does
-        // not end it, nor does "instance removed" (ZapHub removes it itself when it ends a looping attempt; one removed by
-        // anyone else is found missing by the reconciler): the attempt's own deadline does.
+        // not end it, nor does a webhook saying "instance removed" (ZapHub removes it itself when it ends a looping attempt;
+        // one removed by anyone else is found missing by the reconciler, whose word does end it): the deadline does.
         if (s.State == SessionState.Starting && signal.State == SessionState.Disconnected && cause != Causes.User
-            && signal.Reason is SessionReasons.ConnectionLost or SessionReasons.GatewayLostInstance) return null;
+            && (signal.Reason == SessionReasons.ConnectionLost || (signal.Reason == SessionReasons.GatewayLostInstance && cause != Causes.Reconciler))) return null;
 
         var from = s.State;
         if (signal.State == SessionState.Connected)
