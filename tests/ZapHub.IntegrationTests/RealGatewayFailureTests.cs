@@ -347,6 +347,31 @@ public class GatewayWebhookEdgeTests
     }
 
     [Fact]
+    public async Task TheInboxKeepsEvolutionBodiesWithoutTheInstanceTokenOrTheCallbackSecret()
+    {
+        await using var emulator = await EmulatorHost.StartAsync();
+        await using var app = new ZapHubApp();
+        app.ServeOverKestrel();
+        await app.RegisterEmulatorAsync(emulator);
+        var t = await app.CreateTenantAsync();
+        var (id, instance) = await t.ConnectedSessionAsync(emulator, "evolution", "Evolution");
+        await Http.ExpectAsync(await t.Owner.PostAsJsonAsync($"/api/v1/sessions/{id}/test-message", new { to = "(11) 98888-7777" }), HttpStatusCode.OK);
+        using var fetch = new HttpRequestMessage(HttpMethod.Get, $"/evolution/instance/fetchInstances?instanceName={instance}");
+        fetch.Headers.Add("apikey", EmulatorHost.EvolutionKey);
+        var token = (await (await emulator.Http.SendAsync(fetch)).Content.ReadFromJsonAsync<JsonElement>())[0].GetProperty("token").GetString()!;
+        var secret = (await CallbackUrlAsync(emulator, instance)).TrimEnd('/').Split('/')[^1];
+
+        var op = await app.OperatorAsync();
+        var inbox = await Eventually.WaitAsync(async () => await op.GetStringAsync($"/api/v1/admin/gateway-events?sessionId={id}&limit=1000"),
+            text => text.Contains("messages.update"), "the send's receipts in the inbox");
+        var bodies = JsonDocument.Parse(inbox).RootElement.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("body").GetString()!).ToList();
+        Assert.All(bodies, body => Assert.Contains("\"apikey\":\"***\"", body));
+        Assert.All(bodies, body => Assert.Contains("\"destination\":\"***\"", body));
+        Assert.DoesNotContain(token, inbox);
+        Assert.DoesNotContain(secret, inbox);
+    }
+
+    [Fact]
     [Trait("Category", "PostgresOnly")]
     public async Task AWebhookRacingTheDeleteOfItsNumberIsNotFoundNotServiceUnavailable()
     {

@@ -39,4 +39,23 @@ public class GatewayWebhookBodyTests
         Assert.True(GatewayWebhookEndpoint.TryReadSentAt(body, out var sentAt));
         Assert.Null(sentAt);
     }
+
+    [Fact]
+    public void TheProvidersSecretFieldsAreMaskedInTheTextToStoreAndNothingElseChanges()
+    {
+        var body = """{"event":"messages.update","instance":"zh1","data":{"apikey":"nested stays"},"destination":"http://h/hooks/gateway/abc/s3cr3t","date_time":"t","apikey":"6F39BC7B-8141","sender":"x"}""";
+        Assert.True(GatewayWebhookEndpoint.TryRead(Encoding.UTF8.GetBytes(body), ["apikey", "destination"], out var sentAt, out var stored));
+        Assert.Equal("t", sentAt);
+        Assert.Equal("""{"event":"messages.update","instance":"zh1","data":{"apikey":"nested stays"},"destination":"***","date_time":"t","apikey":"***","sender":"x"}""", stored);
+    }
+
+    [Theory]
+    [InlineData("""{"apikey":null,"destination":"ação \u00e9 \"x\""}""", """{"apikey":null,"destination":"***"}""")]
+    [InlineData("""{"event":"x"}""", """{"event":"x"}""")]
+    public void MaskingKeepsTheBodyValidJson(string body, string expected)
+    {
+        Assert.True(GatewayWebhookEndpoint.TryRead(Encoding.UTF8.GetBytes(body), ["apikey", "destination"], out _, out var stored));
+        Assert.Equal(expected, stored);
+        System.Text.Json.JsonDocument.Parse(stored).Dispose();
+    }
 }

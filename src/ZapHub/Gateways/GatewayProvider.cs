@@ -28,6 +28,12 @@ public abstract class GatewayProvider
     /// <summary>Turns a webhook body into normalized signals; needs no client or credentials.</summary>
     public abstract IReadOnlyList<GatewaySignal> ParseWebhook(JsonElement body);
 
+    /// <summary>
+    /// Top-level fields of this provider's webhook bodies that carry a credential or a callback secret; their values are
+    /// masked before a body is stored (the inbox keeps raw bodies for diagnosis, and serves them to the operator).
+    /// </summary>
+    public virtual IReadOnlyList<string> SecretFields => [];
+
     /// <summary>The instance (session) name a webhook says it is about, if it names one.</summary>
     public abstract string? InstanceNameOf(JsonElement body);
 

@@ -93,25 +93,26 @@ public static class GatewayWebhookEndpoint
             if (buffer.Length > max) return Results.StatusCode(StatusCodes.Status413PayloadTooLarge);
             body = buffer.ToArray();
         }
-        if (!TryReadSentAt(body, out var sentAt)) return Results.BadRequest(new { error = "The body is not a JSON object." });
+        var provider = services.GetRequiredService<GatewayProviders>().For(entry.Kind);
+        if (!TryRead(body, provider.SecretFields, out var sentAt, out var stored)) return Results.BadRequest(new { error = "The body is not a JSON object." });
 
         var now = services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime;
-        var provider = services.GetRequiredService<GatewayProviders>().For(entry.Kind);
         // A gateway looping on a transitional state (Evolution posts `connecting` ~19 times a second while WhatsApp is
         // unreachable) would fill the inbox with events that change nothing: consecutive repeats are acknowledged, not stored.
         var repeats = services.GetRequiredService<GatewayWebhookRepeats>();
         var repeatKey = provider.RepeatKey(body);
         if (repeats.IsRepeat(sessionId, repeatKey, now)) return Duplicate;
-        var stored = await services.GetRequiredService<GatewayInbox>().StoreAsync(new GatewayEvent
+        var result = await services.GetRequiredService<GatewayInbox>().StoreAsync(new GatewayEvent
         {
             TenantId = entry.TenantId,
             SessionId = sessionId,
             ReceivedAt = now,
+            // The hash is the body as sent: a retried delivery is the same event.
             DedupeKey = DedupeKey(body, provider, now, sentAt),
-            Body = Encoding.UTF8.GetString(body),
+            Body = stored,
         }, http.RequestAborted);
-        if (stored == InboxResult.Stored) repeats.Stored(sessionId, repeatKey, now);
-        return stored switch
+        if (result == InboxResult.Stored) repeats.Stored(sessionId, repeatKey, now);
+        return result switch
         {
             InboxResult.Stored => Stored,
             InboxResult.Duplicate => Duplicate,
@@ -135,32 +136,63 @@ public static class GatewayWebhookEndpoint
         }
     }
 
+    public static bool TryReadSentAt(ReadOnlySpan<byte> body, out string? sentAt) => TryRead(body, [], out sentAt, out _);
+
     /// <summary>
-    /// Checks the whole body is one well-formed JSON object and picks its top-level date_time on the way, without
-    /// building a document: the event is parsed for real later, by the processor.
+    /// Checks the whole body is one well-formed JSON object, without building a document (the event is parsed for real
+    /// later, by the processor), and on the same pass picks its top-level date_time and masks the string values of the
+    /// provider's top-level secret fields in the text to store.
     /// </summary>
-    public static bool TryReadSentAt(ReadOnlySpan<byte> body, out string? sentAt)
+    public static bool TryRead(ReadOnlySpan<byte> body, IReadOnlyList<string> secretFields, out string? sentAt, out string stored)
     {
         sentAt = null;
+        stored = "";
+        List<(int Start, int Length)>? secrets = null;
         try
         {
             var reader = new Utf8JsonReader(body);
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
             while (reader.Read())
             {
-                if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1 && reader.ValueTextEquals("date_time"u8))
+                if (reader.TokenType != JsonTokenType.PropertyName || reader.CurrentDepth != 1) continue;
+                if (reader.ValueTextEquals("date_time"u8))
                 {
                     reader.Read();
                     if (reader.TokenType == JsonTokenType.String) sentAt = TryGetString(ref reader);
+                    continue;
                 }
+                if (!IsSecret(ref reader, secretFields)) continue;
+                reader.Read();
+                // A string token's raw bytes are its value between two quotes.
+                if (reader.TokenType == JsonTokenType.String) (secrets ??= []).Add(((int)reader.TokenStartIndex, reader.ValueSpan.Length + 2));
             }
             // The reader has thrown on anything malformed, cut short or trailing the object.
-            return true;
         }
         catch (JsonException)
         {
             return false;
         }
+        stored = secrets is null ? Encoding.UTF8.GetString(body) : Masked(body, secrets);
+        return true;
+    }
+
+    private static bool IsSecret(ref Utf8JsonReader reader, IReadOnlyList<string> fields)
+    {
+        foreach (var field in fields)
+            if (reader.ValueTextEquals(field)) return true;
+        return false;
+    }
+
+    private static string Masked(ReadOnlySpan<byte> body, List<(int Start, int Length)> secrets)
+    {
+        var text = new StringBuilder(body.Length);
+        var at = 0;
+        foreach (var (start, length) in secrets)
+        {
+            text.Append(Encoding.UTF8.GetString(body[at..start])).Append("\"***\"");
+            at = start + length;
+        }
+        return text.Append(Encoding.UTF8.GetString(body[at..])).ToString();
     }
 
     /// <summary>

@@ -16,6 +16,9 @@ public sealed class EvolutionProvider : GatewayProvider
 
     public override IReadOnlyList<GatewaySignal> ParseWebhook(JsonElement body) => EvolutionMapping.Parse(body);
 
+    /// <summary>Every body carries the instance token (`apikey`) and the full callback URL with its secret (`destination`), contract §2.</summary>
+    public override IReadOnlyList<string> SecretFields { get; } = ["apikey", "destination"];
+
     public override string? InstanceNameOf(JsonElement body) => JsonFields.Str(body, "instance");
 
     /// <summary>Evolution retries a failed delivery with the same body, which carries its own millisecond date_time.</summary>
