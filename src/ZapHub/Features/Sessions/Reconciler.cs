@@ -73,22 +73,23 @@ public sealed class Reconciler(IServiceScopeFactory scopes, TimeProvider time, I
                 .OrderBy(s => s.LastCheckedAt).Select(s => s.Id).Take(500).ToListAsync(ct);
             await PruneAsync(db, now, ct);
         }
-        foreach (var id in asked.Except(due).Concat(due))
+        var work = asked.Union(due).ToList();
+        foreach (var id in work)
         {
             try { await ReconcileAsync(id, now, ct); }
             catch (DbUpdateConcurrencyException) { /* changed meanwhile; looked at again next pass */ }
-            catch (InvalidOperationException) when (asked.Contains(id)) { /* deleted meanwhile */ }
             catch (Exception ex) when (!ct.IsCancellationRequested) { logger.LogWarning(ex, "Reconciling session {SessionId} failed", id); }
         }
-        return due.Count + asked.Except(due).Count();
+        return work.Count;
     }
 
     private async Task ReconcileAsync(Guid sessionId, DateTime now, CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ZapHubDb>();
-        var session = await db.Sessions.IgnoreQueryFilters([ZapHubDb.TenantFilter]).FirstAsync(s => s.Id == sessionId, ct);
-        if (!session.Enabled || session.ProvisionedAt is null) return;
+        // Deleted meanwhile, switched off or never provisioned: nothing to compare.
+        var session = await db.Sessions.IgnoreQueryFilters([ZapHubDb.TenantFilter]).FirstOrDefaultAsync(s => s.Id == sessionId, ct);
+        if (session is not { Enabled: true, ProvisionedAt: not null }) return;
         // Each session is worked on in its own tenant's scope, like a request would be.
         scope.ServiceProvider.GetRequiredService<TenantContext>().Set(session.TenantId, null);
         var gateway = await db.Gateways.FirstAsync(g => g.Id == session.GatewayId, ct);
