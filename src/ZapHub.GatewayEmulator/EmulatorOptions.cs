@@ -19,6 +19,9 @@ public sealed class EmulatorOptions
     /// <summary>How often Evolution posts `connecting` while WhatsApp is unreachable: ~19 a second was observed (no backoff).</summary>
     public TimeSpan EvolutionReconnectInterval { get; set; } = TimeSpan.FromMilliseconds(52);
 
+    /// <summary>Evolution tries a webhook answered 5xx (or not answered) again after about this long, up to 10 tries in all.</summary>
+    public TimeSpan EvolutionWebhookRetryDelay { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>WhatsApp Web rotates its QR about every 20 s.</summary>
     public TimeSpan WppQrInterval { get; set; } = TimeSpan.FromSeconds(20);
 

@@ -83,6 +83,24 @@ public class EmulatorFaultConformanceTests
     }
 
     [Fact]
+    public async Task EvolutionTriesAWebhookAnswered5xxAgainWithTheSameBodyButNeverOneAnswered4xx()
+    {
+        await using var sink = await WebhookSink.StartAsync();
+        sink.Answers.Enqueue(503);
+        sink.Answers.Enqueue(404);
+        await using var e = await EmulatorHost.StartAsync(("EvolutionWebhookRetryDelay", "00:00:00.100"));
+        await CreateEvolutionAsync(e, sink, "retry1");
+
+        await Eventually.WaitAsync(() => Task.FromResult(sink.Received.Count), n => n >= 2, "the delivery to be tried again after the 503");
+        await Task.Delay(500);
+        var tries = sink.Received.ToList();
+        Assert.Equal(2, tries.Count);
+        Assert.All(tries, t => Assert.Equal("instance.create", t.Body.GetProperty("event").GetString()));
+        // The same body, date_time included: a receiver dedupes the retry by it.
+        Assert.Equal(tries[0].Body.GetRawText(), tries[1].Body.GetRawText());
+    }
+
+    [Fact]
     public async Task EvolutionSendsWithoutASocketFailInsideTheServerAndALostInstanceIs404()
     {
         await using var sink = await WebhookSink.StartAsync();

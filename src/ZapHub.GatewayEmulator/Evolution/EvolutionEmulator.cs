@@ -573,7 +573,7 @@ public sealed class EvolutionEmulator(IOptions<EmulatorOptions> options, Webhook
 
     private void Emit(EvolutionInstance instance, string evt, object? data)
     {
-        if (Envelope(instance, evt, data) is { } post) webhooks.Post(post.Url, post.Json);
+        if (Envelope(instance, evt, data) is { } post) webhooks.Post(post.Url, post.Json, retryServerErrors: true);
     }
 
     /// <summary>The envelope of WebhookController.emit: filter by the stored list, by-event URL suffix, sender only once open.</summary>

@@ -15,6 +15,9 @@ public sealed class WebhookSink : IAsyncDisposable
 {
     private readonly WebApplication app;
     public ConcurrentQueue<(string Path, JsonElement Body)> Received { get; } = new();
+
+    /// <summary>Status codes to answer the next requests with, in order; 200 once they run out.</summary>
+    public ConcurrentQueue<int> Answers { get; } = new();
     public Uri BaseAddress { get; }
 
     private WebhookSink(WebApplication app, Uri baseAddress) => (this.app, BaseAddress) = (app, baseAddress);
@@ -30,7 +33,7 @@ public sealed class WebhookSink : IAsyncDisposable
         {
             var body = await JsonSerializer.DeserializeAsync<JsonElement>(http.Request.Body);
             sink!.Received.Enqueue((http.Request.Path.Value!, body));
-            return Results.Ok();
+            return Results.StatusCode(sink.Answers.TryDequeue(out var status) ? status : 200);
         });
         await app.StartAsync();
         var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
