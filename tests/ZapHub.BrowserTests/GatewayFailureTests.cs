@@ -63,12 +63,13 @@ public class GatewayFailureTests(BrowserFixture browser) : IClassFixture<Browser
         // WhatsApp is reachable again: the owner's retry connects without anyone restarting the gateway.
         Assert.True((await emulator.PostAsJsonAsync($"/emulator/_emulator/wppconnect/{instance}/fault", new { mode = (string?)null })).IsSuccessStatusCode);
         await numbers.Card("Recepção").GetByTestId("connect").ClickAsync();
-        await Expect(numbers.QrImage).ToBeVisibleAsync();
+        // A fresh name is provisioned (a bcrypt token) and started before the code shows: on a loaded machine that takes a while.
+        await Expect(numbers.QrImage).ToBeVisibleAsync(new() { Timeout = 30_000 });
         var fresh = (await tenant.SessionAsync(id)).GetProperty("instanceName").GetString()!;
         Assert.NotEqual(instance, fresh);
         Assert.True((await emulator.PostAsJsonAsync($"/emulator/_emulator/wppconnect/{fresh}/scan", new { phone = "5511999990001", profileName = "Barbearia" })).IsSuccessStatusCode);
-        await Expect(numbers.Status("Recepção")).ToHaveTextAsync("Conectado");
-        await Expect(numbers.Phone("Recepção")).ToHaveTextAsync("+5511999990001");
+        await Expect(numbers.Status("Recepção")).ToHaveTextAsync("Conectado", new() { Timeout = 30_000 });
+        await Expect(numbers.Phone("Recepção")).ToHaveTextAsync("+5511999990001", new() { Timeout = 30_000 });
         await BrowserFixture.ScreenshotAsync(page, "whatsapp-retry-after-timeout-desktop");
 
         // The operator restarted the server and marks it cleaned.
