@@ -23,7 +23,7 @@ using var zapHub = Process.Start(new ProcessStartInfo("dotnet", [zapHubDll, "--u
     RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(zapHubDll)!,
     Environment =
     {
-        ["ASPNETCORE_ENVIRONMENT"] = "Production", ["Storage__DataDirectory"] = data.FullName, ["Demo__Enabled"] = "true",
+        ["ASPNETCORE_ENVIRONMENT"] = "Production", ["Storage__DataDirectory"] = data.FullName, ["DataProtection__Certificate"] = KeyCertificate(zapHubDll, data.FullName + "-keys"), ["Demo__Enabled"] = "true",
         ["Bootstrap__OperatorPassword"] = "Bench-Operator-1", ["Logging__LogLevel__Default"] = "Warning",
         // The benchmark flaps one number on purpose; the loop breaker must not stop it.
         ["Sessions__FlapLimit"] = "1000", ["Sessions__FlapWindow"] = "00:00:01", ["RateLimits__LoginPerMinute"] = "1000", ["RateLimits__ApiPerSecond"] = "1000",

@@ -30,7 +30,7 @@ public sealed class ZapHubServer : IAsyncDisposable
         var data = Directory.CreateTempSubdirectory("zaphub-bench-");
         var environment = new Dictionary<string, string>
         {
-            ["ASPNETCORE_ENVIRONMENT"] = "Production", ["Storage__DataDirectory"] = data.FullName, ["Demo__Enabled"] = "false",
+            ["ASPNETCORE_ENVIRONMENT"] = "Production", ["Storage__DataDirectory"] = data.FullName, ["DataProtection__Certificate"] = BenchSupport.KeyCertificate(dll, data.FullName + "-keys"), ["Demo__Enabled"] = "false",
             ["Bootstrap__OperatorPassword"] = OperatorPassword, ["Logging__LogLevel__Default"] = "Warning",
             ["RateLimits__ApiPerSecond"] = "1000000", ["RateLimits__LoginPerMinute"] = "1000", ["RateLimits__GatewayWebhooksPerSecond"] = "10000000",
         };

@@ -53,7 +53,7 @@ var zapHub = Process.Start(new ProcessStartInfo("dotnet", [zapHubDll, "--urls", 
     RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(zapHubDll)!,
     Environment =
     {
-        ["ASPNETCORE_ENVIRONMENT"] = "Production", ["Storage__DataDirectory"] = data.FullName, ["Demo__Enabled"] = "true",
+        ["ASPNETCORE_ENVIRONMENT"] = "Production", ["Storage__DataDirectory"] = data.FullName, ["DataProtection__Certificate"] = KeyCertificate(zapHubDll, data.FullName + "-keys"), ["Demo__Enabled"] = "true",
         ["Bootstrap__OperatorPassword"] = "Bench-Operator-1", ["Logging__LogLevel__Default"] = "Warning",
         ["RateLimits__GatewayWebhooksPerSecond"] = "10000000", ["RateLimits__ApiPerSecond"] = "100000", ["RateLimits__LoginPerMinute"] = "1000",
         // BENCH_ROLES=web measures a receive-only node (workers elsewhere); the default runs everything in one process.

@@ -13,25 +13,34 @@ using ZapHub.Features.Tenancy;
 using ZapHub.Platform;
 
 var builder = WebApplication.CreateBuilder(args);
-builder.AddPlatform();
-builder.Services
-    .AddData()
-    .AddAccounts(builder.Configuration)
-    .AddTenancy()
-    .AddAdmin()
-    .AddSessions()
-    .AddGatewayWebhooks()
-    .AddMessages()
-    .AddEvents()
-    .AddDashboard();
+if (args is ["create-key-certificate", var certificatePath, ..])
+{
+    var certificate = KeyRingCertificates.Create(certificatePath, builder.Configuration[$"{KeyRingOptions.Section}:{nameof(KeyRingOptions.CertificatePassword)}"]);
+    Console.WriteLine($"Created {Path.GetFullPath(certificatePath)} (thumbprint {certificate.Thumbprint}, readable by its owner only). " +
+                      $"Set {KeyRingCertificates.CertificateSetting} to its path on every node.");
+    return 0;
+}
+
 var demo = builder.Configuration.GetValue<bool>("Demo:Enabled");
-if (demo) builder.Services.AddGatewayEmulator(builder.Configuration);
-
-var app = builder.Build();
-
+WebApplication app;
 IReadOnlyList<string> firstLogins;
 try
 {
+    builder.AddPlatform();
+    builder.AddKeyRing();
+    builder.Services
+        .AddData()
+        .AddAccounts(builder.Configuration)
+        .AddTenancy()
+        .AddAdmin()
+        .AddSessions()
+        .AddGatewayWebhooks()
+        .AddMessages()
+        .AddEvents()
+        .AddDashboard();
+    if (demo) builder.Services.AddGatewayEmulator(builder.Configuration);
+
+    app = builder.Build();
     switch (args)
     {
         case ["migrate", ..]:
@@ -51,6 +60,8 @@ catch (Exception ex) when (ex is Microsoft.Extensions.Options.OptionsValidationE
 
 app.UsePlatform();
 app.UseAuthentication();
+app.UseSameOriginGuard();
+app.UsePasswordChangeGate();
 app.UseTenantResolution();
 app.UseAuthorization();
 app.UseRateLimiter();

@@ -12,7 +12,7 @@ public class DashboardTests(BrowserFixture browser) : IClassFixture<BrowserFixtu
     {
         await using var app = new ZapHubApp();
         var baseUrl = app.ServeOverKestrel();
-        var tenant = await app.CreateTenantAsync();
+        var tenant = await app.CreateTenantAsync(keepOneTimePassword: true);
 
         var page = await browser.NewPageAsync(baseUrl);
         await new LoginPage(page).OpenAsync();

@@ -23,6 +23,19 @@ public class AccountTests
         Assert.Equal(HttpStatusCode.Redirect, login.StatusCode);
         Assert.Equal("/account/password", login.Headers.Location?.ToString());
 
+        // Until the one-time password is replaced it opens nothing but the form that replaces it.
+        foreach (var api in new[] { "/api/v1/tenant", "/api/v1/sessions", "/api/v1/events/stream", "/api/v1/me" })
+        {
+            var refused = await Http.JsonAsync(await client.GetAsync(api), HttpStatusCode.Forbidden);
+            Assert.Equal("password_change_required", refused.GetProperty("code").GetString());
+        }
+        var keyAttempt = await client.PostAsJsonAsync("/api/v1/api-keys", new { name = "x", scopes = new[] { "sessions:read" } });
+        Assert.Equal(HttpStatusCode.Forbidden, keyAttempt.StatusCode);
+        foreach (var pageUrl in new[] { "/", "/whatsapp", "/api-keys" })
+            Assert.Equal("/account/password", (await client.GetAsync(pageUrl)).Headers.Location?.ToString());
+        Assert.Equal(HttpStatusCode.Forbidden, (await client.PostAsync("/_blazor/negotiate?negotiateVersion=1", null)).StatusCode);
+        await ZapHubApp.ReplaceOneTimePasswordAsync(client, password, "Senha-Escolhida-2026");
+
         var tenant = await Http.JsonAsync(await client.GetAsync("/api/v1/tenant"), HttpStatusCode.OK);
         Assert.Equal("barbearia-ze", tenant.GetProperty("slug").GetString());
         Assert.Equal("Owner", tenant.GetProperty("role").GetString());
@@ -36,7 +49,7 @@ public class AccountTests
     public async Task OwnerChangesTheOneTimePasswordAndTheOldOneStopsWorking()
     {
         await using var app = new ZapHubApp();
-        var t = await app.CreateTenantAsync();
+        var t = await app.CreateTenantAsync(keepOneTimePassword: true);
         var token = await ZapHubApp.AntiforgeryTokenAsync(t.Owner, "/account/password");
         var change = await t.Owner.PostAsync("/account/password", new FormUrlEncodedContent(new Dictionary<string, string>
         {
@@ -45,7 +58,7 @@ public class AccountTests
             ["NewPassword"] = "Nova-Senha-2026",
             ["ConfirmPassword"] = "Nova-Senha-2026",
         }));
-        Assert.Equal("/account/password?done=1", change.Headers.Location?.ToString());
+        Assert.Equal("/", change.Headers.Location?.ToString());
 
         var old = await ZapHubApp.PostLoginAsync(app.Anonymous(), t.OwnerEmail, t.OwnerPassword);
         Assert.Equal("/login?error=invalid", old.Headers.Location?.ToString());
@@ -82,6 +95,50 @@ public class AccountTests
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var cookies = response.Headers.TryGetValues("Set-Cookie", out var values) ? values : [];
         Assert.DoesNotContain(cookies, c => c.StartsWith(".zaphub.auth"));
+    }
+
+    [Fact]
+    public async Task SignOutNeedsTheFormsTokenSoAnotherSiteCannotSignSomeoneOut()
+    {
+        await using var app = new ZapHubApp();
+        var op = await app.OperatorAsync();
+        var forged = await op.PostAsync("/account/logout", new FormUrlEncodedContent(new Dictionary<string, string>()));
+        Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode);
+        await Http.JsonAsync(await op.GetAsync("/api/v1/me"), HttpStatusCode.OK);
+
+        var token = await ZapHubApp.AntiforgeryTokenAsync(op, "/account/password");
+        var real = await op.PostAsync("/account/logout", new FormUrlEncodedContent(new Dictionary<string, string> { ["__RequestVerificationToken"] = token }));
+        Assert.Equal("/login", real.Headers.Location?.ToString());
+        Assert.Equal(HttpStatusCode.Unauthorized, (await op.GetAsync("/api/v1/me")).StatusCode);
+    }
+
+    [Fact]
+    public async Task ACookieCarriedByAnotherSitesRequestChangesNothingButApiKeysAreNotChecked()
+    {
+        await using var app = new ZapHubApp();
+        var t = await app.CreateTenantAsync();
+        var (_, key) = await t.CreateApiKeyAsync("sessions:read", "sessions:control");
+
+        async Task<HttpResponseMessage> CreateKeyAsync(HttpClient client, string header, string value)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/api-keys") { Content = JsonContent.Create(new { name = "csrf", scopes = new[] { "sessions:read" } }) };
+            request.Headers.Add(header, value);
+            return await client.SendAsync(request);
+        }
+        foreach (var (header, value) in new[] { ("Origin", "https://evil.example"), ("Origin", "null"), ("Sec-Fetch-Site", "cross-site"), ("Sec-Fetch-Site", "same-site") })
+        {
+            var refused = await Http.JsonAsync(await CreateKeyAsync(t.Owner, header, value), HttpStatusCode.Forbidden);
+            Assert.Equal("cross_origin_request", refused.GetProperty("code").GetString());
+        }
+        var keys = await Http.JsonAsync(await t.Owner.GetAsync("/api/v1/api-keys"), HttpStatusCode.OK);
+        Assert.DoesNotContain(keys.EnumerateArray(), k => k.GetProperty("name").GetString() == "csrf");
+
+        // ZapHub's own pages, and systems with a key, go through.
+        await Http.ExpectAsync(await CreateKeyAsync(t.Owner, "Origin", t.Owner.BaseAddress!.GetLeftPart(UriPartial.Authority)), HttpStatusCode.Created);
+        await Http.ExpectAsync(await CreateKeyAsync(t.Owner, "Sec-Fetch-Site", "same-origin"), HttpStatusCode.Created);
+        using var withKey = new HttpRequestMessage(HttpMethod.Post, $"/api/v1/sessions/{Guid.NewGuid()}/connect") { Content = JsonContent.Create(new { }) };
+        withKey.Headers.Add("Origin", "https://platform.example");
+        await Http.ExpectAsync(await app.WithApiKey(key).SendAsync(withKey), HttpStatusCode.NotFound);
     }
 
     [Fact]

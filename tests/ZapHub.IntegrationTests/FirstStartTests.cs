@@ -15,7 +15,8 @@ public sealed partial class FirstStartTests : IDisposable
 
     public void Dispose()
     {
-        try { Directory.Delete(dataDirectory, recursive: true); } catch (IOException) { }
+        foreach (var directory in new[] { dataDirectory, dataDirectory + "-keys" })
+            try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
     }
 
     [Fact]
@@ -25,6 +26,10 @@ public sealed partial class FirstStartTests : IDisposable
         var operatorLogin = LoginLine().Match(output.Single(l => l.Contains("Operator:")));
         var ownerLogin = LoginLine().Match(output.Single(l => l.Contains("Demo owner")));
         Assert.True(operatorLogin.Success && ownerLogin.Success, string.Join('\n', output));
+        // The key ring's certificate was made beside the data folder, not in it, readable by its owner only.
+        var certificate = Path.Combine(dataDirectory + "-keys", "key-encryption.pfx");
+        Assert.True(File.Exists(certificate), string.Join('\n', output));
+        if (!OperatingSystem.IsWindows()) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(certificate));
         await StopAsync();
 
         (url, output) = await StartAsync();
@@ -35,6 +40,7 @@ public sealed partial class FirstStartTests : IDisposable
         {
             var response = await ZapHubApp.PostLoginAsync(client, login.Groups["email"].Value, login.Groups["password"].Value);
             Assert.Equal("/account/password", response.Headers.Location?.ToString());
+            await ZapHubApp.ReplaceOneTimePasswordAsync(client, login.Groups["password"].Value, login.Groups["password"].Value);
         }
         var tenant = await Http.JsonAsync(await client.GetAsync("/api/v1/tenant"), HttpStatusCode.OK);
         Assert.Equal("demo", tenant.GetProperty("slug").GetString());

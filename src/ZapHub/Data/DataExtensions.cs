@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Design;
 using Microsoft.EntityFrameworkCore.Diagnostics;
@@ -34,8 +33,6 @@ public static class DataExtensions
             _ => sp.GetRequiredService<IDbContextFactory<SqliteZapHubDb>>().CreateDbContext(),
         }).ActFor(sp.GetRequiredService<TenantContext>()));
 
-        // Keys live in the database so every node (and every restart) can read what another protected.
-        services.AddDataProtection().PersistKeysToDbContext<ZapHubDb>().SetApplicationName("ZapHub");
         return services;
     }
 

@@ -15,6 +15,16 @@ public sealed class TestDatabase : IAsyncDisposable
     private static string ServerConnectionString =>
         Environment.GetEnvironmentVariable("ZAPHUB_TEST_POSTGRES") ?? "Host=127.0.0.1;Port=5433;Username=app;Password=app;Database=postgres";
 
+    /// <summary>One key-encryption certificate for every app this test run starts, as every node of an install shares one.</summary>
+    public static string KeyCertificate => SharedKeyCertificate.Value;
+
+    private static readonly Lazy<string> SharedKeyCertificate = new(() =>
+    {
+        var path = Path.Combine(Path.GetTempPath(), "zaphub-tests", $"key-encryption-{Environment.ProcessId}-{Guid.NewGuid():N}.pfx");
+        ZapHub.Data.KeyRingCertificates.Create(path).Dispose();
+        return path;
+    });
+
     public string Provider { get; }
     public string DataDirectory { get; }
     public string? ConnectionString { get; }
@@ -62,9 +72,11 @@ public sealed class TestDatabase : IAsyncDisposable
         return Convert.ToInt64(await query.ExecuteScalarAsync());
     }
 
-    public async Task<List<string>> TextsAsync(string sqlWhereOnMessages)
+    public Task<List<string>> TextsAsync(string sqlWhereOnMessages) => StringsAsync($"SELECT \"Text\" FROM \"Messages\" WHERE {sqlWhereOnMessages}");
+
+    /// <summary>The first column of every row a query returns, as text.</summary>
+    public async Task<List<string>> StringsAsync(string sql, params (string Name, object Value)[] parameters)
     {
-        var sql = $"SELECT \"Text\" FROM \"Messages\" WHERE {sqlWhereOnMessages}";
         var texts = new List<string>();
         System.Data.Common.DbConnection connection = ConnectionString is not null
             ? new NpgsqlConnection(ConnectionString)
@@ -74,8 +86,15 @@ public sealed class TestDatabase : IAsyncDisposable
             await connection.OpenAsync();
             await using var command = connection.CreateCommand();
             command.CommandText = sql;
+            foreach (var (name, value) in parameters)
+            {
+                var parameter = command.CreateParameter();
+                parameter.ParameterName = name;
+                parameter.Value = value;
+                command.Parameters.Add(parameter);
+            }
             await using var reader = await command.ExecuteReaderAsync();
-            while (await reader.ReadAsync()) texts.Add(reader.GetString(0));
+            while (await reader.ReadAsync()) texts.Add(reader.IsDBNull(0) ? "" : Convert.ToString(reader.GetValue(0))!);
         }
         return texts;
     }

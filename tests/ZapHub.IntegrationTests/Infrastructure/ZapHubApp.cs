@@ -23,6 +23,9 @@ public sealed partial class ZapHubApp : WebApplicationFactory<Program>
     private readonly TestDatabase database;
     private readonly bool ownsDatabase;
 
+    /// <summary>The app's throw-away database, for what only the stored rows show (what is encrypted, what is gone).</summary>
+    public TestDatabase Database => database;
+
     /// <summary>A new app on its own throw-away database, or a second node on another app's database.</summary>
     public ZapHubApp(ZapHubApp? shareDatabaseWith = null)
     {
@@ -88,6 +91,7 @@ public sealed partial class ZapHubApp : WebApplicationFactory<Program>
         builder.UseSetting("Bootstrap:OperatorEmail", OperatorEmail);
         builder.UseSetting("Bootstrap:OperatorPassword", OperatorPassword);
         builder.UseSetting("Demo:Enabled", "false");
+        builder.UseSetting("DataProtection:Certificate", TestDatabase.KeyCertificate);
         foreach (var (key, value) in settings) builder.UseSetting(key, value);
         if (clock is { } c) builder.ConfigureServices(services => services.AddSingleton(c));
         if (Logs is { } logs)
@@ -115,14 +119,19 @@ public sealed partial class ZapHubApp : WebApplicationFactory<Program>
         return client;
     }
 
-    /// <summary>Signs in through the login form (antiforgery included) and returns a client holding the cookie.</summary>
-    public async Task<HttpClient> SignInAsync(string email, string password)
+    /// <summary>
+    /// Signs in through the login form (antiforgery included) and returns a client holding the cookie. A one-time
+    /// password is replaced on the form ZapHub sends the person to (by the same text, so the test's copy stays valid),
+    /// unless the test is about that step.
+    /// </summary>
+    public async Task<HttpClient> SignInAsync(string email, string password, bool completePasswordChange = true)
     {
         var client = Anonymous();
         var response = await PostLoginAsync(client, email, password);
         var location = response.Headers.Location?.ToString() ?? "";
         if (response.StatusCode != HttpStatusCode.Redirect || location.StartsWith("/login"))
             throw new InvalidOperationException($"Sign-in of {email} failed: {(int)response.StatusCode} -> {location}");
+        if (location == "/account/password" && completePasswordChange) await ReplaceOneTimePasswordAsync(client, password, password);
         return client;
     }
 
@@ -160,8 +169,11 @@ public sealed partial class ZapHubApp : WebApplicationFactory<Program>
         (await RegisterGatewayAsync("Evolution", emulator.BaseUrl("evolution"), EmulatorHost.EvolutionKey),
          await RegisterGatewayAsync("WppConnect", emulator.BaseUrl("wppconnect"), EmulatorHost.WppSecret));
 
-    /// <summary>Creates a tenant with a new owner through the operator API and signs the owner in.</summary>
-    public async Task<TestTenant> CreateTenantAsync(string? slug = null)
+    /// <summary>
+    /// Creates a tenant with a new owner through the operator API and signs the owner in; the owner replaces the
+    /// one-time password as ZapHub demands first, unless the test is about that step.
+    /// </summary>
+    public async Task<TestTenant> CreateTenantAsync(string? slug = null, bool keepOneTimePassword = false)
     {
         slug ??= "t-" + Guid.NewGuid().ToString("N")[..10];
         var op = await OperatorAsync();
@@ -171,8 +183,23 @@ public sealed partial class ZapHubApp : WebApplicationFactory<Program>
         var id = created.GetProperty("tenant").GetProperty("id").GetGuid();
         var email = created.GetProperty("ownerEmail").GetString()!;
         var password = created.GetProperty("ownerOneTimePassword").GetString()!;
-        var owner = await SignInAsync(email, password);
+        var owner = await SignInAsync(email, password, completePasswordChange: !keepOneTimePassword);
         return new TestTenant(this, id, slug, email, password, owner);
+    }
+
+    /// <summary>The password form a person is sent to after signing in with a one-time password.</summary>
+    public static async Task ReplaceOneTimePasswordAsync(HttpClient client, string oneTimePassword, string chosen)
+    {
+        var token = await AntiforgeryTokenAsync(client, "/account/password");
+        var change = await client.PostAsync("/account/password", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["__RequestVerificationToken"] = token,
+            ["CurrentPassword"] = oneTimePassword,
+            ["NewPassword"] = chosen,
+            ["ConfirmPassword"] = chosen,
+        }));
+        if (change.Headers.Location?.ToString() != "/")
+            throw new InvalidOperationException($"Changing the one-time password failed: {change.StatusCode} {change.Headers.Location}");
     }
 
     [GeneratedRegex("name=\"__RequestVerificationToken\"[^>]*?value=\"([^\"]+)\"")]

@@ -46,6 +46,7 @@ public sealed class ZapHubProcess : IAsyncDisposable
                 ["Bootstrap__OperatorEmail"] = ZapHubApp.OperatorEmail,
                 ["Bootstrap__OperatorPassword"] = ZapHubApp.OperatorPassword,
                 ["Demo__Enabled"] = "false",
+                ["DataProtection__Certificate"] = TestDatabase.KeyCertificate,
                 ["RateLimits__ApiPerSecond"] = "100000",
                 ["RateLimits__LoginPerMinute"] = "10000",
                 ["Logging__LogLevel__Default"] = "Warning",
@@ -108,7 +109,9 @@ public sealed class ZapHubProcess : IAsyncDisposable
         var tenant = await Http.JsonAsync(await op.PostAsJsonAsync("/api/v1/admin/tenants",
             new { name = "Process test", slug, ownerEmail = $"owner@{slug}.test", maxSessions = 500 }), HttpStatusCode.Created);
         var owner = Client();
-        await ZapHubApp.PostLoginAsync(owner, tenant.GetProperty("ownerEmail").GetString()!, tenant.GetProperty("ownerOneTimePassword").GetString()!);
+        var oneTimePassword = tenant.GetProperty("ownerOneTimePassword").GetString()!;
+        await ZapHubApp.PostLoginAsync(owner, tenant.GetProperty("ownerEmail").GetString()!, oneTimePassword);
+        await ZapHubApp.ReplaceOneTimePasswordAsync(owner, oneTimePassword, oneTimePassword);
         var key = await Http.JsonAsync(await owner.PostAsJsonAsync("/api/v1/api-keys", new { name = "system", scopes = new[] { "sessions:read", "sessions:control", "messages:send" } }), HttpStatusCode.Created);
         var api = Client(key.GetProperty("key").GetString());
         await Http.ExpectAsync(await api.PutAsJsonAsync("/api/v1/messaging/settings", settings), HttpStatusCode.OK);

@@ -41,7 +41,8 @@ public static class AccountEndpoints
             return Results.LocalRedirect(SafeReturnUrl(form.ReturnUrl));
         }).RequireRateLimiting(RateLimits.Login);
 
-        account.MapPost("/logout", async (SignInManager<User> signIn) =>
+        // The form binding makes the framework demand the antiforgery token: a page elsewhere cannot sign anyone out.
+        account.MapPost("/logout", async ([FromForm] LogoutForm form, SignInManager<User> signIn) =>
         {
             await signIn.SignOutAsync();
             return Results.LocalRedirect("/login");
@@ -58,10 +59,12 @@ public static class AccountEndpoints
                 var code = result.Errors.Any(e => e.Code == "PasswordMismatch") ? "current" : "weak";
                 return Back("/account/password", code, null);
             }
+            var forced = user.MustChangePassword;
             user.MustChangePassword = false;
             await signIn.UserManager.UpdateAsync(user);
             await SignInAsync(signIn, user, CurrentTenant(http.User));
-            return Results.LocalRedirect("/account/password?done=1");
+            // After the change a one-time password forced, the person came to use ZapHub: take them in.
+            return Results.LocalRedirect(forced ? "/" : "/account/password?done=1");
         }).RequireAuthorization();
 
         account.MapPost("/tenant", async ([FromForm] SwitchTenantForm form, SignInManager<User> signIn, ZapHubDb db, HttpContext http) =>
@@ -131,6 +134,11 @@ public sealed class PasswordForm
     public string? CurrentPassword { get; set; }
     public string? NewPassword { get; set; }
     public string? ConfirmPassword { get; set; }
+}
+
+public sealed class LogoutForm
+{
+    public string? ReturnUrl { get; set; }
 }
 
 public sealed class SwitchTenantForm

@@ -59,7 +59,7 @@ public static class AccountsSetup
         {
             o.Cookie.Name = ".zaphub.auth";
             o.Cookie.HttpOnly = true;
-            // Strict keeps the cookie off every cross-site request, which also shuts CSRF out of the cookie-authenticated API.
+            // Strict keeps the cookie off every cross-site request; SameOriginGuard checks the API's unsafe calls on top.
             o.Cookie.SameSite = SameSiteMode.Strict;
             o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
             o.LoginPath = "/login";
@@ -113,6 +113,7 @@ public sealed class ZapHubClaimsFactory(UserManager<User> users, IOptions<Identi
         var identity = await base.GenerateClaimsAsync(user);
         if (user.IsOperator) identity.AddClaim(new Claim(ZapHubClaims.Operator, "true"));
         identity.AddClaim(new Claim(ZapHubClaims.ActorKind, nameof(ActorKind.User)));
+        if (user.MustChangePassword) identity.AddClaim(new Claim(ZapHubClaims.MustChangePassword, "true"));
         return identity;
     }
 }

@@ -24,4 +24,5 @@ public static class ZapHubClaims
     public const string Operator = "zaphub:operator";
     public const string Scope = "zaphub:scope";
     public const string ActorKind = "zaphub:actor";
+    public const string MustChangePassword = "zaphub:must_change_password";
 }
