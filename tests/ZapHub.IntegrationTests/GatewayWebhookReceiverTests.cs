@@ -54,17 +54,48 @@ public class GatewayWebhookReceiverTests(ITestOutputHelper output)
     [Fact]
     public async Task ARetriedDeliveryIsStoredOnce()
     {
-        var (app, emulator, _, _, path) = await SetUpAsync();
+        var (app, emulator, t, id, path) = await SetUpAsync();
         await using var appLifetime = app;
         await using var emulatorLifetime = emulator;
         var client = app.Anonymous();
         var marker = Guid.NewGuid().ToString("N");
-        var json = $$"""{"event":"messages.update","instance":"x","data":{"keyId":"{{marker}}","status":"READ"},"date_time":"2026-11-22T18:23:39.710Z"}""";
+        var instance = (await t.SessionAsync(id)).GetProperty("instanceName").GetString();
+        var json = $$"""{"event":"messages.update","instance":"{{instance}}","data":{"keyId":"{{marker}}","status":"READ"},"date_time":"2026-11-22T18:23:39.710Z"}""";
         var first = await Http.JsonAsync(await client.PostAsync(path, new StringContent(json, Encoding.UTF8, "application/json")), HttpStatusCode.OK);
         var retry = await Http.JsonAsync(await client.PostAsync(path, new StringContent(json, Encoding.UTF8, "application/json")), HttpStatusCode.OK);
         Assert.False(first.GetProperty("duplicate").GetBoolean());
         Assert.True(retry.GetProperty("duplicate").GetBoolean());
         Assert.Equal(1, await StoredWithAsync(app, marker));
+    }
+
+    [Fact]
+    public async Task AnEventNamingAnotherInstanceIsRefusedCountedAndChangesNothing()
+    {
+        var (app, emulator, t, id, path) = await SetUpAsync();
+        await using var appLifetime = app;
+        await using var emulatorLifetime = emulator;
+        var client = app.Anonymous();
+        var marker = Guid.NewGuid().ToString("N");
+        var foreign = $$"""{"event":"connection.update","instance":"someone-elses-number","data":{"state":"open","wuid":"5511912345678@s.whatsapp.net","profileName":"Intruso"},"marker":"{{marker}}"}""";
+
+        for (var i = 0; i < 3; i++)
+        {
+            var refused = await Http.JsonAsync(await client.PostAsync(path, new StringContent(foreign, Encoding.UTF8, "application/json")), HttpStatusCode.Conflict);
+            Assert.Equal("foreign_instance", refused.GetProperty("code").GetString());
+        }
+        Assert.Equal(0, await StoredWithAsync(app, marker));
+        var session = await t.SessionAsync(id);
+        Assert.NotEqual("Connected", session.GetProperty("state").GetString());
+        Assert.NotEqual("+5511912345678", session.GetProperty("phone").ToString());
+
+        var op = await app.OperatorAsync();
+        var inbox = await Http.JsonAsync(await op.GetAsync($"/api/v1/admin/gateway-events?sessionId={id}&limit=1"), HttpStatusCode.OK);
+        Assert.Equal(3, inbox.GetProperty("refused").GetProperty("count").GetInt32());
+        Assert.Equal("someone-elses-number", inbox.GetProperty("refused").GetProperty("lastInstance").GetString());
+
+        // Its own instance's events still go in, and connect it.
+        await Http.ExpectAsync(await emulator.ScanAsync("evolution", session.GetProperty("instanceName").GetString()!), HttpStatusCode.OK);
+        await t.WaitForStateAsync(id, "Connected");
     }
 
     [Fact]

@@ -1,11 +1,17 @@
 using System.Text;
 using ZapHub.Features.GatewayWebhooks;
+using ZapHub.Gateways.Evolution;
 
 namespace ZapHub.UnitTests;
 
-/// <summary>The receiver accepts one JSON object per request and takes Evolution's top-level date_time for the dedupe key.</summary>
+/// <summary>
+/// The receiver accepts one JSON object per request and takes Evolution's top-level date_time (for the dedupe key) and
+/// instance name (to refuse another instance's events) from it.
+/// </summary>
 public class GatewayWebhookBodyTests
 {
+    private static readonly EvolutionProvider Evolution = new();
+
     [Theory]
     [InlineData("""{"event":"messages.update","date_time":"2026-11-23T10:00:00.000Z"}""", "2026-11-23T10:00:00.000Z")]
     [InlineData("""{"data":{"date_time":"nested, not the envelope's"},"event":"x"}""", null)]
@@ -15,8 +21,8 @@ public class GatewayWebhookBodyTests
     [InlineData("""{"date_time":"\ud800"}""", null)]
     public void AnObjectIsAcceptedWithItsOwnTime(string body, string? expected)
     {
-        Assert.True(GatewayWebhookEndpoint.TryReadSentAt(Encoding.UTF8.GetBytes(body), out var sentAt));
-        Assert.Equal(expected, sentAt);
+        Assert.True(GatewayWebhookEndpoint.TryRead(Encoding.UTF8.GetBytes(body), Evolution, out var read));
+        Assert.Equal(expected, read.SentAt);
     }
 
     [Theory]
@@ -29,24 +35,25 @@ public class GatewayWebhookBodyTests
     [InlineData("""{"a":01}""")]
     [InlineData("\u00ff\u00fe")]
     public void AnythingElseIsRefused(string body) =>
-        Assert.False(GatewayWebhookEndpoint.TryReadSentAt(Encoding.UTF8.GetBytes(body), out _));
+        Assert.False(GatewayWebhookEndpoint.TryRead(Encoding.UTF8.GetBytes(body), Evolution, out _));
 
     [Fact]
     public void AnInvalidUtf8TimeIsNoTimeAndTheObjectIsStillAccepted()
     {
         var body = Encoding.UTF8.GetBytes("""{"date_time":"X"}""");
         body[14] = 0xC3; // a lone lead byte: not UTF-8
-        Assert.True(GatewayWebhookEndpoint.TryReadSentAt(body, out var sentAt));
-        Assert.Null(sentAt);
+        Assert.True(GatewayWebhookEndpoint.TryRead(body, Evolution, out var read));
+        Assert.Null(read.SentAt);
     }
 
     [Fact]
     public void TheProvidersSecretFieldsAreMaskedInTheTextToStoreAndNothingElseChanges()
     {
         var body = """{"event":"messages.update","instance":"zh1","data":{"apikey":"nested stays"},"destination":"http://h/hooks/gateway/abc/s3cr3t","date_time":"t","apikey":"6F39BC7B-8141","sender":"x"}""";
-        Assert.True(GatewayWebhookEndpoint.TryRead(Encoding.UTF8.GetBytes(body), ["apikey", "destination"], out var sentAt, out var stored));
-        Assert.Equal("t", sentAt);
-        Assert.Equal("""{"event":"messages.update","instance":"zh1","data":{"apikey":"nested stays"},"destination":"***","date_time":"t","apikey":"***","sender":"x"}""", stored);
+        Assert.True(GatewayWebhookEndpoint.TryRead(Encoding.UTF8.GetBytes(body), Evolution, out var read));
+        Assert.Equal("t", read.SentAt);
+        Assert.Equal("zh1", read.Instance);
+        Assert.Equal("""{"event":"messages.update","instance":"zh1","data":{"apikey":"nested stays"},"destination":"***","date_time":"t","apikey":"***","sender":"x"}""", read.Stored);
     }
 
     [Theory]
@@ -54,8 +61,8 @@ public class GatewayWebhookBodyTests
     [InlineData("""{"event":"x"}""", """{"event":"x"}""")]
     public void MaskingKeepsTheBodyValidJson(string body, string expected)
     {
-        Assert.True(GatewayWebhookEndpoint.TryRead(Encoding.UTF8.GetBytes(body), ["apikey", "destination"], out _, out var stored));
-        Assert.Equal(expected, stored);
-        System.Text.Json.JsonDocument.Parse(stored).Dispose();
+        Assert.True(GatewayWebhookEndpoint.TryRead(Encoding.UTF8.GetBytes(body), Evolution, out var read));
+        Assert.Equal(expected, read.Stored);
+        System.Text.Json.JsonDocument.Parse(read.Stored).Dispose();
     }
 }

@@ -8,6 +8,7 @@ using ZapHub.Features.Events;
 using ZapHub.Features.Gateways;
 using ZapHub.Features.Messages;
 using ZapHub.Features.Sessions;
+using ZapHub.Features.GatewayWebhooks;
 using ZapHub.Features.Tenancy;
 
 namespace ZapHub.Data;
@@ -134,6 +135,7 @@ public abstract class ZapHubDb(DbContextOptions options)
         b.Entity<Session>(e =>
         {
             e.HasIndex(s => new { s.GatewayId, s.InstanceName }).IsUnique();
+            e.Property(s => s.LastRefusedInstance).HasMaxLength(SessionSecrets.MaxInstanceName);
             e.HasIndex(s => new { s.TenantId, s.State });
             e.HasIndex(s => s.State);
             e.HasOne<Tenant>().WithMany().HasForeignKey(s => s.TenantId).OnDelete(DeleteBehavior.Cascade);

@@ -34,8 +34,10 @@ public abstract class GatewayProvider
     /// </summary>
     public virtual IReadOnlyList<string> SecretFields => [];
 
-    /// <summary>The instance (session) name a webhook says it is about, if it names one.</summary>
-    public abstract string? InstanceNameOf(JsonElement body);
+    /// <summary>The top-level field in which a webhook names the instance (session) it is about.</summary>
+    public abstract string InstanceField { get; }
+
+    public string? InstanceNameOf(JsonElement body) => JsonFields.Str(body, InstanceField);
 
     /// <summary>
     /// The time part of a webhook's dedupe key. A server that retries with the same body (and stamps its own time into

@@ -64,8 +64,14 @@ public static class AdminEndpoints
             if (sessionId is { } id) query = query.Where(e => e.SessionId == id);
             var rows = await query.OrderByDescending(e => e.Id).Take(Math.Clamp(limit ?? 100, 1, 1000))
                 .Select(e => new { e.Id, e.SessionId, e.TenantId, e.ReceivedAt, e.ProcessedAt, e.Error, e.Body }).ToListAsync(ct);
-            return new { total = await query.CountAsync(ct), events = rows };
-        }).WithName("AdminListGatewayEvents").WithSummary("The raw gateway webhooks received (the inbox), newest first, for diagnosis.");
+            // Refused events are not stored (they never reach the inbox); a number's count of them is kept on the number.
+            var refused = sessionId is { } one
+                ? await db.Sessions.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(s => s.Id == one)
+                    .Select(s => new { count = s.RefusedEvents, lastAt = s.LastRefusedAt, lastInstance = s.LastRefusedInstance }).FirstOrDefaultAsync(ct)
+                : null;
+            return new { total = await query.CountAsync(ct), events = rows, refused };
+        }).WithName("AdminListGatewayEvents").WithSummary("The raw gateway webhooks received (the inbox), newest first, for diagnosis; " +
+            "with a sessionId, also how many webhooks naming another instance that number's URL refused.");
         return app;
     }
 }

@@ -8,6 +8,7 @@ using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Http.Features;
 using ZapHub.Platform;
 using Microsoft.Extensions.Options;
+using Microsoft.EntityFrameworkCore;
 using ZapHub.Features.Sessions;
 using ZapHub.Gateways;
 
@@ -94,9 +95,12 @@ public static class GatewayWebhookEndpoint
             body = buffer.ToArray();
         }
         var provider = services.GetRequiredService<GatewayProviders>().For(entry.Kind);
-        if (!TryRead(body, provider.SecretFields, out var sentAt, out var stored)) return Results.BadRequest(new { error = "The body is not a JSON object." });
+        if (!TryRead(body, provider, out var read)) return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "The body is not a JSON object.");
 
         var now = services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime;
+        if (read.Instance is { } named && named != entry.InstanceName
+            && (await services.GetRequiredService<SessionSecrets>().GetAsync(sessionId, http.RequestAborted, fresh: true))?.InstanceName != named)
+            return await RefuseForeignAsync(services, sessionId, named, now, http.RequestAborted);
         // A gateway looping on a transitional state (Evolution posts `connecting` ~19 times a second while WhatsApp is
         // unreachable) would fill the inbox with events that change nothing: consecutive repeats are acknowledged, not stored.
         var repeats = services.GetRequiredService<GatewayWebhookRepeats>();
@@ -108,8 +112,8 @@ public static class GatewayWebhookEndpoint
             SessionId = sessionId,
             ReceivedAt = now,
             // The hash is the body as sent: a retried delivery is the same event.
-            DedupeKey = DedupeKey(body, provider, now, sentAt),
-            Body = stored,
+            DedupeKey = DedupeKey(body, provider, now, read.SentAt),
+            Body = read.Stored,
         }, http.RequestAborted);
         if (result == InboxResult.Stored) repeats.Stored(sessionId, repeatKey, now);
         return result switch
@@ -119,6 +123,22 @@ public static class GatewayWebhookEndpoint
             // Deleted while the event was on its way: the same answer as for any unknown session, so the gateway stops.
             _ => Results.NotFound(),
         };
+    }
+
+    /// <summary>
+    /// A session's secret URL accepts events about its own instance only: another instance's events would otherwise
+    /// set this number's state and phone. Refused with a 4xx (no gateway retries one) and counted on the session.
+    /// </summary>
+    private static async Task<IResult> RefuseForeignAsync(IServiceProvider services, Guid sessionId, string named, DateTime now, CancellationToken ct)
+    {
+        var shown = named.Length > SessionSecrets.MaxInstanceName ? named[..SessionSecrets.MaxInstanceName] : named;
+        await using (var scope = services.CreateAsyncScope())
+            await scope.ServiceProvider.GetRequiredService<ZapHub.Data.ZapHubDb>().Sessions.IgnoreQueryFilters([ZapHub.Data.ZapHubDb.TenantFilter])
+                .Where(s => s.Id == sessionId)
+                .ExecuteUpdateAsync(u => u.SetProperty(s => s.RefusedEvents, s => s.RefusedEvents + 1)
+                    .SetProperty(s => s.LastRefusedAt, now).SetProperty(s => s.LastRefusedInstance, shown), ct);
+        return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "This URL receives events about one instance only; this event names another.",
+            extensions: new Dictionary<string, object?> { ["code"] = "foreign_instance" });
     }
 
     private static readonly Acknowledgement Stored = new("{\"received\":true,\"duplicate\":false}"u8.ToArray());
@@ -136,17 +156,18 @@ public static class GatewayWebhookEndpoint
         }
     }
 
-    public static bool TryReadSentAt(ReadOnlySpan<byte> body, out string? sentAt) => TryRead(body, [], out sentAt, out _);
+    /// <summary>What the receiver takes from a body on its one reading pass.</summary>
+    public readonly record struct ReadBody(string? SentAt, string? Instance, string Stored);
 
     /// <summary>
     /// Checks the whole body is one well-formed JSON object, without building a document (the event is parsed for real
-    /// later, by the processor), and on the same pass picks its top-level date_time and masks the string values of the
-    /// provider's top-level secret fields in the text to store.
+    /// later, by the processor), and on the same pass picks its top-level date_time and instance name and masks the
+    /// string values of the provider's top-level secret fields in the text to store.
     /// </summary>
-    public static bool TryRead(ReadOnlySpan<byte> body, IReadOnlyList<string> secretFields, out string? sentAt, out string stored)
+    public static bool TryRead(ReadOnlySpan<byte> body, GatewayProvider provider, out ReadBody read)
     {
-        sentAt = null;
-        stored = "";
+        read = default;
+        string? sentAt = null, instance = null;
         List<(int Start, int Length)>? secrets = null;
         try
         {
@@ -161,7 +182,13 @@ public static class GatewayWebhookEndpoint
                     if (reader.TokenType == JsonTokenType.String) sentAt = TryGetString(ref reader);
                     continue;
                 }
-                if (!IsSecret(ref reader, secretFields)) continue;
+                if (reader.ValueTextEquals(provider.InstanceField))
+                {
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.String) instance = TryGetString(ref reader);
+                    continue;
+                }
+                if (!IsSecret(ref reader, provider.SecretFields)) continue;
                 reader.Read();
                 // A string token's raw bytes are its value between two quotes.
                 if (reader.TokenType == JsonTokenType.String) (secrets ??= []).Add(((int)reader.TokenStartIndex, reader.ValueSpan.Length + 2));
@@ -172,7 +199,7 @@ public static class GatewayWebhookEndpoint
         {
             return false;
         }
-        stored = secrets is null ? Encoding.UTF8.GetString(body) : Masked(body, secrets);
+        read = new ReadBody(sentAt, instance, secrets is null ? Encoding.UTF8.GetString(body) : Masked(body, secrets));
         return true;
     }
 

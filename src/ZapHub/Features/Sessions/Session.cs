@@ -67,6 +67,14 @@ public sealed class Session : ITenantOwned
     public string? ProtectedProviderToken { get; set; }
     public DateTime? ProvisionedAt { get; set; }
 
+    /// <summary>
+    /// Webhooks that came to this number's secret URL naming another instance: refused, counted here for the operator
+    /// (a gateway posting one number's events to another's URL is misconfigured, or its name was given up and relaunched).
+    /// </summary>
+    public int RefusedEvents { get; set; }
+    public DateTime? LastRefusedAt { get; set; }
+    public string? LastRefusedInstance { get; set; }
+
     public DateTime CreatedAt { get; set; }
     public DateTime UpdatedAt { get; set; }
 

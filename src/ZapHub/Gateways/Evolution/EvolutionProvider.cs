@@ -19,7 +19,7 @@ public sealed class EvolutionProvider : GatewayProvider
     /// <summary>Every body carries the instance token (`apikey`) and the full callback URL with its secret (`destination`), contract §2.</summary>
     public override IReadOnlyList<string> SecretFields { get; } = ["apikey", "destination"];
 
-    public override string? InstanceNameOf(JsonElement body) => JsonFields.Str(body, "instance");
+    public override string InstanceField => "instance";
 
     /// <summary>Evolution retries a failed delivery with the same body, which carries its own millisecond date_time.</summary>
     public override string DedupeTime(string? sentAt, DateTime receivedAt) => sentAt is { Length: > 40 } ? sentAt[..40] : sentAt ?? "";

@@ -19,7 +19,7 @@ public sealed class WppConnectProvider : GatewayProvider
 
     public override IReadOnlyList<GatewaySignal> ParseWebhook(JsonElement body) => WppConnectMapping.Parse(body);
 
-    public override string? InstanceNameOf(JsonElement body) => JsonFields.Str(body, "session");
+    public override string InstanceField => "session";
 
     /// <summary>WPPConnect never retries, and some bodies carry no time (status-find): identical bodies are distinct events.</summary>
     public override string DedupeTime(string? sentAt, DateTime receivedAt) => receivedAt.Ticks.ToString("D19", CultureInfo.InvariantCulture);

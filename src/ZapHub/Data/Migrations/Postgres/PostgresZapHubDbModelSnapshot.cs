@@ -1069,6 +1069,13 @@ namespace ZapHub.Data.Migrations.Postgres
                     b.Property<DateTime?>("LastEventAt")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<DateTime?>("LastRefusedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("LastRefusedInstance")
+                        .HasMaxLength(60)
+                        .HasColumnType("character varying(60)");
+
                     b.Property<DateTime?>("LinkedAt")
                         .HasColumnType("timestamp with time zone");
 
@@ -1121,6 +1128,9 @@ namespace ZapHub.Data.Migrations.Postgres
 
                     b.Property<string>("RawState")
                         .HasColumnType("text");
+
+                    b.Property<int>("RefusedEvents")
+                        .HasColumnType("integer");
 
                     b.Property<int>("SentToday")
                         .HasColumnType("integer");

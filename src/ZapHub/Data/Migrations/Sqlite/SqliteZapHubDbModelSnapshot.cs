@@ -1044,6 +1044,13 @@ namespace ZapHub.Data.Migrations.Sqlite
                     b.Property<DateTime?>("LastEventAt")
                         .HasColumnType("TEXT");
 
+                    b.Property<DateTime?>("LastRefusedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("LastRefusedInstance")
+                        .HasMaxLength(60)
+                        .HasColumnType("TEXT");
+
                     b.Property<DateTime?>("LinkedAt")
                         .HasColumnType("TEXT");
 
@@ -1096,6 +1103,9 @@ namespace ZapHub.Data.Migrations.Sqlite
 
                     b.Property<string>("RawState")
                         .HasColumnType("TEXT");
+
+                    b.Property<int>("RefusedEvents")
+                        .HasColumnType("INTEGER");
 
                     b.Property<int>("SentToday")
                         .HasColumnType("INTEGER");
