@@ -369,7 +369,8 @@ public abstract class ZapHubDb(DbContextOptions options)
     }
 }
 
-public sealed class TenantIsolationException(string message) : InvalidOperationException(message);
+/// <summary>A write that crossed tenants, stopped at save time. Its own type: nothing may read it as another failure.</summary>
+public sealed class TenantIsolationException(string message) : Exception(message);
 
 public sealed class SqliteZapHubDb(DbContextOptions<SqliteZapHubDb> options) : ZapHubDb(options);
 

@@ -20,11 +20,24 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
             // like any other tenant's resource: not found.
             Data.TenantIsolationException => LogIsolation(exception, context),
             BadHttpRequestException b => new ProblemDetails { Status = b.StatusCode, Title = "The request could not be read.", Detail = Describe(b) },
+            _ when Data.StorageFailure.Is(exception) => Unavailable(exception, context),
             _ => null,
         };
         if (problem is null) return false;
         context.Response.StatusCode = problem.Status!.Value;
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem, Exception = exception });
+    }
+
+    /// <summary>The database is down or busy: nothing was changed, and the same request can be sent again shortly.</summary>
+    private ProblemDetails Unavailable(Exception exception, HttpContext context)
+    {
+        logger.LogWarning(exception, "Storage unavailable while serving {Path}", context.Request.Path);
+        context.Response.Headers.RetryAfter = "5";
+        return new ProblemDetails
+        {
+            Status = StatusCodes.Status503ServiceUnavailable, Title = "Storage is unavailable. Try again shortly.",
+            Extensions = { ["code"] = "storage_unavailable" },
+        };
     }
 
     private ProblemDetails LogIsolation(Exception exception, HttpContext context)

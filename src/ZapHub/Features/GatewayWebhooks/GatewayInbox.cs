@@ -99,7 +99,7 @@ public sealed class GatewayInbox(IServiceScopeFactory scopes, SignalProcessor pr
                     if (!await SessionExistsAsync(item.Event.SessionId, ct)) item.Stored.TrySetResult(InboxResult.SessionGone);
                     else item.Stored.TrySetException(ex);
                 }
-                catch (Exception lookup) when (lookup is DbException or InvalidOperationException)
+                catch (Exception lookup) when (StorageFailure.Is(lookup))
                 {
                     item.Stored.TrySetException(ex);
                 }

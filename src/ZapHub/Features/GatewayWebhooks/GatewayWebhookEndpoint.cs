@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using System.Data.Common;
 using System.Globalization;
 using System.Net;
 using System.Threading.RateLimiting;
@@ -9,6 +8,7 @@ using Microsoft.AspNetCore.Http.Features;
 using ZapHub.Platform;
 using Microsoft.Extensions.Options;
 using Microsoft.EntityFrameworkCore;
+using ZapHub.Data;
 using ZapHub.Features.Sessions;
 using ZapHub.Gateways;
 
@@ -70,7 +70,7 @@ public static class GatewayWebhookEndpoint
             // Kestrel's own limits while reading the body (too large, truncated).
             await Results.Problem(statusCode: ex.StatusCode, title: "The request body could not be read.").ExecuteAsync(http);
         }
-        catch (Exception ex) when (ex is DbException or InvalidOperationException && !http.RequestAborted.IsCancellationRequested)
+        catch (Exception ex) when (StorageFailure.Is(ex) && !http.RequestAborted.IsCancellationRequested)
         {
             // The database is unavailable: the gateway keeps its event and retries (Evolution does; WPPConnect does not).
             await Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "The event could not be stored. Try again shortly.").ExecuteAsync(http);
@@ -85,13 +85,13 @@ public static class GatewayWebhookEndpoint
         if (entry is null || !CryptographicOperations.FixedTimeEquals(presented, entry.Hash)) return Results.NotFound();
 
         var max = services.GetRequiredService<IOptions<GatewayOptions>>().Value.MaxWebhookBytes;
-        if (http.Request.ContentLength > max) return Results.StatusCode(StatusCodes.Status413PayloadTooLarge);
+        if (http.Request.ContentLength > max) return TooLarge(max);
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = max;
         byte[] body;
         using (var buffer = new MemoryStream(http.Request.ContentLength is > 0 and var length ? (int)length : 1024))
         {
             await http.Request.Body.CopyToAsync(buffer, http.RequestAborted);
-            if (buffer.Length > max) return Results.StatusCode(StatusCodes.Status413PayloadTooLarge);
+            if (buffer.Length > max) return TooLarge(max);
             body = buffer.ToArray();
         }
         var provider = services.GetRequiredService<GatewayProviders>().For(entry.Kind);
@@ -124,6 +124,9 @@ public static class GatewayWebhookEndpoint
             _ => Results.NotFound(),
         };
     }
+
+    private static IResult TooLarge(long max) =>
+        Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: $"The body is larger than {max} bytes.");
 
     /// <summary>
     /// A session's secret URL accepts events about its own instance only: another instance's events would otherwise
