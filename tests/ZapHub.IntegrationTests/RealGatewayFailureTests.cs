@@ -19,11 +19,10 @@ public class RealGatewayFailureTests
         [("Sessions:StartingTimeout", "00:00:02"), ("Sessions:ReconcileInterval", "00:00:00.200"), ("Sessions:TransitionalCheckInterval", "00:00:00.100")];
 
     private static async Task<(ZapHubApp App, EmulatorHost Emulator, TestTenant Tenant, (Guid Evolution, Guid WppConnect) Gateways)> StartAsync(
-        (string, string)[]? emulatorSettings = null, (string Key, string Value)[]? appSettings = null, bool captureLogs = false)
+        (string, string)[]? emulatorSettings = null, (string Key, string Value)[]? appSettings = null)
     {
         var emulator = await EmulatorHost.StartAsync(emulatorSettings ?? [("EvolutionReconnectInterval", "00:00:00.050")]);
         var app = new ZapHubApp();
-        if (captureLogs) app.CaptureLogs();
         foreach (var (k, v) in appSettings ?? []) app.With(k, v);
         app.ServeOverKestrel();
         var gateways = await app.RegisterEmulatorAsync(emulator);
@@ -285,39 +284,6 @@ public class RealGatewayFailureTests
         Assert.Equal(["Starting"], (await TimelineAsync(t, id)).EnumerateArray().Select(e => e.GetProperty("to").GetString()).ToList());
         Assert.Equal("Starting", (await t.SessionAsync(id)).GetProperty("state").GetString());
     }
-
-    [Fact]
-    public async Task NoGatewaySecretReachesTheLogDuringAFullLifecycleOnBothProviders()
-    {
-        var (app, emulator, t, _) = await StartAsync(appSettings: FastReconcile, captureLogs: true);
-        await using var appLifetime = app;
-        await using var emulatorLifetime = emulator;
-        var secrets = new List<string> { EmulatorHost.EvolutionKey, EmulatorHost.WppSecret };
-        foreach (var (provider, kind) in new[] { ("evolution", "Evolution"), ("wppconnect", "WppConnect") })
-        {
-            var (id, instance) = await t.ConnectedSessionAsync(emulator, provider, kind);
-            await Http.ExpectAsync(await t.Owner.PostAsJsonAsync($"/api/v1/sessions/{id}/test-message", new { to = "(11) 98888-7777" }), HttpStatusCode.OK);
-            if (provider == "evolution")
-            {
-                using var find = new HttpRequestMessage(HttpMethod.Get, $"/evolution/webhook/find/{instance}");
-                find.Headers.Add("apikey", EmulatorHost.EvolutionKey);
-                var callback = (await (await emulator.Http.SendAsync(find)).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("url").GetString()!;
-                secrets.Add(callback.TrimEnd('/').Split('/')[^1]);
-            }
-            await Http.ExpectAsync(await t.Owner.PostAsync($"/api/v1/sessions/{id}/logout", null), HttpStatusCode.OK);
-            await Http.ExpectAsync(await t.Owner.DeleteAsync($"/api/v1/sessions/{id}"), HttpStatusCode.NoContent);
-        }
-        // A start that times out and a gateway that is down log their failures too.
-        var (stuck, stuckInstance) = await NewNumberAsync(t, "WppConnect", "Parado");
-        await emulator.FaultAsync("wppconnect", stuckInstance, "unreachable");
-        await Http.ExpectAsync(await t.Owner.PostAsJsonAsync($"/api/v1/sessions/{stuck}/connect", new { }), HttpStatusCode.Accepted);
-        await t.WaitForStateAsync(stuck, "Failed", TimeSpan.FromSeconds(30));
-
-        var lines = app.Logs!.Lines.ToList();
-        Assert.Contains(lines, l => l.Contains("Gateway POST") && l.Contains("generate-token"));
-        var leaks = secrets.SelectMany(secret => lines.Where(l => l.Contains(secret, StringComparison.Ordinal))).Distinct().ToList();
-        Assert.True(leaks.Count == 0, $"{leaks.Count} log line(s) carry a secret:\n{string.Join("\n", leaks.Take(10))}");
-    }
 }
 
 /// <summary>What a gateway sends is answered 4xx or 2xx, never 5xx, unless storage really is down.</summary>
@@ -331,8 +297,8 @@ public class GatewayWebhookEdgeTests
     }
 
     [Theory]
-    [InlineData("{\"event\":\"presence.update\",\"instance\":\"x\",\"date_time\":\"\\ud800\"}")]
-    [InlineData("{\"event\":\"presence.update\",\"instance\":\"x\",\"date_time\":\"\\udfff\\ud800\",\"data\":{}}")]
+    [InlineData("{\"event\":\"presence.update\",\"instance\":\"INSTANCE\",\"date_time\":\"\\ud800\"}")]
+    [InlineData("{\"event\":\"presence.update\",\"instance\":\"INSTANCE\",\"date_time\":\"\\udfff\\ud800\",\"data\":{}}")]
     public async Task AnUnreadableDateTimeIsStoredNotAnsweredAsStorageTrouble(string body)
     {
         await using var emulator = await EmulatorHost.StartAsync();
@@ -342,7 +308,7 @@ public class GatewayWebhookEdgeTests
         var t = await app.CreateTenantAsync();
         var (_, instance) = await t.ConnectedSessionAsync(emulator, "evolution", "Evolution");
         using var http = new HttpClient();
-        var answer = await http.PostAsync(await CallbackUrlAsync(emulator, instance), new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        var answer = await http.PostAsync(await CallbackUrlAsync(emulator, instance), new StringContent(body.Replace("INSTANCE", instance), System.Text.Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
     }
 

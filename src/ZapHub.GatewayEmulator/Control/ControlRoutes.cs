@@ -74,8 +74,8 @@ public static class ControlRoutes
         g.MapGet("/{provider}/{name}", (string provider, string name, EvolutionEmulator evo, WppConnectEmulator wpp) => provider switch
         {
             "evolution" => evo.Find(name) is { } i
-                ? Results.Ok(new { name, exists = true, state = i.State, hasSocket = i.HasSocket, looping = i.Looping })
-                : Results.Ok(new { name, exists = false, state = (string?)null, hasSocket = false, looping = false }),
+                ? Results.Ok(new { name, exists = true, state = i.State, hasSocket = i.HasSocket, looping = i.Looping, token = i.Token, webhook = i.WebhookUrl })
+                : Results.Ok(new { name, exists = false, state = (string?)null, hasSocket = false, looping = false, token = (string?)null, webhook = (string?)null }),
             "wppconnect" => Results.Ok(wpp.Inspect(name)),
             _ => Results.NotFound(),
         });

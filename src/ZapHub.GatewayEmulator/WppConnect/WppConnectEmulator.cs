@@ -80,6 +80,9 @@ public sealed class WppConnectEmulator(IOptions<EmulatorOptions> options, Webhoo
         browserRunning = browsers.ContainsKey(name),
         browserLocked = browsers.TryGetValue(name, out var locked) && locked,
         tokenStored = configs.ContainsKey(name),
+        // What a client was given for this name, for tests that check nobody repeats it: the webhook URL and the tokens used.
+        webhook = configs.GetValueOrDefault(name)?.Webhook ?? Find(name)?.Webhook,
+        tokensUsed = verifiedTokens.Where(t => t.Value == name).Select(t => t.Key).ToList(),
         profileStored = logins.ContainsKey(name),
     };
 

@@ -109,8 +109,19 @@ public sealed partial class ZapHubApp : WebApplicationFactory<Program>
 
     public HttpClient Anonymous() => overKestrel
         // Over real sockets the factory's client options are not applied; build the same client by hand.
-        ? new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, CookieContainer = new CookieContainer() }) { BaseAddress = ClientOptions.BaseAddress }
+        ? new HttpClient(Responses is { } record
+            ? record.Wrap(new SocketsHttpHandler { AllowAutoRedirect = false, CookieContainer = new CookieContainer() })
+            : new SocketsHttpHandler { AllowAutoRedirect = false, CookieContainer = new CookieContainer() }) { BaseAddress = ClientOptions.BaseAddress }
         : CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+
+    /// <summary>Set by <see cref="RecordResponses"/>: every response any client of this app received (over Kestrel).</summary>
+    public ResponseRecorder? Responses { get; private set; }
+
+    public ZapHubApp RecordResponses()
+    {
+        Responses = new ResponseRecorder();
+        return this;
+    }
 
     public HttpClient WithApiKey(string key)
     {
