@@ -34,13 +34,15 @@ public class CrashAndScaleOutTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task KilledMidDispatchAndRestartedEveryMessageArrivesAndOnlyInDoubtOnesTwice()
+    public async Task KilledMidDispatchAndRestartedEveryMessageArrivesOnlyInDoubtOnesTwiceAndNumbersResumeWhenTheDoubtIsResolved()
     {
         const int messages = 3000, numbers = 10;
         await using var emulator = await EmulatorHost.StartAsync();
         await using var database = TestDatabase.Create();
         var port = ZapHubProcess.FreePort();
-        (string, string) lease = ("Messages:LeaseDuration", "00:00:03");
+        // Long enough that the restarted node finds the dead sends' slots still taken and its messages must wait for them.
+        var leaseDuration = TimeSpan.FromSeconds(20);
+        (string, string) lease = ("Messages:LeaseDuration", leaseDuration.ToString());
 
         var first = await ZapHubProcess.StartAsync(database, port, lease);
         var api = await first.SetUpTenantAsync(emulator, Settings(0, "Resend"));
@@ -51,6 +53,7 @@ public class CrashAndScaleOutTests(ITestOutputHelper output)
 
         await Eventually.WaitAsync(() => emulator.SentCountAsync(), n => n >= messages / 3, "a third of the messages to go out", TimeSpan.FromSeconds(60));
         await first.KillAsync();
+        var killedAt = DateTimeOffset.UtcNow;
         var inFlightAtKill = await database.CountAsync("\"Status\" = 'Sending'");
         var receivedAtKill = await emulator.SentCountAsync();
         output.WriteLine($"killed with {receivedAtKill} received and {inFlightAtKill} in flight");
@@ -60,6 +63,7 @@ public class CrashAndScaleOutTests(ITestOutputHelper output)
         await using var second = await ZapHubProcess.StartAsync(database, port, lease);
         try
         {
+            // The slot a dead send took is 3 minutes long; waiting for it would take far longer than this.
             await Eventually.WaitAsync(() => database.CountAsync("\"Status\" = 'Sent'"), n => n == messages, "every message to be sent", TimeSpan.FromSeconds(120));
         }
         finally
@@ -67,7 +71,8 @@ public class CrashAndScaleOutTests(ITestOutputHelper output)
             output.WriteLine(second.Output);
         }
 
-        var received = (await emulator.MessagesAsync("")).Select(m => m.GetProperty("text").GetString()!).ToList();
+        var all = await emulator.MessagesAsync("");
+        var received = all.Select(m => m.GetProperty("text").GetString()!).ToList();
         var counts = received.GroupBy(t => t).ToDictionary(g => g.Key, g => g.Count());
         var inDoubt = (await database.TextsAsync("\"WasInDoubt\" = true")).ToHashSet();
         output.WriteLine($"received {received.Count} for {messages}; {inDoubt.Count} in doubt");
@@ -75,6 +80,16 @@ public class CrashAndScaleOutTests(ITestOutputHelper output)
         Assert.All(counts.Where(c => c.Value > 1), c => Assert.Contains(c.Key, inDoubt));
         Assert.All(counts, c => Assert.InRange(c.Value, 1, 2));
         Assert.True(inDoubt.Count <= inFlightAtKill, $"{inDoubt.Count} in doubt, but only {inFlightAtKill} were in flight");
+
+        // Each number was silent from the kill until its in-doubt send was resolved (the lease running out, then the next
+        // sweep), not until the 3-minute slot that send had taken ran out.
+        var silences = all.Where(m => m.GetProperty("at").GetDateTimeOffset() > killedAt)
+            .GroupBy(m => m.GetProperty("instance").GetString()!)
+            .Select(g => (Number: g.Key, Silent: g.Min(m => m.GetProperty("at").GetDateTimeOffset()) - killedAt)).OrderBy(s => s.Number).ToList();
+        foreach (var (number, silent) in silences) output.WriteLine($"{number}: silent {silent.TotalSeconds:0.0} s after the kill");
+        Assert.All(silences, s => Assert.True(s.Silent < leaseDuration * 2.5, $"{s.Number} was silent {s.Silent.TotalSeconds:0} s"));
+        var waits = await database.ScalarAsync("SELECT COUNT(*) FROM \"MessageEvents\" WHERE \"Detail\" LIKE 'waiting: the number''s previous send has not ended%'");
+        output.WriteLine($"{waits} message(s) show in their timeline that they waited for the number's unfinished send");
     }
 
     [Fact]

@@ -28,6 +28,8 @@ public static class Governor
         public const string QuietHours = "quiet_hours";
         public const string DailyLimit = "daily_limit";
         public const string Paused = "paused";
+        /// <summary>The number's previous send has not ended (or its node died during it and it is not resolved yet).</summary>
+        public const string SendInFlight = "send_in_flight";
         public const string SessionDown = "session_disconnected";
         public const string SessionDisabled = "session_disabled";
         public const string SessionRemoved = "session_removed";

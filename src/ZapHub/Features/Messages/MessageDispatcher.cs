@@ -301,10 +301,15 @@ public sealed class MessageDispatcher(
         }
         try { await db.SaveChangesAsync(ct); }
         catch (DbUpdateConcurrencyException) { return; /* another node swept them first */ }
-        // The dead node also held these numbers' send slots, until a send it will never finish ended.
+        // The dead node also held these numbers' send slots, until a send it will never finish ended; what waited for
+        // that send goes now.
         var numbers = stale.Where(m => m.SessionId is not null).Select(m => m.SessionId!.Value).Distinct().ToList();
         await db.Sessions.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(s => numbers.Contains(s.Id) && s.NextSendAt > now)
             .ExecuteUpdateAsync(u => u.SetProperty(s => s.NextSendAt, now), ct);
+        var released = await db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter])
+            .Where(m => m.SessionId != null && numbers.Contains(m.SessionId.Value) && m.Status == MessageStatus.Queued && m.StatusReason == Governor.Reasons.SendInFlight && m.LeaseOwner == null)
+            .ExecuteUpdateAsync(u => u.SetProperty(m => m.DueAt, now).SetProperty(m => m.StatusReason, (string?)null).SetProperty(m => m.Version, m => m.Version + 1), ct);
+        if (released > 0) logger.LogInformation("{Count} message(s) that waited for those sends go now", released);
         logger.LogWarning("{Count} message(s) were in flight on a node that stopped; marked in doubt", stale.Count);
         Wake();
     }
@@ -438,7 +443,9 @@ public sealed class MessageDispatcher(
                             await Task.Delay(busyUntil.Value - now + TimeSpan.FromMilliseconds(1), time, ct);
                             continue;
                         case BeginResult.SlotBusy:
-                            await DeferAsync(db, m.Id, busyUntil!.Value, null, tenantRules, now, ct);
+                            // A send that started long ago and has not ended: its node is slow, or died during the call. The wait
+                            // ends when that send ends or is found in doubt (SweepAsync), at the latest when its slot runs out.
+                            await DeferAsync(db, m.Id, busyUntil!.Value, Governor.Reasons.SendInFlight, tenantRules, now, ct);
                             return (null, target);
                         case BeginResult.LimitReached when round < 3:
                             continue;
@@ -561,6 +568,7 @@ public sealed class MessageDispatcher(
             Governor.Reasons.QuietHours => $"waiting: quiet hours until {local:HH:mm}",
             Governor.Reasons.DailyLimit => $"waiting: the number reached its daily limit; continues {local:yyyy-MM-dd HH:mm}",
             Governor.Reasons.Paused => $"waiting: sending on this number is paused until {local:yyyy-MM-dd HH:mm}",
+            Governor.Reasons.SendInFlight => $"waiting: the number's previous send has not ended; continues when it does, at the latest {local:HH:mm:ss}",
             _ => null,
         };
         return TransitionAsync(db, id, now, x => (x.Status, x.StatusReason, x.DueAt) = (MessageStatus.Queued, reason, until), detail, ct);
