@@ -27,11 +27,12 @@ public sealed class TenantIsolationTests : IDisposable
 
     public void Dispose() => connection.Dispose();
 
-    private SqliteZapHubDb Db(Guid? tenant = null, bool platform = false)
+    private SqliteZapHubDb Db(Guid? tenant = null, bool platform = false, bool worker = false)
     {
         var context = new TenantContext();
         if (tenant is { } id) context.Set(id, TenantRole.Owner);
         if (platform) context.UsePlatformScope();
+        if (worker) context.UseWorkerScope();
         return (SqliteZapHubDb)new SqliteZapHubDb(new DbContextOptionsBuilder<SqliteZapHubDb>().UseSqlite(connection).Options).ActFor(context);
     }
 
@@ -66,6 +67,39 @@ public sealed class TenantIsolationTests : IDisposable
     {
         using var db = Db(tenantA);
         db.ApiKeys.Add(new ApiKey { TenantId = tenantB, Name = "smuggled", Prefix = "zh_dddddddddd", Hash = new byte[32], Scopes = "x" });
+        Assert.Throws<TenantIsolationException>(() => db.SaveChanges());
+    }
+
+    // ADR 0003's worker scope: group-committing jobs write many tenants' rows in one save, each checked on its own.
+
+    [Fact]
+    public void AWorkerWritesRowsOfSeveralTenantsInOneSave()
+    {
+        using (var db = Db(worker: true))
+        {
+            foreach (var key in db.ApiKeys.IgnoreQueryFilters([ZapHubDb.TenantFilter])) key.Name += "-seen";
+            db.ApiKeys.Add(new ApiKey { TenantId = tenantA, Name = "a-new", Prefix = "zh_eeeeeeeeee", Hash = new byte[32], Scopes = "x" });
+            db.ApiKeys.Add(new ApiKey { TenantId = tenantB, Name = "b-new", Prefix = "zh_ffffffffff", Hash = new byte[32], Scopes = "x" });
+            db.SaveChanges();
+        }
+        using var a = Db(tenantA);
+        Assert.Equal(["a-key-seen", "a-new"], a.ApiKeys.Select(k => k.Name).OrderBy(n => n).ToList());
+    }
+
+    [Fact]
+    public void AWorkerCannotMoveARowToAnotherTenant()
+    {
+        using var db = Db(worker: true);
+        var key = db.ApiKeys.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Single(k => k.TenantId == tenantA);
+        key.TenantId = tenantB;
+        Assert.Throws<TenantIsolationException>(() => db.SaveChanges());
+    }
+
+    [Fact]
+    public void AWorkerCannotWriteARowWithoutATenant()
+    {
+        using var db = Db(worker: true);
+        db.ApiKeys.Add(new ApiKey { Name = "orphan", Prefix = "zh_gggggggggg", Hash = new byte[32], Scopes = "x" });
         Assert.Throws<TenantIsolationException>(() => db.SaveChanges());
     }
 

@@ -346,9 +346,9 @@ public abstract class ZapHubDb(DbContextOptions options)
     }
 
     /// <summary>
-    /// The second isolation layer: a write of a tenant-owned row must belong to the scope's tenant. Only a scope
-    /// that declared itself platform-wide (operator console, bootstrap, workers acting on many tenants) may
-    /// write rows of any tenant.
+    /// The second isolation layer: a write of a tenant-owned row must belong to the scope's tenant. A worker scope
+    /// (many tenants' rows in one group commit) may write rows of any tenant, but never one without a tenant and never
+    /// one moved from the tenant it was read with. Only a platform-wide scope (operator console, bootstrap) is unchecked.
     /// </summary>
     private void EnforceTenant()
     {
@@ -356,13 +356,21 @@ public abstract class ZapHubDb(DbContextOptions options)
         foreach (var entry in ChangeTracker.Entries<ITenantOwned>())
         {
             if (entry.State is not (EntityState.Added or EntityState.Modified or EntityState.Deleted)) continue;
-            var current = tenant.TenantId
-                ?? throw new TenantIsolationException($"A {entry.Metadata.ClrType.Name} was written without a tenant in scope.");
-            if (entry.State == EntityState.Added && entry.Entity.TenantId == Guid.Empty)
-                entry.Entity.TenantId = current;
             var original = entry.State == EntityState.Added
                 ? entry.Entity.TenantId
                 : entry.Property(nameof(ITenantOwned.TenantId)).OriginalValue as Guid? ?? Guid.Empty;
+            if (tenant.IsWorker)
+            {
+                if (entry.Entity.TenantId == Guid.Empty)
+                    throw new TenantIsolationException($"A worker wrote a {entry.Metadata.ClrType.Name} without a tenant.");
+                if (entry.Entity.TenantId != original)
+                    throw new TenantIsolationException($"A worker moved a {entry.Metadata.ClrType.Name} to another tenant.");
+                continue;
+            }
+            var current = tenant.TenantId
+                ?? throw new TenantIsolationException($"A {entry.Metadata.ClrType.Name} was written without a tenant in scope.");
+            if (entry.State == EntityState.Added && entry.Entity.TenantId == Guid.Empty)
+                (entry.Entity.TenantId, original) = (current, current);
             if (entry.Entity.TenantId != current || original != current)
                 throw new TenantIsolationException($"A {entry.Metadata.ClrType.Name} of another tenant was written.");
         }

@@ -55,7 +55,7 @@ public sealed class EventRelay(IServiceScopeFactory scopes, TimeProvider time, I
     public async Task<int> RelayBatchAsync(CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
-        scope.ServiceProvider.GetRequiredService<TenantContext>().UsePlatformScope();
+        scope.ServiceProvider.GetRequiredService<TenantContext>().UseWorkerScope();
         var db = scope.ServiceProvider.GetRequiredService<ZapHubDb>();
         using var turn = await writeGate.EnterAsync(db, ct);
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
@@ -105,7 +105,7 @@ public sealed class EventRelay(IServiceScopeFactory scopes, TimeProvider time, I
         if (now - lastPrune < PruneEvery) return;
         lastPrune = now;
         await using var scope = scopes.CreateAsyncScope();
-        scope.ServiceProvider.GetRequiredService<TenantContext>().UsePlatformScope();
+        scope.ServiceProvider.GetRequiredService<TenantContext>().UseWorkerScope();
         var db = scope.ServiceProvider.GetRequiredService<ZapHubDb>();
         var before = now - options.Value.Retention;
         var pruned = await db.Events.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(e => e.OccurredAt < before).ExecuteDeleteAsync(ct);

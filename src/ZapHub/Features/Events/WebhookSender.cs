@@ -72,7 +72,7 @@ public sealed class WebhookSender(IServiceScopeFactory scopes, TimeProvider time
         lock (sync) full = [.. inFlightPerEndpoint.Where(x => x.Value >= options.Value.MaxConcurrentPerEndpoint).Select(x => x.Key)];
 
         await using var scope = scopes.CreateAsyncScope();
-        scope.ServiceProvider.GetRequiredService<TenantContext>().UsePlatformScope();
+        scope.ServiceProvider.GetRequiredService<TenantContext>().UseWorkerScope();
         var db = scope.ServiceProvider.GetRequiredService<ZapHubDb>();
         var now = time.UtcNow();
         var ids = await LeaseAsync(db, now, room, full, ct);
@@ -225,7 +225,7 @@ public sealed class WebhookSender(IServiceScopeFactory scopes, TimeProvider time
     private async Task WriteAsync(List<Result> batch, CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
-        scope.ServiceProvider.GetRequiredService<TenantContext>().UsePlatformScope();
+        scope.ServiceProvider.GetRequiredService<TenantContext>().UseWorkerScope();
         var db = scope.ServiceProvider.GetRequiredService<ZapHubDb>();
         var audit = scope.ServiceProvider.GetRequiredService<AuditLog>();
         var o = options.Value;

@@ -56,7 +56,7 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
     public async Task<int> ProcessBatchAsync(CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
-        scope.ServiceProvider.GetRequiredService<TenantContext>().UsePlatformScope();
+        scope.ServiceProvider.GetRequiredService<TenantContext>().UseWorkerScope();
         var db = scope.ServiceProvider.GetRequiredService<ZapHubDb>();
         // PostgreSQL: one transaction holding the processor's lock. SQLite: reads outside any transaction, on purpose (a
         // transaction that reads and then writes fails at once, not after a wait, when another writer committed in

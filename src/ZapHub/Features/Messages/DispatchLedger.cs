@@ -68,7 +68,7 @@ public sealed class DispatchLedger : BackgroundService
     private async Task<(BeginResult, DateTime?)[]> CommitAsync(IReadOnlyList<object> batch, CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
-        scope.ServiceProvider.GetRequiredService<TenantContext>().UsePlatformScope();
+        scope.ServiceProvider.GetRequiredService<TenantContext>().UseWorkerScope();
         var db = scope.ServiceProvider.GetRequiredService<ZapHubDb>();
         using var turn = await writeGate.EnterAsync(db, ct);
         await using var transaction = await db.Database.BeginTransactionAsync(ct);

@@ -118,7 +118,7 @@ public sealed class MessageDispatcher(
         await Task.WhenAll(running).WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
         try
         {
-            await using var scope = PlatformScope(out var db);
+            await using var scope = WorkerScope(out var db);
             var owner = node.Id;
             await db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(m => m.LeaseOwner == owner && Waiting.Contains(m.Status))
                 .ExecuteUpdateAsync(u => u.SetProperty(m => m.LeaseOwner, (string?)null).SetProperty(m => m.LeaseUntil, (DateTime?)null), cancellationToken);
@@ -144,7 +144,7 @@ public sealed class MessageDispatcher(
 
         int marks;
         lock (sync) marks = backlogMarks;
-        await using var scope = PlatformScope(out var db);
+        await using var scope = WorkerScope(out var db);
         var ids = await LeaseIdsAsync(db, now, room, full, ct);
         // Everything due was taken and no accepted message was sent to the queue meanwhile: new ones may skip it.
         lock (sync)
@@ -249,7 +249,7 @@ public sealed class MessageDispatcher(
 
     private async Task RenewAsync(DateTime now, CancellationToken ct)
     {
-        await using var scope = PlatformScope(out var db);
+        await using var scope = WorkerScope(out var db);
         var until = now + options.Value.LeaseDuration;
         if (db is PostgresZapHubDb)
         {
@@ -274,7 +274,7 @@ public sealed class MessageDispatcher(
     /// </summary>
     private async Task SweepAsync(DateTime now, CancellationToken ct)
     {
-        await using var scope = PlatformScope(out var db);
+        await using var scope = WorkerScope(out var db);
         // Waiting messages whose node stopped renewing their lease go back to the queue.
         int reclaimed;
         using (await writeGate.EnterAsync(db, ct))
@@ -383,7 +383,7 @@ public sealed class MessageDispatcher(
     {
         try
         {
-            await using var scope = PlatformScope(out var db);
+            await using var scope = WorkerScope(out var db);
             var owner = node.Id;
             var later = time.UtcNow() + TimeSpan.FromSeconds(5);
             await db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(m => m.Id == id && m.LeaseOwner == owner && Waiting.Contains(m.Status))
@@ -400,7 +400,7 @@ public sealed class MessageDispatcher(
     {
         for (var round = 0; ; round++)
         {
-            await using var scope = PlatformScope(out var db);
+            await using var scope = TenantScope(m.TenantId, out var db);
             var now = time.UtcNow();
             var tenantRules = await RulesAsync(db, m.TenantId, now, ct);
             // The number and its gateway server in one round trip.
@@ -608,10 +608,20 @@ public sealed class MessageDispatcher(
         return fresh;
     }
 
-    private AsyncServiceScope PlatformScope(out ZapHubDb db)
+    /// <summary>Leasing, renewing, sweeping: set-based work on every tenant's outbox rows (ADR 0003's worker scope).</summary>
+    private AsyncServiceScope WorkerScope(out ZapHubDb db)
     {
         var scope = scopes.CreateAsyncScope();
-        scope.ServiceProvider.GetRequiredService<TenantContext>().UsePlatformScope();
+        scope.ServiceProvider.GetRequiredService<TenantContext>().UseWorkerScope();
+        db = scope.ServiceProvider.GetRequiredService<ZapHubDb>();
+        return scope;
+    }
+
+    /// <summary>One message's decision and send act for its tenant, as a request of that tenant would.</summary>
+    private AsyncServiceScope TenantScope(Guid tenantId, out ZapHubDb db)
+    {
+        var scope = scopes.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<TenantContext>().Set(tenantId, null);
         db = scope.ServiceProvider.GetRequiredService<ZapHubDb>();
         return scope;
     }

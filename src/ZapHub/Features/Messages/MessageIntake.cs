@@ -30,7 +30,7 @@ public sealed class MessageIntake : BackgroundService
     {
         await using var scope = scopes.CreateAsyncScope();
         // Every message's tenant was set and checked by the request that accepted it.
-        scope.ServiceProvider.GetRequiredService<TenantContext>().UsePlatformScope();
+        scope.ServiceProvider.GetRequiredService<TenantContext>().UseWorkerScope();
         var db = scope.ServiceProvider.GetRequiredService<ZapHubDb>();
         foreach (var (message, accepted) in batch)
         {
