@@ -35,6 +35,11 @@ public static class EmulatorSetup
     private static async ValueTask<object?> InjectFaults(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         var faults = context.HttpContext.RequestServices.GetRequiredService<Faults>();
+        if (faults.TryConsumeReset())
+        {
+            context.HttpContext.Abort();
+            return Results.Empty;
+        }
         if (faults.Latency > TimeSpan.Zero) await Task.Delay(faults.Latency, context.HttpContext.RequestAborted);
         if (faults.TryConsumeFailure())
             return Results.Json(new { status = 500, error = "Internal Server Error", response = new { message = "Injected failure" } }, statusCode: 500);

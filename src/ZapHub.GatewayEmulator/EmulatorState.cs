@@ -7,12 +7,15 @@ public sealed record SentMessage(string Provider, string Instance, string Messag
 /// <summary>Fault injection shared by both providers: latency, failing calls, an unreachable phone.</summary>
 public sealed class Faults
 {
-    private int failNext;
+    private int failNext, resetNext;
     public TimeSpan Latency { get; set; }
 
     /// <summary>The call does its work at once but answers late, so its webhooks overtake its answer.</summary>
     public TimeSpan AnswerDelay { get; set; }
     public int FailNext { get => Volatile.Read(ref failNext); set => Volatile.Write(ref failNext, value); }
+
+    /// <summary>The next calls' connections are reset before the server does anything (a proxy or the network dropping them).</summary>
+    public int ResetNext { get => Volatile.Read(ref resetNext); set => Volatile.Write(ref resetNext, value); }
 
     /// <summary>When the phone is offline, sent messages stay at "sent to server" and are never delivered.</summary>
     public bool PhoneOffline { get; set; }
@@ -26,13 +29,17 @@ public sealed class Faults
     /// <summary>Evolution drops a connected socket with a reconnectable code and reconnects on its own.</summary>
     public bool ReconnectAfterDrop { get; set; } = true;
 
-    public bool TryConsumeFailure()
+    public bool TryConsumeFailure() => TryConsume(ref failNext);
+
+    public bool TryConsumeReset() => TryConsume(ref resetNext);
+
+    private static bool TryConsume(ref int counter)
     {
         while (true)
         {
-            var current = Volatile.Read(ref failNext);
+            var current = Volatile.Read(ref counter);
             if (current <= 0) return false;
-            if (Interlocked.CompareExchange(ref failNext, current - 1, current) == current) return true;
+            if (Interlocked.CompareExchange(ref counter, current - 1, current) == current) return true;
         }
     }
 }

@@ -132,6 +132,18 @@ public class EmulatorFaultConformanceTests
     }
 
     [Fact]
+    public async Task AResetConnectionEndsTheCallBeforeTheServerDoesAnythingAndTheNextCallWorks()
+    {
+        await using var e = await EmulatorHost.StartAsync();
+        await Http.ExpectAsync(await e.FaultsAsync(new { resetNext = 1 }), HttpStatusCode.OK);
+        var name = "reset-" + Guid.NewGuid().ToString("N")[..8];
+        await Assert.ThrowsAsync<HttpRequestException>(() => e.Http.SendAsync(Evolution(HttpMethod.Post, "/instance/create", body: new { instanceName = name, integration = "WHATSAPP-BAILEYS" })));
+        Assert.False((await e.InspectAsync("evolution", name)).GetProperty("exists").GetBoolean());
+        var (status, _) = await SendAsync(e, Evolution(HttpMethod.Post, "/instance/create", body: new { instanceName = name, integration = "WHATSAPP-BAILEYS" }));
+        Assert.Equal(HttpStatusCode.Created, status);
+    }
+
+    [Fact]
     public async Task EvolutionVerifyCredsTellsTheGlobalKeyFromAnInstanceTokenButFetchInstancesDoesNot()
     {
         await using var sink = await WebhookSink.StartAsync();

@@ -9,7 +9,7 @@ public sealed record InboundRequest(string From, string? PushName, string Text);
 public sealed record AckRequest(string MessageId, string Status);
 public sealed record InstanceFaultRequest(string? Mode);
 public sealed record StormRequest(int Count);
-public sealed record FaultsRequest(int? LatencyMs, int? AnswerDelayMs, int? FailNext, bool? PhoneOffline, bool? StallStarts, bool? ReconnectAfterDrop);
+public sealed record FaultsRequest(int? LatencyMs, int? AnswerDelayMs, int? FailNext, int? ResetNext, bool? PhoneOffline, bool? StallStarts, bool? ReconnectAfterDrop);
 
 /// <summary>/_emulator: act as the phone and as the network. Not part of either gateway's contract.</summary>
 public static class ControlRoutes
@@ -102,10 +102,11 @@ public static class ControlRoutes
             if (body.LatencyMs is { } ms) faults.Latency = TimeSpan.FromMilliseconds(Math.Clamp(ms, 0, 120_000));
             if (body.AnswerDelayMs is { } delay) faults.AnswerDelay = TimeSpan.FromMilliseconds(Math.Clamp(delay, 0, 120_000));
             if (body.FailNext is { } n) faults.FailNext = Math.Max(0, n);
+            if (body.ResetNext is { } resets) faults.ResetNext = Math.Max(0, resets);
             if (body.PhoneOffline is { } offline) faults.PhoneOffline = offline;
             if (body.StallStarts is { } stall) faults.StallStarts = stall;
             if (body.ReconnectAfterDrop is { } reconnect) faults.ReconnectAfterDrop = reconnect;
-            return Results.Ok(new { latencyMs = faults.Latency.TotalMilliseconds, answerDelayMs = faults.AnswerDelay.TotalMilliseconds, failNext = faults.FailNext, phoneOffline = faults.PhoneOffline, stallStarts = faults.StallStarts });
+            return Results.Ok(new { latencyMs = faults.Latency.TotalMilliseconds, answerDelayMs = faults.AnswerDelay.TotalMilliseconds, failNext = faults.FailNext, resetNext = faults.ResetNext, phoneOffline = faults.PhoneOffline, stallStarts = faults.StallStarts });
         });
         // keepData=true: a restart that keeps the servers' databases, token files and profiles; otherwise they lose everything.
         g.MapPost("/restart", (EvolutionEmulator evo, WppConnectEmulator wpp, SentLog log, Faults faults, InstanceFaults instanceFaults, bool? keepData) =>
@@ -123,6 +124,7 @@ public static class ControlRoutes
             faults.Latency = TimeSpan.Zero;
             faults.AnswerDelay = TimeSpan.Zero;
             faults.FailNext = 0;
+            faults.ResetNext = 0;
             faults.PhoneOffline = false;
             faults.StallStarts = false;
             faults.ReconnectAfterDrop = true;

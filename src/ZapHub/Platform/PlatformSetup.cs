@@ -1,3 +1,4 @@
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Scalar.AspNetCore;
 using ZapHub.Data;
@@ -44,9 +45,33 @@ public static class PlatformSetup
 
     private sealed class DatabaseHealthCheck(ZapHubDb db) : IHealthCheck
     {
-        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-            await db.Database.CanConnectAsync(cancellationToken)
-                ? HealthCheckResult.Healthy()
-                : HealthCheckResult.Unhealthy("The database is not reachable.");
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            if (!await db.Database.CanConnectAsync(cancellationToken)) return HealthCheckResult.Unhealthy("The database is not reachable.");
+            if (db is SqliteZapHubDb && !await CanWriteAsync(db.Database.GetConnectionString()!, cancellationToken))
+                return HealthCheckResult.Unhealthy("The database file is locked by another writer; ZapHub's writes are waiting.");
+            return HealthCheckResult.Healthy();
+        }
+
+        /// <summary>
+        /// Reads go on while another process holds SQLite's write lock (a forgotten `sqlite3` session, a backup tool), so
+        /// only trying to take the lock shows it. ZapHub's own writes hold it for milliseconds.
+        /// </summary>
+        private static async Task<bool> CanWriteAsync(string connectionString, CancellationToken ct)
+        {
+            await using var connection = new Microsoft.Data.Sqlite.SqliteConnection(
+                new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(connectionString) { Pooling = false, DefaultTimeout = 2 }.ToString());
+            await connection.OpenAsync(ct);
+            await using var probe = connection.CreateCommand();
+            // BEGIN first: Microsoft.Data.Sqlite loses an error of a statement that follows one returning a row (the PRAGMA).
+            // It retries a busy lock until the connection's DefaultTimeout.
+            probe.CommandText = "BEGIN IMMEDIATE; ROLLBACK;";
+            try
+            {
+                await probe.ExecuteNonQueryAsync(ct);
+                return true;
+            }
+            catch (Microsoft.Data.Sqlite.SqliteException ex) when (ex.SqliteErrorCode is 5 or 6) { return false; }
+        }
     }
 }

@@ -29,6 +29,7 @@ public sealed class TestDatabase : IAsyncDisposable
     public string DataDirectory { get; }
     public string? ConnectionString { get; }
     private readonly string? databaseName;
+    private string? server;
 
     private TestDatabase(string provider, string dataDirectory, string? connectionString, string? databaseName)
     {
@@ -38,20 +39,27 @@ public sealed class TestDatabase : IAsyncDisposable
         this.databaseName = databaseName;
     }
 
-    public static TestDatabase Create()
+    /// <summary>A throw-away database on the run's server; <paramref name="postgresServer"/> names another PostgreSQL server.</summary>
+    public static TestDatabase Create(string? postgresServer = null)
     {
         var dir = Path.Combine(Path.GetTempPath(), "zaphub-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
-        if (!IsPostgres) return new TestDatabase("Sqlite", dir, null, null);
+        if (!IsPostgres && postgresServer is null) return new TestDatabase("Sqlite", dir, null, null);
 
         var name = "zaphub_test_" + Guid.NewGuid().ToString("N")[..16];
-        var cs = new NpgsqlConnectionStringBuilder(ServerConnectionString) { Database = name, Pooling = true }.ConnectionString;
+        var cs = new NpgsqlConnectionStringBuilder(postgresServer ?? ServerConnectionString) { Database = name, Pooling = true }.ConnectionString;
         // The explicit migration step, as an operator runs `zaphub migrate` before starting nodes on PostgreSQL.
         using var db = new PostgresZapHubDb(new DbContextOptionsBuilder<PostgresZapHubDb>()
             .UseNpgsql(cs, o => o.MigrationsHistoryTable("__migrations")).Options);
         db.Database.Migrate();
-        return new TestDatabase("Postgres", dir, cs, name);
+        return new TestDatabase("Postgres", dir, cs, name) { server = postgresServer ?? ServerConnectionString };
     }
+
+    /// <summary>
+    /// The test's own reads go through connections apart from the app's pool (one process, one pool per connection
+    /// string): a database restart must not break the test's reading, nor the test's reading hide the app's recovery.
+    /// </summary>
+    private string OwnConnectionString => new NpgsqlConnectionStringBuilder(ConnectionString) { Pooling = false }.ConnectionString;
 
     /// <summary>One number straight from the database, for what the API does not show (rows mid-send after a crash).</summary>
     public Task<long> CountAsync(string sqlWhereOnMessages) => ScalarAsync($"SELECT COUNT(*) FROM \"Messages\" WHERE {sqlWhereOnMessages}");
@@ -60,7 +68,7 @@ public sealed class TestDatabase : IAsyncDisposable
     {
         if (ConnectionString is not null)
         {
-            await using var pg = new NpgsqlConnection(ConnectionString);
+            await using var pg = new NpgsqlConnection(OwnConnectionString);
             await pg.OpenAsync();
             await using var command = new NpgsqlCommand(sql, pg);
             return Convert.ToInt64(await command.ExecuteScalarAsync());
@@ -79,7 +87,7 @@ public sealed class TestDatabase : IAsyncDisposable
     {
         var texts = new List<string>();
         System.Data.Common.DbConnection connection = ConnectionString is not null
-            ? new NpgsqlConnection(ConnectionString)
+            ? new NpgsqlConnection(OwnConnectionString)
             : new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(DataDirectory, "zaphub.db")}");
         await using (connection)
         {
@@ -104,7 +112,7 @@ public sealed class TestDatabase : IAsyncDisposable
         try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         if (databaseName is null) return;
         NpgsqlConnection.ClearAllPools();
-        await using var conn = new NpgsqlConnection(ServerConnectionString);
+        await using var conn = new NpgsqlConnection(server);
         await conn.OpenAsync();
         await using var cmd = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{databaseName}\" WITH (FORCE)", conn);
         // FORCE cannot end a backend of the server's own (an autovacuum worker that just started on the database):

@@ -32,6 +32,9 @@ public sealed partial class ZapHubApp : WebApplicationFactory<Program>
         database = shareDatabaseWith?.database ?? TestDatabase.Create();
         ownsDatabase = shareDatabaseWith is null;
     }
+
+    /// <summary>An app on a database the test made (and disposes), say on a PostgreSQL server of its own.</summary>
+    public ZapHubApp(TestDatabase database) => this.database = database;
     private readonly Dictionary<string, string?> settings = new()
     {
         ["RateLimits:LoginPerMinute"] = "10000",

@@ -145,10 +145,14 @@ public sealed class ZapHubProcess : IAsyncDisposable
     /// <summary>The built app next to these tests (same configuration).</summary>
     public static string AppPath()
     {
-        var testBin = AppContext.BaseDirectory;
-        var configuration = testBin.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
-        var root = new DirectoryInfo(testBin);
+        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
+        return Path.Combine(RepositoryRoot(), "src", "ZapHub", "bin", configuration, "net10.0", "ZapHub.dll");
+    }
+
+    public static string RepositoryRoot()
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
         while (root is not null && !File.Exists(Path.Combine(root.FullName, "ZapHub.sln"))) root = root.Parent;
-        return Path.Combine(root!.FullName, "src", "ZapHub", "bin", configuration, "net10.0", "ZapHub.dll");
+        return root!.FullName;
     }
 }

@@ -57,7 +57,7 @@ public sealed class GatewayInbox(IServiceScopeFactory scopes, SignalProcessor pr
                 catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
                 {
                     await ResetWriterAsync();
-                    if (ex is DbException)
+                    if (ex is DbException && !StorageFailure.Is(ex))
                     {
                         // Most likely a session deleted meanwhile (foreign key): one by one, so the others still go in and
                         // that one is told apart from a database that is down.
@@ -91,12 +91,12 @@ public sealed class GatewayInbox(IServiceScopeFactory scopes, SignalProcessor pr
                 writer ??= await Writer.OpenAsync(scopes, writeGate, ct);
                 item.Stored.TrySetResult((await writer.InsertAsync([item], ct))[0] ? InboxResult.Stored : InboxResult.Duplicate);
             }
-            catch (DbException ex)
+            catch (Exception ex) when (!ct.IsCancellationRequested)
             {
                 await ResetWriterAsync();
                 try
                 {
-                    if (!await SessionExistsAsync(item.Event.SessionId, ct)) item.Stored.TrySetResult(InboxResult.SessionGone);
+                    if (ex is DbException && !StorageFailure.Is(ex) && !await SessionExistsAsync(item.Event.SessionId, ct)) item.Stored.TrySetResult(InboxResult.SessionGone);
                     else item.Stored.TrySetException(ex);
                 }
                 catch (Exception lookup) when (StorageFailure.Is(lookup))

@@ -500,7 +500,29 @@ public sealed class MessageDispatcher(
             ? $"held: {session.DisplayName} refused it ({outcome.Reason}); waits up to {tenantRules.Settings.HoldMinutes} minutes for the number"
             : $"attempt {attempt} via {session.DisplayName}: {outcome.Reason}" + (outcome.Retry ? $"; next try {outcome.RetryAt:HH:mm:ss} UTC" : "");
         var end = new DispatchLedger.End(m.Id, m.TenantId, session.Id, attempt, today, ended, outcome, ended + go.Gap, detail);
-        return new Ended(m.Id, ledger.EndAsync(end), end.NextSendAt);
+        return new Ended(m.Id, RecordEndAsync(end), end.NextSendAt);
+    }
+
+    /// <summary>
+    /// The gateway has the message: its end is recorded even if the database is away for a while. Given up only after
+    /// a lease's length, when the sweep (on any node) treats the send as in doubt anyway.
+    /// </summary>
+    private async Task RecordEndAsync(DispatchLedger.End end)
+    {
+        var giveUp = time.UtcNow() + options.Value.LeaseDuration;
+        while (true)
+        {
+            try
+            {
+                await ledger.EndAsync(end);
+                return;
+            }
+            catch (Exception ex) when (StorageFailure.Is(ex) && time.UtcNow() < giveUp)
+            {
+                logger.LogWarning("Recording the end of message {MessageId}'s send waits for the database: {Error}", end.MessageId, ex.Message);
+                await Task.Delay(TimeSpan.FromSeconds(1), time);
+            }
+        }
     }
 
     /// <summary>
