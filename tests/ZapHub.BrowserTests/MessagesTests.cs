@@ -51,6 +51,10 @@ public class MessagesTests(BrowserFixture browser) : IClassFixture<BrowserFixtur
 
         await page.GetByTestId("message-row").First.GetByRole(AriaRole.Link).ClickAsync();
         await Expect(page.GetByTestId("message-timeline")).ToContainTextAsync("Enviada");
+        // Each line in the reader's language, stored as a code: no "accepted" or "attempt 1 via" in a Portuguese page.
+        await Expect(page.GetByTestId("message-timeline")).ToContainTextAsync("aceita");
+        await Expect(page.GetByTestId("message-timeline")).ToContainTextAsync("tentativa 1 por");
+        await Expect(page.GetByTestId("message-timeline")).Not.ToContainTextAsync("attempt");
         await BrowserFixture.ScreenshotAsync(page, "message-timeline-desktop");
 
         // The customer answers SAIR: the conversation shows both sides and the contact is marked as opted out.

@@ -33,7 +33,7 @@ public class WhatsAppTests(BrowserFixture browser) : IClassFixture<BrowserFixtur
         var otherNumbers = new WhatsAppPage(other);
         await otherNumbers.OpenAsync();
 
-        await page.Locator("select").First.SelectOptionAsync(kind);
+        await app.OnlyGatewaysOfKindAsync(kind);
         // The owner also has the page open on a phone: every state below is seen (and captured) at both widths.
         var phone = await browser.NewPageAsync(baseUrl, BrowserFixture.Phone);
         await new LoginPage(phone).OpenAsync();
@@ -90,7 +90,7 @@ public class WhatsAppTests(BrowserFixture browser) : IClassFixture<BrowserFixtur
         await new LoginPage(page).SignInAsync(a.OwnerEmail, a.OwnerPassword);
         var numbers = new WhatsAppPage(page);
         await numbers.OpenAsync();
-        await page.Locator("select").First.SelectOptionAsync("Evolution");
+        await app.OnlyGatewaysOfKindAsync("Evolution");
         await numbers.AddNumberAsync("Balcão");
         await Expect(numbers.QrImage).ToBeVisibleAsync();
         var first = await numbers.QrImage.GetAttributeAsync("src");
@@ -113,7 +113,7 @@ public class WhatsAppTests(BrowserFixture browser) : IClassFixture<BrowserFixtur
         await new LoginPage(page).SignInAsync(a.OwnerEmail, a.OwnerPassword);
         var numbers = new WhatsAppPage(page);
         await numbers.OpenAsync();
-        await page.Locator("select").First.SelectOptionAsync("Evolution");
+        await app.OnlyGatewaysOfKindAsync("Evolution");
         await numbers.AddNumberAsync("Celular");
         await page.GetByText("Usar um código de pareamento").ClickAsync();
         await page.GetByTestId("pairing-phone").FillAsync("(11) 97777-0001");

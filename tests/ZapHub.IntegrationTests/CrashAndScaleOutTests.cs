@@ -88,7 +88,7 @@ public class CrashAndScaleOutTests(ITestOutputHelper output)
             .Select(g => (Number: g.Key, Silent: g.Min(m => m.GetProperty("at").GetDateTimeOffset()) - killedAt)).OrderBy(s => s.Number).ToList();
         foreach (var (number, silent) in silences) output.WriteLine($"{number}: silent {silent.TotalSeconds:0.0} s after the kill");
         Assert.All(silences, s => Assert.True(s.Silent < leaseDuration * 2.5, $"{s.Number} was silent {s.Silent.TotalSeconds:0} s"));
-        var waits = await database.ScalarAsync("SELECT COUNT(*) FROM \"MessageEvents\" WHERE \"Detail\" LIKE 'waiting: the number''s previous send has not ended%'");
+        var waits = await database.ScalarAsync("SELECT COUNT(*) FROM \"MessageEvents\" WHERE \"Detail\" LIKE '{\"c\":\"waiting_send_in_flight\"%'");
         output.WriteLine($"{waits} message(s) show in their timeline that they waited for the number's unfinished send");
     }
 

@@ -7,7 +7,7 @@ namespace ZapHub.Components;
 /// The dashboard's strings in Brazilian Portuguese (the default) and English. Kept in code, one table per
 /// language, so a missing translation is a visible key in review rather than a silent fallback in a resource file.
 /// </summary>
-public sealed class Text
+public sealed partial class Text
 {
     public string this[string key] =>
         (Localization.IsEnglish ? En : PtBr).TryGetValue(key, out var value) ? value
@@ -21,6 +21,32 @@ public sealed class Text
         (Localization.IsEnglish ? En : PtBr).TryGetValue("error." + problem.Code, out var text)
             ? text.EndsWith(": ", StringComparison.Ordinal) ? text + problem.Message : text
             : problem.Message;
+
+    /// <summary>A stored note (<see cref="Platform.Note"/>) in the reader's language; text stored before notes existed as it is.</summary>
+    public string Note(string? stored) => Render(stored, Localization.IsEnglish, t => Date(t));
+
+    /// <summary>A stored note in English with times as ISO 8601: the API's <c>detail</c>, beside the note's stable code.</summary>
+    public static string English(string? stored) => Render(stored, english: true, t => t.ToString("O", CultureInfo.InvariantCulture));
+
+    private static string Render(string? stored, bool english, Func<DateTime, string> time)
+    {
+        if (Platform.Note.Read(stored) is not { } note) return stored ?? "";
+        var table = english ? En : PtBr;
+        var template = table.GetValueOrDefault("note." + note.Code) ?? En.GetValueOrDefault("note." + note.Code) ?? note.Code;
+        return Placeholder().Replace(template, m => !note.Values.TryGetValue(m.Groups[1].Value, out var value) ? ""
+            : value.StartsWith('@') ? table.GetValueOrDefault(value[1..]) ?? value[1..]
+            : value.StartsWith("t:", StringComparison.Ordinal) && DateTime.TryParse(value[2..], CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var at)
+                ? time(DateTime.SpecifyKind(at.ToUniversalTime(), DateTimeKind.Utc))
+            : value.StartsWith("l:", StringComparison.Ordinal) && DateTime.TryParse(value[2..], CultureInfo.InvariantCulture, DateTimeStyles.None, out var local)
+                ? local.ToString(english ? "yyyy-MM-dd HH:mm" : "dd/MM/yyyy HH:mm", CultureInfo.InvariantCulture)
+            : value);
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\{(\w+)\}")]
+    private static partial System.Text.RegularExpressions.Regex Placeholder();
+
+    /// <summary>Every key of a language's table, for the test that both languages say everything.</summary>
+    public static IReadOnlyCollection<string> Keys(bool english) => (english ? En : PtBr).Keys;
 
     /// <summary>Explicit patterns: a circuit's culture can fall back to invariant (month first), which misleads a Brazilian reader.</summary>
     public string Date(DateTime? utc, string timeZone = "America/Sao_Paulo") =>
@@ -330,6 +356,39 @@ public sealed class Text
         ["mstatus.Failed"] = "Falhou",
         ["mstatus.Canceled"] = "Cancelada",
         ["mstatus.Received"] = "Recebida",
+        // Lines of a message's timeline (stored as notes: code and values).
+        ["note.accepted"] = "aceita",
+        ["note.accepted_scheduled"] = "aceita; agendada para {at}",
+        ["note.in_doubt"] = "em dúvida: o servidor que a enviava ({node}) parou durante a chamada ao gateway, então o destinatário pode ou não tê-la recebido",
+        ["note.resent_in_doubt"] = "enviada de novo: a regra da empresa reenvia mensagens em dúvida",
+        ["note.attempt_sent"] = "tentativa {attempt} por {number}: aceita pelo gateway em {ms} ms",
+        ["note.attempt_failed"] = "tentativa {attempt} por {number}: {category}",
+        ["note.attempt_failed_retry"] = "tentativa {attempt} por {number}: {category}; nova tentativa às {retryAt} (UTC)",
+        ["note.held_refused"] = "retida: {number} recusou ({category}); aguarda o número por até {minutes} minutos",
+        ["note.held_number"] = "retida: o número está {why}; aguarda por até {minutes} minutos",
+        ["note.moved"] = "passada para {number}: o número escolhido está {why}",
+        ["note.waiting_quiet_hours"] = "aguardando: horário de silêncio até {until}",
+        ["note.waiting_daily_limit"] = "aguardando: o número atingiu o limite diário; continua {until}",
+        ["note.waiting_paused"] = "aguardando: o envio neste número está pausado até {until}",
+        ["note.waiting_send_in_flight"] = "aguardando: o envio anterior deste número ainda não terminou; continua quando terminar, no máximo às {until}",
+        ["note.canceled_by"] = "cancelada por {actor}",
+        ["note.resent_by"] = "enviada de novo por {actor} depois da dúvida",
+        ["note.receipt"] = "confirmação do gateway: {raw}",
+        ["note.receipt_early"] = "confirmação do gateway (chegou antes de a chamada de envio terminar)",
+        ["note.received"] = "recebida em {number}",
+        ["mwhy.session_disabled"] = "desativado",
+        ["mwhy.session_removed"] = "removido",
+        ["mwhy.session_disconnected"] = "desconectado",
+        ["mcat.gateway_unavailable"] = "o gateway não respondeu",
+        ["mcat.rate_limited"] = "o WhatsApp está limitando este número",
+        ["mcat.gateway_auth"] = "o gateway recusou as credenciais do ZapHub",
+        ["mcat.gateway_config"] = "o gateway está mal configurado",
+        ["mcat.session_not_connected"] = "o número não está conectado no gateway",
+        ["mcat.gateway_lost_instance"] = "o gateway não conhece mais este número",
+        ["mcat.invalid_number"] = "o destinatário não usa WhatsApp",
+        ["mcat.rejected"] = "o gateway recusou a mensagem",
+        ["mcat.expired"] = "o número ficou indisponível por tempo demais",
+        ["mcat.media_missing"] = "o arquivo enviado foi apagado antes do envio",
         ["mreason.quiet_hours"] = "horário de silêncio",
         ["mreason.daily_limit"] = "limite diário do número atingido",
         ["mreason.send_in_flight"] = "aguardando o envio anterior deste número terminar",
@@ -434,6 +493,7 @@ public sealed class Text
 
     private static readonly Dictionary<string, string> En = new()
     {
+        ["app.title"] = "ZapHub",
         ["nav.home"] = "Home",
         ["nav.members"] = "Members",
         ["nav.apikeys"] = "API keys",
@@ -734,6 +794,39 @@ public sealed class Text
         ["mstatus.Failed"] = "Failed",
         ["mstatus.Canceled"] = "Canceled",
         ["mstatus.Received"] = "Received",
+        // Lines of a message's timeline (stored as notes: code and values).
+        ["note.accepted"] = "accepted",
+        ["note.accepted_scheduled"] = "accepted; scheduled for {at}",
+        ["note.in_doubt"] = "in doubt: the node sending it ({node}) stopped during the gateway call, so the recipient may or may not have it",
+        ["note.resent_in_doubt"] = "sent again: the tenant's policy resends messages in doubt",
+        ["note.attempt_sent"] = "attempt {attempt} via {number}: accepted by the gateway in {ms} ms",
+        ["note.attempt_failed"] = "attempt {attempt} via {number}: {reason}",
+        ["note.attempt_failed_retry"] = "attempt {attempt} via {number}: {reason}; next try {retryAt} UTC",
+        ["note.held_refused"] = "held: {number} refused it ({reason}); waits up to {minutes} minutes for the number",
+        ["note.held_number"] = "held: the number is {why}; waits up to {minutes} minutes for it",
+        ["note.moved"] = "moved to {number}: the chosen number is {why}",
+        ["note.waiting_quiet_hours"] = "waiting: quiet hours until {until}",
+        ["note.waiting_daily_limit"] = "waiting: the number reached its daily limit; continues {until}",
+        ["note.waiting_paused"] = "waiting: sending on this number is paused until {until}",
+        ["note.waiting_send_in_flight"] = "waiting: the number's previous send has not ended; continues when it does, at the latest {until}",
+        ["note.canceled_by"] = "canceled by {actor}",
+        ["note.resent_by"] = "sent again by {actor} after the doubt",
+        ["note.receipt"] = "receipt from the gateway: {raw}",
+        ["note.receipt_early"] = "receipt from the gateway (arrived before the send call returned)",
+        ["note.received"] = "received on {number}",
+        ["mwhy.session_disabled"] = "disabled",
+        ["mwhy.session_removed"] = "removed",
+        ["mwhy.session_disconnected"] = "not connected",
+        ["mcat.gateway_unavailable"] = "the gateway did not answer",
+        ["mcat.rate_limited"] = "WhatsApp is limiting this number",
+        ["mcat.gateway_auth"] = "the gateway refused ZapHub's credentials",
+        ["mcat.gateway_config"] = "the gateway is misconfigured",
+        ["mcat.session_not_connected"] = "the number is not connected on the gateway",
+        ["mcat.gateway_lost_instance"] = "the gateway no longer knows this number",
+        ["mcat.invalid_number"] = "the recipient does not use WhatsApp",
+        ["mcat.rejected"] = "the gateway refused the message",
+        ["mcat.expired"] = "the number stayed unavailable too long",
+        ["mcat.media_missing"] = "the uploaded file was deleted before the send",
         ["mreason.quiet_hours"] = "quiet hours",
         ["mreason.daily_limit"] = "the number's daily limit is reached",
         ["mreason.send_in_flight"] = "waiting for this number's previous send to end",

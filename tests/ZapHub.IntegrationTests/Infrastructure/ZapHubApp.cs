@@ -178,6 +178,21 @@ public sealed partial class ZapHubApp : WebApplicationFactory<Program>
         return created.GetProperty("id").GetGuid();
     }
 
+    /// <summary>The operator leaves only gateways of one kind enabled, so new numbers are placed there.</summary>
+    public async Task OnlyGatewaysOfKindAsync(string kind)
+    {
+        var op = await OperatorAsync();
+        foreach (var g in (await Http.JsonAsync(await op.GetAsync("/api/v1/admin/gateways"), HttpStatusCode.OK)).EnumerateArray())
+        {
+            if (g.GetProperty("kind").GetString() == kind) continue;
+            await Http.ExpectAsync(await op.PutAsJsonAsync($"/api/v1/admin/gateways/{g.GetProperty("id").GetGuid()}", new
+            {
+                name = g.GetProperty("name").GetString(), kind = g.GetProperty("kind").GetString(), baseUrl = g.GetProperty("baseUrl").GetString(),
+                capacity = g.GetProperty("capacity").GetInt32(), enabled = false,
+            }), HttpStatusCode.OK);
+        }
+    }
+
     /// <summary>Registers both providers of a running emulator.</summary>
     public async Task<(Guid Evolution, Guid WppConnect)> RegisterEmulatorAsync(EmulatorHost emulator) =>
         (await RegisterGatewayAsync("Evolution", emulator.BaseUrl("evolution"), EmulatorHost.EvolutionKey),

@@ -291,10 +291,10 @@ public sealed class MessageDispatcher(
             db.MessageEvents.Add(new MessageEvent
             {
                 TenantId = m.TenantId, MessageId = m.Id, At = now, Status = MessageStatus.InDoubt, Attempt = m.Attempts,
-                Detail = $"in doubt: the node sending it ({m.LeaseOwner}) stopped during the gateway call, so the recipient may or may not have it",
+                Detail = Note.Of("in_doubt", ("node", m.LeaseOwner)).Store(),
             });
             if (resend)
-                db.MessageEvents.Add(new MessageEvent { TenantId = m.TenantId, MessageId = m.Id, At = now, Status = MessageStatus.Queued, Detail = "sent again: the tenant's policy resends messages in doubt" });
+                db.MessageEvents.Add(new MessageEvent { TenantId = m.TenantId, MessageId = m.Id, At = now, Status = MessageStatus.Queued, Detail = Note.Of("resent_in_doubt").Store() });
             m.WasInDoubt = true;
             (m.Status, m.StatusReason, m.DueAt, m.LeaseOwner, m.LeaseUntil, m.UpdatedAt) =
                 (resend ? MessageStatus.Queued : MessageStatus.InDoubt, resend ? null : "in_doubt", now, null, null, now);
@@ -494,11 +494,14 @@ public sealed class MessageDispatcher(
 
         var ended = time.UtcNow();
         var took = time.GetElapsedTime(started).TotalMilliseconds;
-        var detail = outcome.Sent
-            ? $"attempt {attempt} via {session.DisplayName}: accepted by the gateway in {took:0} ms"
+        var category = Note.Key("mcat." + outcome.Category);
+        var detail = (outcome.Sent
+            ? Note.Of("attempt_sent", ("attempt", attempt), ("number", session.DisplayName), ("ms", Math.Round(took)))
             : outcome.Hold
-            ? $"held: {session.DisplayName} refused it ({outcome.Reason}); waits up to {tenantRules.Settings.HoldMinutes} minutes for the number"
-            : $"attempt {attempt} via {session.DisplayName}: {outcome.Reason}" + (outcome.Retry ? $"; next try {outcome.RetryAt:HH:mm:ss} UTC" : "");
+            ? Note.Of("held_refused", ("number", session.DisplayName), ("reason", outcome.Reason), ("category", category), ("minutes", tenantRules.Settings.HoldMinutes))
+            : outcome.Retry
+            ? Note.Of("attempt_failed_retry", ("attempt", attempt), ("number", session.DisplayName), ("reason", outcome.Reason), ("category", category), ("retryAt", $"{outcome.RetryAt:HH:mm:ss}"))
+            : Note.Of("attempt_failed", ("attempt", attempt), ("number", session.DisplayName), ("reason", outcome.Reason), ("category", category))).Store();
         var end = new DispatchLedger.End(m.Id, m.TenantId, session.Id, attempt, today, ended, outcome, ended + go.Gap, detail);
         return new Ended(m.Id, RecordEndAsync(end), end.NextSendAt);
     }
@@ -566,7 +569,7 @@ public sealed class MessageDispatcher(
             {
                 var to = others[Random.Shared.Next(others.Count)];
                 await TransitionAsync(db, m.Id, now, x => (x.SessionId, x.Status, x.StatusReason, x.DueAt, x.HeldSince) = (to.Id, MessageStatus.Queued, null, now, null),
-                    $"moved to {to.DisplayName}: the chosen number is {Describe(reason)}", ct);
+                    Note.Of("moved", ("number", to.DisplayName), ("why", Why(reason))).Store(), ct);
                 Wake();
                 return;
             }
@@ -575,11 +578,11 @@ public sealed class MessageDispatcher(
         if (now - heldSince >= TimeSpan.FromMinutes(settings.HoldMinutes))
         {
             await TransitionAsync(db, m.Id, now, x => (x.Status, x.StatusReason, x.FailureCategory, x.FailedAt) =
-                (MessageStatus.Failed, $"The number stayed unavailable ({Describe(reason)}) for {settings.HoldMinutes} minutes.", "expired", now), null, ct);
+                (MessageStatus.Failed, $"The number stayed unavailable ({reason.Replace('_', ' ')}) for {settings.HoldMinutes} minutes.", "expired", now), null, ct);
             return;
         }
         await TransitionAsync(db, m.Id, now, x => (x.Status, x.StatusReason, x.HeldSince, x.DueAt) = (MessageStatus.Held, reason, heldSince, now + options.Value.HoldRecheck),
-            $"held: the number is {Describe(reason)}; waits up to {settings.HoldMinutes} minutes for it", ct);
+            Note.Of("held_number", ("why", Why(reason)), ("minutes", settings.HoldMinutes)).Store(), ct);
     }
 
     private Task DeferAsync(ZapHubDb db, Guid id, DateTime until, string? reason, Rules tenantRules, DateTime now, CancellationToken ct)
@@ -587,10 +590,10 @@ public sealed class MessageDispatcher(
         var local = TimeZoneInfo.ConvertTimeFromUtc(until, tenantRules.Zone);
         var detail = reason switch
         {
-            Governor.Reasons.QuietHours => $"waiting: quiet hours until {local:HH:mm}",
-            Governor.Reasons.DailyLimit => $"waiting: the number reached its daily limit; continues {local:yyyy-MM-dd HH:mm}",
-            Governor.Reasons.Paused => $"waiting: sending on this number is paused until {local:yyyy-MM-dd HH:mm}",
-            Governor.Reasons.SendInFlight => $"waiting: the number's previous send has not ended; continues when it does, at the latest {local:HH:mm:ss}",
+            Governor.Reasons.QuietHours => Note.Of("waiting_quiet_hours", ("until", $"{local:HH:mm}")).Store(),
+            Governor.Reasons.DailyLimit => Note.Of("waiting_daily_limit", ("until", Note.Local(local))).Store(),
+            Governor.Reasons.Paused => Note.Of("waiting_paused", ("until", Note.Local(local))).Store(),
+            Governor.Reasons.SendInFlight => Note.Of("waiting_send_in_flight", ("until", $"{local:HH:mm:ss}")).Store(),
             _ => null,
         };
         return TransitionAsync(db, id, now, x => (x.Status, x.StatusReason, x.DueAt) = (MessageStatus.Queued, reason, until), detail, ct);
@@ -611,12 +614,8 @@ public sealed class MessageDispatcher(
         catch (DbUpdateConcurrencyException) { /* canceled meanwhile: nothing to do */ }
     }
 
-    private static string Describe(string reason) => reason switch
-    {
-        Governor.Reasons.SessionDisabled => "disabled",
-        Governor.Reasons.SessionRemoved => "removed",
-        _ => "not connected",
-    };
+    private static string Why(string reason) => Note.Key(reason is Governor.Reasons.SessionDisabled or Governor.Reasons.SessionRemoved
+        ? "mwhy." + reason : "mwhy." + Governor.Reasons.SessionDown);
 
     // ---- helpers ------------------------------------------------------------------------------------------
 

@@ -30,7 +30,11 @@ public sealed record MessageView(
     MessageClass Class, string? Text, MediaView? Media, string? TemplateName, DateTime DueAt, int Attempts, string? ProviderMessageId,
     string? FailureCategory, DateTime CreatedAt, DateTime? SentAt, DateTime? DeliveredAt, DateTime? ReadAt, DateTime? FailedAt, string Url);
 
-public sealed record MessageEventView(DateTime At, MessageStatus Status, int? Attempt, string? Detail, string? Node);
+/// <summary>A line of a message's timeline: a stable <c>code</c> and its English <c>detail</c> (the dashboard shows it in the reader's language).</summary>
+public sealed record MessageEventView(DateTime At, MessageStatus Status, int? Attempt, string? Code, string? Detail, string? Node)
+{
+    [System.Text.Json.Serialization.JsonIgnore] public string? Stored { get; init; }
+}
 
 public sealed record MessageDetail(MessageView Message, IReadOnlyList<MessageEventView> Timeline);
 
@@ -174,7 +178,7 @@ public sealed class MessageService(ZapHubDb db, TenantContext tenant, TimeProvid
         var accepted = new MessageEvent
         {
             TenantId = tenantId, MessageId = message.Id, At = now, Status = message.Status,
-            Detail = message.Status == MessageStatus.Scheduled ? $"accepted; scheduled for {message.DueAt:O}" : "accepted",
+            Detail = (message.Status == MessageStatus.Scheduled ? Note.Of("accepted_scheduled", ("at", message.DueAt)) : Note.Of("accepted")).Store(),
         };
         return new Prepared(message, accepted, null);
     }
@@ -291,8 +295,9 @@ public sealed class MessageService(ZapHubDb db, TenantContext tenant, TimeProvid
     {
         var message = await db.Messages.AsNoTracking().FirstOrDefaultAsync(m => m.Id == id, ct) ?? throw ProblemException.NotFound("Message");
         var events = await db.MessageEvents.AsNoTracking().Where(e => e.MessageId == id).OrderBy(e => e.Id)
-            .Select(e => new MessageEventView(e.At, e.Status, e.Attempt, e.Detail, e.Node)).ToListAsync(ct);
-        return new MessageDetail(View(message), events);
+            .Select(e => new { e.At, e.Status, e.Attempt, e.Detail, e.Node }).ToListAsync(ct);
+        var timeline = events.Select(e => new MessageEventView(e.At, e.Status, e.Attempt, Note.Read(e.Detail)?.Code, Components.Text.English(e.Detail), e.Node) { Stored = e.Detail }).ToList();
+        return new MessageDetail(View(message), timeline);
     }
 
     public async Task<IReadOnlyList<MessageView>> ListAsync(MessageQuery q, CancellationToken ct)
@@ -319,7 +324,7 @@ public sealed class MessageService(ZapHubDb db, TenantContext tenant, TimeProvid
                     ? "The message is being sent right now and can no longer be canceled."
                     : $"A {m.Status.ToString().ToLowerInvariant()} message can no longer be canceled.");
             (m.Status, m.StatusReason, m.LeaseOwner, m.LeaseUntil) = (MessageStatus.Canceled, "canceled", null, null);
-            return "canceled by " + actor.Name;
+            return Note.Of("canceled_by", ("actor", actor.Name)).Store();
         }, ct);
 
     /// <summary>For a message in doubt: a person decided the recipient did not get it, so it goes out again.</summary>
@@ -329,7 +334,7 @@ public sealed class MessageService(ZapHubDb db, TenantContext tenant, TimeProvid
             if (m.Status != MessageStatus.InDoubt)
                 throw ProblemException.Conflict("message_not_in_doubt", "Only a message in doubt can be sent again this way.");
             (m.Status, m.StatusReason, m.DueAt) = (MessageStatus.Queued, null, time.UtcNow());
-            return "sent again by " + actor.Name + " after the doubt";
+            return Note.Of("resent_by", ("actor", actor.Name)).Store();
         }, ct);
 
     private async Task<MessageView> ChangeAsync(Actor actor, Guid id, string action, Func<Message, string> change, CancellationToken ct)

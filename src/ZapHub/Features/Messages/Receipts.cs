@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using ZapHub.Data;
+using ZapHub.Platform;
 using ZapHub.Features.Sessions;
 using ZapHub.Gateways;
 
@@ -73,7 +74,7 @@ public sealed class MessageSignals(ZapHubDb db, DateTime now)
         if (StatusOf(ack.Level) is not { } status) return;
         if (outbound.GetValueOrDefault((session.Id, ack.ProviderMessageId)) is { } message)
         {
-            Advance(message, status, now, "receipt from the gateway: " + ack.RawEvent);
+            Advance(message, status, now, Note.Of("receipt", ("raw", ack.RawEvent)).Store());
             return;
         }
         // Messages typed on the phone, or sent by another client of the same number: nothing of ZapHub's to update.
@@ -131,7 +132,7 @@ public sealed class MessageSignals(ZapHubDb db, DateTime now)
             DueAt = inbound.At.UtcDateTime, CreatedAt = now, UpdatedAt = now,
         };
         db.Messages.Add(message);
-        db.MessageEvents.Add(new MessageEvent { TenantId = session.TenantId, MessageId = message.Id, At = now, Status = MessageStatus.Received, Detail = "received on " + session.DisplayName });
+        db.MessageEvents.Add(new MessageEvent { TenantId = session.TenantId, MessageId = message.Id, At = now, Status = MessageStatus.Received, Detail = Note.Of("received", ("number", session.DisplayName)).Store() });
 
         if (!contact.OptedOut && IsOptOut(text, MessagingSettingsService.Keywords(settings[session.TenantId])))
             (contact.OptedOut, contact.OptedOutAt, contact.OptOutText) = (true, now, text!.Trim() is { Length: > 200 } x ? x[..200] : text.Trim());
@@ -174,7 +175,7 @@ public sealed class MessageSignals(ZapHubDb db, DateTime now)
             foreach (var r in receipts)
             {
                 if (!found.TryGetValue((r.SessionId, r.ProviderMessageId), out var m)) continue;
-                signals.Advance(m, r.Status, r.At, "receipt from the gateway (arrived before the send call returned)");
+                signals.Advance(m, r.Status, r.At, Note.Of("receipt_early").Store());
                 db.PendingReceipts.Remove(r);
             }
         }

@@ -1,0 +1,73 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using ZapHub.Components;
+using ZapHub.Platform;
+
+namespace ZapHub.UnitTests;
+
+/// <summary>
+/// Both languages say everything, and every note ZapHub stores for people to read later (a timeline line) renders in
+/// both, with all its values and no English left in the Portuguese.
+/// </summary>
+public partial class TextTests
+{
+    [Fact]
+    public void EveryKeyExistsInBothLanguages()
+    {
+        var pt = Text.Keys(english: false).ToHashSet();
+        var en = Text.Keys(english: true).ToHashSet();
+        Assert.Empty(pt.Except(en).Order());
+        Assert.Empty(en.Except(pt).Order());
+    }
+
+    /// <summary>Every code the source stores with Note.Of(...) has its sentence in both languages.</summary>
+    [Fact]
+    public void EveryStoredNoteCodeHasASentenceInBothLanguages()
+    {
+        var source = Path.Combine(Root(), "src", "ZapHub");
+        var codes = Directory.EnumerateFiles(source, "*.cs", SearchOption.AllDirectories)
+            .SelectMany(f => NoteOf().Matches(File.ReadAllText(f)).Select(m => m.Groups[1].Value)).ToHashSet();
+        Assert.NotEmpty(codes);
+        foreach (var english in new[] { false, true })
+            Assert.Empty(codes.Where(c => !Text.Keys(english).Contains("note." + c)).Order());
+    }
+
+    public static TheoryData<string> NoteCodes => [.. Text.Keys(english: true).Where(k => k.StartsWith("note.")).Select(k => k["note.".Length..])];
+
+    [Theory]
+    [MemberData(nameof(NoteCodes))]
+    public void EachNoteRendersInBothLanguagesWithItsValues(string code)
+    {
+        var note = Note.Of(code, ("attempt", 2), ("number", "Recepção"), ("ms", 13), ("reason", "socket hang up"), ("category", Note.Key("mcat.gateway_unavailable")),
+            ("minutes", 60), ("retryAt", "10:15:00"), ("why", Note.Key("mwhy.session_disconnected")), ("until", Note.Local(new DateTime(2026, 12, 3, 8, 0, 0))),
+            ("at", new DateTime(2026, 12, 3, 11, 0, 0, DateTimeKind.Utc)), ("node", "node-1"), ("actor", "Zé"), ("raw", "DELIVERY_ACK")).Store();
+        var english = Text.English(note);
+        CultureInfo.CurrentUICulture = new CultureInfo("pt-BR");
+        var portuguese = new Text().Note(note);
+        foreach (var text in new[] { english, portuguese })
+        {
+            Assert.DoesNotContain("{", text);
+            Assert.DoesNotContain("@", text);
+            Assert.DoesNotMatch(@"\b[tl]:\d", text);
+        }
+        Assert.NotEqual(english, portuguese);
+        Assert.DoesNotMatch(EnglishWords(), portuguese);
+    }
+
+    [Fact]
+    public void TextStoredBeforeNotesIsShownAsItIs() =>
+        Assert.Equal("accepted", new Text().Note("accepted"));
+
+    [GeneratedRegex(@"Note\.Of\(""([a-z_]+)""")]
+    private static partial Regex NoteOf();
+
+    [GeneratedRegex(@"\b(the|attempt|waiting|held|accepted|moved|receipt|received|sent|via|until|number)\b")]
+    private static partial Regex EnglishWords();
+
+    private static string Root()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "ZapHub.sln"))) dir = dir.Parent;
+        return dir!.FullName;
+    }
+}
