@@ -40,12 +40,14 @@ public partial class TextTests
     {
         var note = Note.Of(code, ("attempt", 2), ("number", "Recepção"), ("ms", 13), ("reason", "socket hang up"), ("category", Note.Key("mcat.gateway_unavailable")),
             ("minutes", 60), ("retryAt", "10:15:00"), ("why", Note.Key("mwhy.session_disconnected")), ("until", Note.Local(new DateTime(2026, 12, 3, 8, 0, 0))),
-            ("at", new DateTime(2026, 12, 3, 11, 0, 0, DateTimeKind.Utc)), ("node", "node-1"), ("actor", "Zé"), ("raw", "DELIVERY_ACK")).Store();
+            ("at", new DateTime(2026, 12, 3, 11, 0, 0, DateTimeKind.Utc)), ("node", "node-1"), ("actor", "Zé"), ("raw", "DELIVERY_ACK"),
+            ("problem", Note.Key("error.gateway_unavailable")), ("message", "The gateway could not be reached"), ("seconds", 120), ("drops", 5)).Store();
         var english = Text.English(note);
         CultureInfo.CurrentUICulture = new CultureInfo("pt-BR");
         var portuguese = new Text().Note(note);
         foreach (var text in new[] { english, portuguese })
         {
+            Assert.NotEmpty(text);
             Assert.DoesNotContain("{", text);
             Assert.DoesNotContain("@", text);
             Assert.DoesNotMatch(@"\b[tl]:\d", text);

@@ -356,6 +356,13 @@ public sealed partial class Text
         ["mstatus.Failed"] = "Falhou",
         ["mstatus.Canceled"] = "Cancelada",
         ["mstatus.Received"] = "Recebida",
+        // A number's last error (stored as notes).
+        ["note.start_timeout"] = "O servidor do WhatsApp não iniciou a conexão em {seconds} s. Tente de novo; se repetir, avise o operador.",
+        ["note.gateway_failed"] = "{problem}",
+        ["note.gateway_forgot"] = "O servidor do WhatsApp reiniciou e esqueceu este número; conecte de novo.",
+        ["note.reconnect_loop"] = "A conexão caiu {drops} vezes em {minutes} minutos e o ZapHub parou de reconectar. Confira o celular e conecte de novo.",
+        ["error.gateway_config"] = "O servidor do WhatsApp está mal configurado. Avise o operador.",
+        ["error.gateway_error"] = "O servidor do WhatsApp falhou. Tente de novo; se repetir, avise o operador.",
         // Lines of a message's timeline (stored as notes: code and values).
         ["note.accepted"] = "aceita",
         ["note.accepted_scheduled"] = "aceita; agendada para {at}",
@@ -794,6 +801,13 @@ public sealed partial class Text
         ["mstatus.Failed"] = "Failed",
         ["mstatus.Canceled"] = "Canceled",
         ["mstatus.Received"] = "Received",
+        // A number's last error (stored as notes).
+        ["note.start_timeout"] = "The gateway did not start the connection within {seconds} s. Try again; if it repeats, tell the operator.",
+        ["note.gateway_failed"] = "{message}",
+        ["note.gateway_forgot"] = "The gateway restarted and forgot this number; connect it again.",
+        ["note.reconnect_loop"] = "The connection dropped {drops} times in {minutes} minutes; ZapHub stopped reconnecting. Check the phone, then connect again.",
+        ["error.gateway_config"] = "The WhatsApp gateway is misconfigured. Tell the operator.",
+        ["error.gateway_error"] = "The WhatsApp gateway failed. Try again; if it repeats, tell the operator.",
         // Lines of a message's timeline (stored as notes: code and values).
         ["note.accepted"] = "accepted",
         ["note.accepted_scheduled"] = "accepted; scheduled for {at}",

@@ -1,3 +1,4 @@
+using ZapHub.Platform;
 namespace ZapHub.Gateways;
 
 /// <summary>What a send does after a failed gateway call.</summary>
@@ -30,4 +31,12 @@ public sealed record GatewayFailureOutcome(string ProblemCode, int Status, strin
         GatewayFailure.NotStopped => new("gateway_stop_failed", 502, "The gateway still runs this number after it was asked to stop. Try again; if it repeats, tell the operator.", "gateway_unavailable", OnSend.Retry, false),
         _ => new("gateway_error", 502, "The WhatsApp gateway failed: " + ex.Message, "rejected", OnSend.Fail, false),
     };
+
+    /// <summary>The failure as a number's last error: the gateway's own words in English, this meaning in Portuguese.</summary>
+    public static string NoteOf(GatewayException ex) =>
+        Note.Of("gateway_failed", ("problem", Note.Key("error." + Of(ex).ProblemCode)), ("message", ex.Message), ("failure", ex.Failure)).Store();
+
+    /// <summary>A last error that said the gateway could not be reached, which its next answer proves wrong.</summary>
+    public static bool IsUnreachableNote(string? lastError) =>
+        Note.Read(lastError) is { Code: "gateway_failed" } note && note.Values.GetValueOrDefault("failure") == nameof(GatewayFailure.Transient);
 }

@@ -1,3 +1,4 @@
+using ZapHub.Platform;
 using Microsoft.EntityFrameworkCore;
 using ZapHub.Data;
 using ZapHub.Gateways;
@@ -20,7 +21,7 @@ public static class Breaker
         var tripped = SessionLifecycle.Apply(session, new StateSignal("breaker", SessionState.Failed, session.RawState ?? "", SessionReasons.ReconnectLoop), Causes.Breaker, now);
         if (tripped is null) return false;
         db.SessionEvents.Add(tripped);
-        session.LastError = $"The connection dropped {drops} times in {options.FlapWindow.TotalMinutes:0} minutes; ZapHub stopped reconnecting. Check the phone, then connect again.";
+        session.LastError = Note.Of("reconnect_loop", ("drops", drops), ("minutes", Math.Round(options.FlapWindow.TotalMinutes))).Store();
         return true;
     }
 }

@@ -112,7 +112,7 @@ public sealed class Reconciler(IServiceScopeFactory scopes, TimeProvider time, I
                 session.LastCheckedAt = now;
                 if (session.State == SessionState.Connected) return;
                 Add(db, SessionLifecycle.Apply(session, new StateSignal("timeout", SessionState.Failed, session.RawState ?? "", SessionReasons.StartTimeout), Causes.Timeout, now));
-                session.LastError = $"The gateway did not start the connection within {options.Value.StartingTimeout.TotalSeconds:0} s. Try again; if it repeats, tell the operator.";
+                session.LastError = Note.Of("start_timeout", ("seconds", Math.Round(options.Value.StartingTimeout.TotalSeconds))).Store();
             }, ct);
             return;
         }
@@ -125,7 +125,7 @@ public sealed class Reconciler(IServiceScopeFactory scopes, TimeProvider time, I
         catch (GatewayException ex)
         {
             // The gateway is down: say so on the session, change nothing else, look again next pass.
-            session.LastError = ex.Message;
+            session.LastError = GatewayFailureOutcome.NoteOf(ex);
             await db.SaveChangesAsync(ct);
             return;
         }
@@ -138,7 +138,7 @@ public sealed class Reconciler(IServiceScopeFactory scopes, TimeProvider time, I
             // A restarted gateway that lost its data lost the login too: re-create the instance and ask for a new scan.
             await sessions.ReprovisionAsync(session, gateway, ct);
             Add(db, SessionLifecycle.Apply(session, new StateSignal("reconcile", SessionState.Disconnected, "missing", SessionReasons.GatewayLostInstance), Causes.Reconciler, now));
-            session.LastError = "The gateway restarted and forgot this number; connect it again.";
+            session.LastError = Note.Of("gateway_forgot").Store();
         }
         else if (observed.State is { } state)
         {
@@ -149,8 +149,7 @@ public sealed class Reconciler(IServiceScopeFactory scopes, TimeProvider time, I
             if (change is not null && SessionLifecycle.IsDrop(change) && await Breaker.TripIfLoopingAsync(db, session, now, options.Value, ct))
                 try { (await sessions.CloseOnGatewayAsync(session, gateway, ct)).ApplyTo(session); } catch (GatewayException) { }
             // The gateway answered: an earlier "unreachable" no longer holds.
-            if (session.LastError is { } error && (error.StartsWith("The gateway could not be reached", StringComparison.Ordinal) || error.StartsWith("The gateway did not answer", StringComparison.Ordinal)))
-                session.LastError = null;
+            if (GatewayFailureOutcome.IsUnreachableNote(session.LastError)) session.LastError = null;
         }
         if (session.State == SessionState.Connected && session.Phone is null)
         {

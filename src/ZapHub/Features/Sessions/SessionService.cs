@@ -16,7 +16,14 @@ public sealed record SessionView(
     Guid Id, string DisplayName, SessionState State, string? StateReason, string? RawState, string? Phone, string? ProfileName,
     bool IsPrimary, bool Enabled, int? DailyLimit, int SentToday, Guid GatewayId, GatewayKind GatewayKind, string InstanceName,
     DateTime? ConnectedAt, DateTime? DisconnectedAt, DateTime? LastEventAt, string? LastError, bool HasQr, string? PairingCode,
-    DateTime CreatedAt, DateTime UpdatedAt);
+    DateTime CreatedAt, DateTime UpdatedAt)
+{
+    /// <summary>What <see cref="LastError"/> (English) says, as a stable code.</summary>
+    public string? LastErrorCode => Note.Read(LastErrorNote)?.Code;
+
+    /// <summary>The stored note, for the dashboard to show in the reader's language.</summary>
+    [System.Text.Json.Serialization.JsonIgnore] public string? LastErrorNote { get; init; }
+}
 
 public sealed record QrView(SessionState State, string? Code, string? Image, string? PairingCode, DateTime? ExpiresAt, int CodesShown, int MaxCodes);
 
@@ -441,7 +448,7 @@ public sealed class SessionService(
             var outcome = GatewayFailureOutcome.Of(ex);
             await SaveAsync(session, () =>
             {
-                session.LastError = ex.Message;
+                session.LastError = GatewayFailureOutcome.NoteOf(ex);
                 if (outcome.NumberDown) MarkNotConnected(session);
             }, CancellationToken.None);
             throw ToProblem(outcome);
@@ -468,8 +475,8 @@ public sealed class SessionService(
     private static SessionView View(Session s, Dictionary<Guid, GatewayKind> kinds, string today) =>
         new(s.Id, s.DisplayName, s.State, s.StateReason, s.RawState, s.Phone, s.ProfileName, s.IsPrimary, s.Enabled, s.DailyLimit,
             s.SentTodayDate == today ? s.SentToday : 0, s.GatewayId, kinds.GetValueOrDefault(s.GatewayId), s.InstanceName,
-            s.ConnectedAt, s.DisconnectedAt, s.LastEventAt, s.LastError, s.State == SessionState.AwaitingScan && (s.QrCode ?? s.PairingCode) is not null,
-            s.State == SessionState.AwaitingScan ? s.PairingCode : null, s.CreatedAt, s.UpdatedAt);
+            s.ConnectedAt, s.DisconnectedAt, s.LastEventAt, Components.Text.English(s.LastError) is { Length: > 0 } error ? error : null, s.State == SessionState.AwaitingScan && (s.QrCode ?? s.PairingCode) is not null,
+            s.State == SessionState.AwaitingScan ? s.PairingCode : null, s.CreatedAt, s.UpdatedAt) { LastErrorNote = s.LastError };
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }
