@@ -41,7 +41,12 @@ public partial class TextTests
         var note = Note.Of(code, ("attempt", 2), ("number", "Recepção"), ("ms", 13), ("reason", "socket hang up"), ("category", Note.Key("mcat.gateway_unavailable")),
             ("minutes", 60), ("retryAt", "10:15:00"), ("why", Note.Key("mwhy.session_disconnected")), ("until", Note.Local(new DateTime(2026, 12, 3, 8, 0, 0))),
             ("at", new DateTime(2026, 12, 3, 11, 0, 0, DateTimeKind.Utc)), ("node", "node-1"), ("actor", "Zé"), ("raw", "DELIVERY_ACK"),
-            ("problem", Note.Key("error.gateway_unavailable")), ("message", "The gateway could not be reached"), ("seconds", 120), ("drops", 5)).Store();
+            ("problem", Note.Key("error.gateway_unavailable")), ("message", "The gateway could not be reached"), ("seconds", 120), ("drops", 5),
+            ("name", "Barbearia"), ("url", "https://hooks.example"), ("capacity", 50), ("state", Note.Key("common.enabled")), ("detail", "ok"), ("delivery", 7), ("count", 3),
+            ("since", new DateTime(2026, 12, 1, 0, 0, 0, DateTimeKind.Utc)), ("slug", "barbearia"), ("owner", "ze@b.test"), ("zone", "America/Sao_Paulo"), ("locale", "pt-BR"),
+            ("max", 10), ("gap", 4000), ("jitter", 3000), ("from", "22:00"), ("failover", Note.Key("common.yes")), ("inDoubt", Note.Key("indoubt.Hold")), ("peer", "+5511988887777"),
+            ("email", "ana@b.test"), ("role", Note.Key("role.Member")), ("to", Note.Key("role.Admin")), ("gateway", "Servidor 1"), ("phone", "+5511988887777"),
+            ("limit", Note.Key("word.unlimited"))).Store();
         var english = Text.English(note);
         CultureInfo.CurrentUICulture = new CultureInfo("pt-BR");
         var portuguese = new Text().Note(note);
@@ -49,11 +54,18 @@ public partial class TextTests
         {
             Assert.NotEmpty(text);
             Assert.DoesNotContain("{", text);
-            Assert.DoesNotContain("@", text);
+            Assert.DoesNotMatch(@"(^|[\s(])@[a-z]", text);
             Assert.DoesNotMatch(@"\b[tl]:\d", text);
         }
-        Assert.NotEqual(english, portuguese);
         Assert.DoesNotMatch(EnglishWords(), portuguese);
+    }
+
+    [Fact]
+    public void SomeonesTextThatLooksLikeAMarkerIsShownAsTyped()
+    {
+        var note = Note.Of("received", ("number", "@barbearia")).Store();
+        Assert.Equal("received on @barbearia", Text.English(note));
+        Assert.Equal("received on t:22", Text.English(Note.Of("received", ("number", "t:22")).Store()));
     }
 
     [Fact]

@@ -34,6 +34,7 @@ public sealed partial class Text
         var table = english ? En : PtBr;
         var template = table.GetValueOrDefault("note." + note.Code) ?? En.GetValueOrDefault("note." + note.Code) ?? note.Code;
         return Placeholder().Replace(template, m => !note.Values.TryGetValue(m.Groups[1].Value, out var value) ? ""
+            : value.StartsWith('=') ? value[1..]
             : value.StartsWith('@') ? table.GetValueOrDefault(value[1..]) ?? value[1..]
             : value.StartsWith("t:", StringComparison.Ordinal) && DateTime.TryParse(value[2..], CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var at)
                 ? time(DateTime.SpecifyKind(at.ToUniversalTime(), DateTimeKind.Utc))
@@ -356,6 +357,29 @@ public sealed partial class Text
         ["mstatus.Failed"] = "Falhou",
         ["mstatus.Canceled"] = "Cancelada",
         ["mstatus.Received"] = "Recebida",
+        // Audit details (stored as notes).
+        ["note.audit_gateway_updated"] = "{name} {url}, capacidade {capacity}, {state}",
+        ["note.audit_gateway_updated_credentials"] = "{name} {url}, capacidade {capacity}, {state}, chave trocada",
+        ["note.audit_gateway_test_ok"] = "ok: {detail}",
+        ["note.audit_gateway_test_failed"] = "falhou: {detail}",
+        ["note.audit_webhook_updated"] = "{url} ({state})",
+        ["note.audit_webhook_redelivered"] = "entrega {delivery}",
+        ["note.audit_webhook_replayed"] = "{count} eventos desde {since}",
+        ["note.audit_tenant_created"] = "{name} ({slug}), dono {owner}",
+        ["note.audit_tenant_updated"] = "{name} ({slug}) {zone} {locale}, até {max} números",
+        ["note.audit_messaging_settings"] = "intervalo {gap}+{jitter} ms, silêncio {from}–{until}, usar outros números: {failover}, em dúvida: {inDoubt}",
+        ["note.audit_contact"] = "{peer}",
+        ["note.audit_contact_opted_out"] = "{peer} (descadastrado)",
+        ["note.audit_member_added"] = "{email} como {role}",
+        ["note.audit_member_role"] = "{email}: {from} → {to}",
+        ["note.audit_session_created"] = "{name} em {gateway}",
+        ["note.audit_connect_qr"] = "por QR code",
+        ["note.audit_connect_pairing"] = "por código de pareamento para {phone}",
+        ["note.audit_session_settings"] = "{name}, limite diário {limit}",
+        ["note.audit_test_message"] = "para {to}",
+        ["word.unlimited"] = "sem limite",
+        ["indoubt.Hold"] = "reter para uma pessoa decidir",
+        ["indoubt.Resend"] = "reenviar",
         // A number's last error (stored as notes).
         ["note.start_timeout"] = "O servidor do WhatsApp não iniciou a conexão em {seconds} s. Tente de novo; se repetir, avise o operador.",
         ["note.gateway_failed"] = "{problem}",
@@ -801,6 +825,29 @@ public sealed partial class Text
         ["mstatus.Failed"] = "Failed",
         ["mstatus.Canceled"] = "Canceled",
         ["mstatus.Received"] = "Received",
+        // Audit details (stored as notes).
+        ["note.audit_gateway_updated"] = "{name} {url} capacity {capacity} {state}",
+        ["note.audit_gateway_updated_credentials"] = "{name} {url} capacity {capacity} {state}, credentials replaced",
+        ["note.audit_gateway_test_ok"] = "ok: {detail}",
+        ["note.audit_gateway_test_failed"] = "failed: {detail}",
+        ["note.audit_webhook_updated"] = "{url} ({state})",
+        ["note.audit_webhook_redelivered"] = "delivery {delivery}",
+        ["note.audit_webhook_replayed"] = "{count} events since {since}",
+        ["note.audit_tenant_created"] = "{name} ({slug}), owner {owner}",
+        ["note.audit_tenant_updated"] = "{name} ({slug}) {zone} {locale} max {max}",
+        ["note.audit_messaging_settings"] = "gap {gap}+{jitter} ms, quiet {from}–{until}, failover {failover}, in doubt {inDoubt}",
+        ["note.audit_contact"] = "{peer}",
+        ["note.audit_contact_opted_out"] = "{peer} (opted out)",
+        ["note.audit_member_added"] = "{email} as {role}",
+        ["note.audit_member_role"] = "{email}: {from} -> {to}",
+        ["note.audit_session_created"] = "{name} on {gateway}",
+        ["note.audit_connect_qr"] = "by QR code",
+        ["note.audit_connect_pairing"] = "by pairing code for {phone}",
+        ["note.audit_session_settings"] = "{name}, daily limit {limit}",
+        ["note.audit_test_message"] = "to {to}",
+        ["word.unlimited"] = "none",
+        ["indoubt.Hold"] = "Hold",
+        ["indoubt.Resend"] = "Resend",
         // A number's last error (stored as notes).
         ["note.start_timeout"] = "The gateway did not start the connection within {seconds} s. Try again; if it repeats, tell the operator.",
         ["note.gateway_failed"] = "{message}",

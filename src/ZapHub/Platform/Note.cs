@@ -15,15 +15,20 @@ public sealed record Note(string Code, IReadOnlyDictionary<string, string> Value
     public static Note Of(string code, params (string Name, object? Value)[] values) =>
         new(code, values.Where(v => v.Value is not null).ToDictionary(v => v.Name, v => v.Value switch
         {
+            Marked marked => marked.Value,
             DateTime at => "t:" + at.ToString("O", CultureInfo.InvariantCulture),
-            _ => Convert.ToString(v.Value, CultureInfo.InvariantCulture)!,
+            // Someone's text that happens to look like a marker ("@barbearia") is kept as it is.
+            _ => Convert.ToString(v.Value, CultureInfo.InvariantCulture) is var text && (text!.StartsWith('@') || text.StartsWith('=') || text.StartsWith("t:") || text.StartsWith("l:"))
+                ? "=" + text : text!,
         }));
 
     /// <summary>A text key as a value, translated when the note is read.</summary>
-    public static string Key(string key) => "@" + key;
+    public static object Key(string key) => new Marked("@" + key);
 
     /// <summary>A wall-clock time in the tenant's zone as a value.</summary>
-    public static string Local(DateTime local) => "l:" + local.ToString("yyyy-MM-ddTHH:mm", CultureInfo.InvariantCulture);
+    public static object Local(DateTime local) => new Marked("l:" + local.ToString("yyyy-MM-ddTHH:mm", CultureInfo.InvariantCulture));
+
+    private sealed record Marked(string Value);
 
     public string Store() => JsonSerializer.Serialize(new Stored(Code, Values));
 

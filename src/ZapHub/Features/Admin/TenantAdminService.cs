@@ -37,7 +37,7 @@ public sealed partial class TenantAdminService(ZapHubDb db, TenantContext scope,
         var (owner, password) = await UserAccounts.FindOrCreateUserAsync(users, ownerEmail, time, ct);
         db.Tenants.Add(tenant);
         db.Memberships.Add(new Membership { TenantId = tenant.Id, UserId = owner.Id, Role = TenantRole.Owner, CreatedAt = time.UtcNow() });
-        audit.Add(db, actor, tenant.Id, "tenant.created", "tenant", tenant.Id.ToString(), $"{tenant.Name} ({tenant.Slug}), owner {owner.Email}");
+        audit.Add(db, actor, tenant.Id, "tenant.created", "tenant", tenant.Id.ToString(), Note.Of("audit_tenant_created", ("name", tenant.Name), ("slug", tenant.Slug), ("owner", owner.Email)).Store());
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         return new CreatedTenant(await GetAsync(tenant.Id, ct), owner.Email!, password);
@@ -53,7 +53,7 @@ public sealed partial class TenantAdminService(ZapHubDb db, TenantContext scope,
             throw ProblemException.Conflict("slug_taken", $"The slug '{tenant.Slug}' is already used by another tenant.");
         tenant.UpdatedAt = time.UtcNow();
         audit.Add(db, actor, tenant.Id, "tenant.updated", "tenant", tenant.Id.ToString(),
-            $"{tenant.Name} ({tenant.Slug}) {tenant.TimeZone} {tenant.Locale} max {tenant.MaxSessions}");
+            Note.Of("audit_tenant_updated", ("name", tenant.Name), ("slug", tenant.Slug), ("zone", tenant.TimeZone), ("locale", tenant.Locale), ("max", tenant.MaxSessions)).Store());
         await db.SaveChangesAsync(ct);
         return await GetAsync(id, ct);
     }

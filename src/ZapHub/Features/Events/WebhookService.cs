@@ -73,7 +73,7 @@ public sealed class WebhookService(ZapHubDb db, TenantContext tenant, AuditLog a
             else
                 (endpoint.DisabledAt, endpoint.DisabledReason) = (time.UtcNow(), "Disabled by " + actor.Name);
         }
-        audit.Add(db, actor, endpoint.TenantId, "webhook.updated", "webhook", id.ToString(), $"{url} enabled={endpoint.Enabled}");
+        audit.Add(db, actor, endpoint.TenantId, "webhook.updated", "webhook", id.ToString(), Note.Of("audit_webhook_updated", ("url", url), ("state", Note.Key(endpoint.Enabled ? "common.enabled" : "common.disabled"))).Store());
         await db.SaveChangesAsync(ct);
         return WebhookView.From(endpoint);
     }
@@ -144,7 +144,7 @@ public sealed class WebhookService(ZapHubDb db, TenantContext tenant, AuditLog a
         var now = time.UtcNow();
         var again = new WebhookDelivery { TenantId = endpoint.TenantId, EndpointId = id, EventId = original.EventId, NextAttemptAt = now, CreatedAt = now, Origin = DeliveryOrigins.Redelivery };
         db.WebhookDeliveries.Add(again);
-        audit.Add(db, actor, endpoint.TenantId, "webhook.redelivered", "webhook", id.ToString(), $"delivery {deliveryId}");
+        audit.Add(db, actor, endpoint.TenantId, "webhook.redelivered", "webhook", id.ToString(), Note.Of("audit_webhook_redelivered", ("delivery", deliveryId)).Store());
         await db.SaveChangesAsync(ct);
         sender.Wake();
         return await Views(db.WebhookDeliveries.AsNoTracking().Where(d => d.Id == again.Id)).FirstAsync(ct);
@@ -166,7 +166,7 @@ public sealed class WebhookService(ZapHubDb db, TenantContext tenant, AuditLog a
             throw ProblemException.Invalid("since", "replay_too_large", $"More than {MaxReplay:N0} events since then; choose a later time.");
         foreach (var eventId in ids)
             db.WebhookDeliveries.Add(new WebhookDelivery { TenantId = endpoint.TenantId, EndpointId = id, EventId = eventId, NextAttemptAt = now, CreatedAt = now, Origin = DeliveryOrigins.Replay });
-        audit.Add(db, actor, endpoint.TenantId, "webhook.replayed", "webhook", id.ToString(), $"{ids.Count} events since {since:O}");
+        audit.Add(db, actor, endpoint.TenantId, "webhook.replayed", "webhook", id.ToString(), Note.Of("audit_webhook_replayed", ("count", ids.Count), ("since", since)).Store());
         await db.SaveChangesAsync(ct);
         sender.Wake();
         return new ReplayResult(ids.Count);

@@ -98,7 +98,8 @@ public sealed class GatewayAdmin(ZapHubDb db, TenantContext scope, GatewayClient
         gateway.Enabled = input.Enabled;
         if (!string.IsNullOrEmpty(input.Credentials)) gateway.ProtectedCredentials = clients.ProtectCredentials(input.Credentials);
         audit.Add(db, actor, gateway.OwnerTenantId, "gateway.updated", "gateway", gateway.Id.ToString(),
-            $"{gateway.Name} {gateway.BaseUrl} capacity {gateway.Capacity} {(gateway.Enabled ? "enabled" : "disabled")}{(string.IsNullOrEmpty(input.Credentials) ? "" : ", credentials replaced")}");
+            Note.Of(string.IsNullOrEmpty(input.Credentials) ? "audit_gateway_updated" : "audit_gateway_updated_credentials", ("name", gateway.Name), ("url", gateway.BaseUrl),
+                ("capacity", gateway.Capacity), ("state", Note.Key(gateway.Enabled ? "common.enabled" : "common.disabled"))).Store());
         await db.SaveChangesAsync(ct);
         return await GetAsync(id, ct);
     }
@@ -112,7 +113,7 @@ public sealed class GatewayAdmin(ZapHubDb db, TenantContext scope, GatewayClient
         gateway.LastCheckedAt = time.UtcNow();
         gateway.LastCheckOk = check.Ok;
         gateway.LastCheckDetail = check.Detail;
-        audit.Add(db, actor, gateway.OwnerTenantId, "gateway.tested", "gateway", gateway.Id.ToString(), $"{(check.Ok ? "ok" : "failed")}: {check.Detail}");
+        audit.Add(db, actor, gateway.OwnerTenantId, "gateway.tested", "gateway", gateway.Id.ToString(), Note.Of(check.Ok ? "audit_gateway_test_ok" : "audit_gateway_test_failed", ("detail", check.Detail)).Store());
         await db.SaveChangesAsync(ct);
         return await GetAsync(id, ct);
     }

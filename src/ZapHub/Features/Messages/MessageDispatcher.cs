@@ -614,7 +614,7 @@ public sealed class MessageDispatcher(
         catch (DbUpdateConcurrencyException) { /* canceled meanwhile: nothing to do */ }
     }
 
-    private static string Why(string reason) => Note.Key(reason is Governor.Reasons.SessionDisabled or Governor.Reasons.SessionRemoved
+    private static object Why(string reason) => Note.Key(reason is Governor.Reasons.SessionDisabled or Governor.Reasons.SessionRemoved
         ? "mwhy." + reason : "mwhy." + Governor.Reasons.SessionDown);
 
     // ---- helpers ------------------------------------------------------------------------------------------

@@ -406,7 +406,7 @@ public sealed class MessageService(ZapHubDb db, TenantContext tenant, TimeProvid
         c.Name = name ?? c.Name;
         if (request.OptedOut is { } optedOut && optedOut != c.OptedOut)
             (c.OptedOut, c.OptedOutAt, c.OptOutText) = (optedOut, optedOut ? time.UtcNow() : null, optedOut ? "set by " + actor.Name : null);
-        audit.Add(db, actor, c.TenantId, created ? "contact.created" : "contact.updated", "contact", c.Id.ToString(), $"{peer}{(c.OptedOut ? " (opted out)" : "")}");
+        audit.Add(db, actor, c.TenantId, created ? "contact.created" : "contact.updated", "contact", c.Id.ToString(), Note.Of(c.OptedOut ? "audit_contact_opted_out" : "audit_contact", ("peer", peer)).Store());
         await db.SaveChangesAsync(ct);
         return (new ContactView(c.Id, c.Peer, c.Name, c.OptedOut, c.OptedOutAt, c.LastInboundAt, c.LastOutboundAt), created);
     }

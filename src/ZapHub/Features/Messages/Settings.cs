@@ -49,7 +49,8 @@ public sealed class MessagingSettingsService(ZapHubDb db, TenantContext tenant, 
         row.OptOutKeywords = string.Join(", ", keywords);
         row.UpdatedAt = time.UtcNow();
         audit.Add(db, actor, tenantId, "messaging.settings", "tenant", tenantId.ToString(),
-            $"gap {row.MinGapMs}+{row.JitterMs} ms, quiet {request.QuietFrom ?? "-"}–{request.QuietUntil ?? "-"}, failover {row.FailoverToOtherNumbers}, in doubt {row.InDoubt}");
+            Note.Of("audit_messaging_settings", ("gap", row.MinGapMs), ("jitter", row.JitterMs), ("from", request.QuietFrom ?? "-"), ("until", request.QuietUntil ?? "-"),
+                ("failover", Note.Key(row.FailoverToOtherNumbers ? "common.yes" : "common.no")), ("inDoubt", Note.Key("indoubt." + row.InDoubt))).Store());
         await db.SaveChangesAsync(ct);
         dispatcher.Forget(tenantId);
         return View(row);

@@ -77,7 +77,7 @@ public sealed class SessionService(
             UpdatedAt = now,
         };
         db.Sessions.Add(session);
-        audit.Add(db, actor, tenantId, "session.created", "session", session.Id.ToString(), $"{displayName} on {gateway.Name}");
+        audit.Add(db, actor, tenantId, "session.created", "session", session.Id.ToString(), Note.Of("audit_session_created", ("name", displayName), ("gateway", gateway.Name)).Store());
         await db.SaveChangesAsync(ct);
         notifier.Publish(tenantId, session.Id);
         return await GetAsync(session.Id, ct);
@@ -134,7 +134,7 @@ public sealed class SessionService(
             else if (outcome.QrCode is not null || outcome.PairingCode is not null)
                 Record(SessionLifecycle.ApplyQr(session, new QrSignal("connect", outcome.QrCode, outcome.QrImageDataUrl, outcome.PairingCode), clients.ProviderOf(gateway).QrLifetime, Causes.User, now));
         }, ct);
-        audit.Add(db, actor, session.TenantId, "session.connect", "session", session.Id.ToString(), phone is null ? "by QR code" : $"by pairing code for +{phone}");
+        audit.Add(db, actor, session.TenantId, "session.connect", "session", session.Id.ToString(), (phone is null ? Note.Of("audit_connect_qr") : Note.Of("audit_connect_pairing", ("phone", "+" + phone))).Store());
         await db.SaveChangesAsync(ct);
         return await GetAsync(id, ct);
     }
@@ -257,7 +257,7 @@ public sealed class SessionService(
             if (clearDailyLimit) session.DailyLimit = null;
             session.UpdatedAt = time.UtcNow();
         }, ct);
-        audit.Add(db, actor, session.TenantId, "session.settings", "session", session.Id.ToString(), $"{session.DisplayName}, daily limit {session.DailyLimit?.ToString() ?? "none"}");
+        audit.Add(db, actor, session.TenantId, "session.settings", "session", session.Id.ToString(), Note.Of("audit_session_settings", ("name", session.DisplayName), ("limit", session.DailyLimit?.ToString() ?? Note.Key("word.unlimited"))).Store());
         await db.SaveChangesAsync(ct);
         return await GetAsync(id, ct);
     }
@@ -277,7 +277,7 @@ public sealed class SessionService(
             throw ProblemException.Conflict("daily_limit_reached", $"This number reached its daily limit of {limit} messages.");
 
         var sent = await CallAsync(session, g => g.SendAsync(Target(session), new OutgoingMessage(PhoneNumberRules.Digits(e164), text), ct), ct);
-        audit.Add(db, actor, session.TenantId, "session.test_message", "session", session.Id.ToString(), $"to {e164}");
+        audit.Add(db, actor, session.TenantId, "session.test_message", "session", session.Id.ToString(), Note.Of("audit_test_message", ("to", e164)).Store());
         await SaveAsync(session, () =>
         {
             if (session.SentTodayDate != today) (session.SentToday, session.SentTodayDate) = (0, today);

@@ -26,7 +26,7 @@ public sealed class MemberService(ZapHubDb db, TenantContext tenant, UserManager
             throw ProblemException.Conflict("member_exists", $"{user.Email} is already a member of this tenant.");
         var membership = new Membership { TenantId = tenantId, UserId = user.Id, Role = role, CreatedAt = time.UtcNow() };
         db.Memberships.Add(membership);
-        audit.Add(db, actor, tenantId, "member.added", "user", user.Id.ToString(), $"{user.Email} as {role}");
+        audit.Add(db, actor, tenantId, "member.added", "user", user.Id.ToString(), Note.Of("audit_member_added", ("email", user.Email), ("role", Note.Key("role." + role))).Store());
         await db.SaveChangesAsync(ct);
         return new AddedMember(new MemberView(membership.Id, user.Id, user.Email!, user.DisplayName, role, membership.CreatedAt), password);
     }
@@ -38,7 +38,7 @@ public sealed class MemberService(ZapHubDb db, TenantContext tenant, UserManager
         if (membership.Role == role) return;
         if (membership.Role == TenantRole.Owner) await EnsureAnotherOwnerAsync(membership.Id, ct);
         audit.Add(db, actor, membership.TenantId, "member.role_changed", "user", membership.UserId.ToString(),
-            $"{membership.User!.Email}: {membership.Role} -> {role}");
+            Note.Of("audit_member_role", ("email", membership.User!.Email), ("from", Note.Key("role." + membership.Role)), ("to", Note.Key("role." + role))).Store());
         membership.Role = role;
         await db.SaveChangesAsync(ct);
     }

@@ -10,7 +10,14 @@ public sealed record CreateApiKeyRequest([property: Required, StringLength(100, 
 public sealed record AddMemberRequest([property: Required, EmailAddress] string Email, TenantRole Role = TenantRole.Member);
 public sealed record ChangeRoleRequest(TenantRole Role);
 public sealed record CurrentTenantView(Guid Id, string Name, string Slug, string TimeZone, string Locale, string? Role);
-public sealed record AuditView(Guid Id, DateTime At, Guid? TenantId, string ActorKind, string ActorName, string Action, string? TargetType, string? TargetId, string? Details);
+/// <summary>An audit entry; <c>details</c> in English, <c>detailsCode</c> stable when the details are a stored note.</summary>
+public sealed record AuditView(Guid Id, DateTime At, Guid? TenantId, string ActorKind, string ActorName, string Action, string? TargetType, string? TargetId, string? Details)
+{
+    public string? DetailsCode => Note.Read(StoredDetails)?.Code;
+
+    /// <summary>The stored details, for the dashboard to show in the reader's language.</summary>
+    [System.Text.Json.Serialization.JsonIgnore] public string? StoredDetails { get; init; }
+}
 
 public static class TenancyEndpoints
 {
@@ -79,9 +86,9 @@ public static class TenancyEndpoints
             var cutoff = b.ToUniversalTime();
             query = query.Where(a => a.At < cutoff);
         }
-        return await query.OrderByDescending(a => a.At).ThenByDescending(a => a.Id).Take(take)
-            .Select(a => new AuditView(a.Id, a.At, a.TenantId, a.ActorKind.ToString(), a.ActorName, a.Action, a.TargetType, a.TargetId, a.Details))
-            .ToListAsync(ct);
+        var rows = await query.OrderByDescending(a => a.At).ThenByDescending(a => a.Id).Take(take).ToListAsync(ct);
+        return rows.Select(a => new AuditView(a.Id, a.At, a.TenantId, a.ActorKind.ToString(), a.ActorName, a.Action, a.TargetType, a.TargetId,
+            a.Details is null ? null : Components.Text.English(a.Details)) { StoredDetails = a.Details }).ToList();
     }
 
     public static string? Ip(HttpContext http) => http.Connection.RemoteIpAddress?.ToString();
