@@ -37,7 +37,10 @@ public static class PlatformSetup
     public static WebApplication MapPlatform(this WebApplication app)
     {
         app.MapOpenApi();
-        app.MapScalarApiReference("/api/docs", o => o.WithTitle("ZapHub API"));
+        // A self-hosted product's pages load nothing from outside and promote nothing: no CDN fonts, no AI chat, no
+        // telemetry, no vendor toolbar.
+        app.MapScalarApiReference("/api/docs", o => o.WithTitle("ZapHub API").DisableDefaultFonts().DisableAgent().DisableMcp()
+            .DisableTelemetry().HideDeveloperTools().HideClientButton().WithFavicon("/favicon.svg"));
         app.MapHealthChecks("/health/live", new() { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new() { Predicate = c => c.Tags.Contains("ready") });
         return app;
