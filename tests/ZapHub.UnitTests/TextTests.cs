@@ -20,6 +20,27 @@ public partial class TextTests
         Assert.Empty(en.Except(pt).Order());
     }
 
+    /// <summary>Codes the pages show by looking up a prefix (a state, a reason, a scope...) all have a text: none leaks raw.</summary>
+    [Fact]
+    public void EveryCodeThePagesTranslateHasATextInBothLanguages()
+    {
+        static IEnumerable<string> Consts(Type type) =>
+            type.GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static).Where(f => f.IsLiteral).Select(f => (string)f.GetRawConstantValue()!);
+        var failures = Enum.GetValues<ZapHub.Gateways.GatewayFailure>().Select(f => ZapHub.Gateways.GatewayFailureOutcome.Of(new ZapHub.Gateways.GatewayException(f, "x"))).ToList();
+        var expected = Consts(typeof(ZapHub.Gateways.SessionReasons)).Select(c => "reason." + c)
+            .Concat(Consts(typeof(ZapHub.Features.Sessions.Causes)).Select(c => "cause." + c))
+            .Concat(Consts(typeof(ZapHub.Features.Messages.Governor.Reasons)).Select(c => "mreason." + c))
+            .Concat(ZapHub.Features.Tenancy.ApiScopes.All.Select(c => "scope." + c))
+            .Concat(Enum.GetNames<ZapHub.Gateways.SessionState>().Select(c => "state." + c))
+            .Concat(Enum.GetNames<ZapHub.Features.Messages.MessageStatus>().Select(c => "mstatus." + c))
+            .Concat(Enum.GetNames<ZapHub.Features.Tenancy.TenantRole>().Select(c => "role." + c))
+            .Concat(failures.Select(f => "error." + f.ProblemCode))
+            .Concat(failures.Select(f => "mcat." + f.SendCategory))
+            .ToHashSet();
+        foreach (var english in new[] { false, true })
+            Assert.Empty(expected.Where(k => !Text.Keys(english).Contains(k)).Order());
+    }
+
     /// <summary>Every code the source stores with Note.Of(...) has its sentence in both languages.</summary>
     [Fact]
     public void EveryStoredNoteCodeHasASentenceInBothLanguages()
