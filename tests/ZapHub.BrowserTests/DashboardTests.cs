@@ -52,6 +52,12 @@ public class DashboardTests(BrowserFixture browser) : IClassFixture<BrowserFixtu
         await Expect(keys.OneTimeSecret).ToHaveCountAsync(0);
         Assert.DoesNotContain(key, await page.ContentAsync());
 
+        // The audit trail says what happened in the reader's words, not as a code.
+        await shell.GoAsync("/audit");
+        await Expect(page.GetByTestId("audit-table")).ToContainTextAsync("Criou uma chave de API");
+        await Expect(page.GetByTestId("audit-table")).Not.ToContainTextAsync("apikey.created");
+        await BrowserFixture.ScreenshotAsync(page, "audit-desktop");
+
         var phone = await browser.NewPageAsync(baseUrl, BrowserFixture.Phone);
         await new LoginPage(phone).OpenAsync();
         await BrowserFixture.ScreenshotAsync(phone, "login-phone");

@@ -41,6 +41,22 @@ public partial class TextTests
             Assert.Empty(expected.Where(k => !Text.Keys(english).Contains(k)).Order());
     }
 
+    /// <summary>Every action the source audits has a label in both languages.</summary>
+    [Fact]
+    public void EveryAuditedActionHasALabelInBothLanguages()
+    {
+        var source = Path.Combine(Root(), "src", "ZapHub");
+        var actions = Directory.EnumerateFiles(source, "*.cs", SearchOption.AllDirectories)
+            .SelectMany(f => File.ReadLines(f).Where(l => l.Contains("audit.Add(") || l.Contains("ChangeAsync(actor") || l.Contains("EndAsync(actor")))
+            .SelectMany(l => AuditAction().Matches(l).Select(m => m.Groups[1].Value)).ToHashSet();
+        Assert.Contains("session.logout", actions);
+        foreach (var english in new[] { false, true })
+            Assert.Empty(actions.Where(a => !Text.Keys(english).Contains("action." + a)).Order());
+    }
+
+    [GeneratedRegex(@"""((?:apikey|contact|gateway|media|member|message|messaging|session|template|tenant|user|webhook)\.[a-z_]+)""")]
+    private static partial Regex AuditAction();
+
     /// <summary>Every code the source stores with Note.Of(...) has its sentence in both languages.</summary>
     [Fact]
     public void EveryStoredNoteCodeHasASentenceInBothLanguages()
