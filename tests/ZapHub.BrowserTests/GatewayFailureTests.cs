@@ -69,7 +69,7 @@ public class GatewayFailureTests(BrowserFixture browser) : IClassFixture<Browser
         Assert.NotEqual(instance, fresh);
         Assert.True((await emulator.PostAsJsonAsync($"/emulator/_emulator/wppconnect/{fresh}/scan", new { phone = "5511999990001", profileName = "Barbearia" })).IsSuccessStatusCode);
         await Expect(numbers.Status("Recepção")).ToHaveTextAsync("Conectado", new() { Timeout = 30_000 });
-        await Expect(numbers.Phone("Recepção")).ToHaveTextAsync("+5511999990001", new() { Timeout = 30_000 });
+        await Expect(numbers.Phone("Recepção")).ToHaveTextAsync("(11) 99999-0001", new() { Timeout = 30_000 });
         await BrowserFixture.ScreenshotAsync(page, "whatsapp-retry-after-timeout-desktop");
 
         // The operator restarted the server and marks it cleaned.

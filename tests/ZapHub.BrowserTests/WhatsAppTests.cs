@@ -55,13 +55,13 @@ public class WhatsAppTests(BrowserFixture browser) : IClassFixture<BrowserFixtur
 
         await Expect(numbers.Status("Recepção Centro")).ToHaveTextAsync("Conectado");
         // WPPConnect's webhooks never carry the account's own number (see the contract): ZapHub reads it from the gateway.
-        await Expect(numbers.Phone("Recepção Centro")).ToHaveTextAsync("+5511999990001");
+        await Expect(numbers.Phone("Recepção Centro")).ToHaveTextAsync("(11) 99999-0001");
         await Expect(numbers.Dialog).ToHaveCountAsync(0);
         Assert.True(await page.EvaluateAsync<bool>("window.__noReload === true"), "the page reloaded");
         await BrowserFixture.ScreenshotAsync(page, $"whatsapp-connected-{provider}-desktop");
 
         await numbers.SendTestAsync("Recepção Centro", "(11) 98888-7777");
-        await Expect(numbers.Notice).ToContainTextAsync("+5511988887777");
+        await Expect(numbers.Notice).ToContainTextAsync("(11) 98888-7777");
         var received = await app.Anonymous().GetFromJsonAsync<JsonElement>($"/emulator/_emulator/messages?instance={instance}");
         Assert.Contains(received.EnumerateArray(), m => m.GetProperty("to").GetString() == "5511988887777");
 
@@ -148,7 +148,7 @@ public class WhatsAppTests(BrowserFixture browser) : IClassFixture<BrowserFixtur
         await BrowserFixture.ScreenshotAsync(page, "session-detail-qr-desktop");
 
         await app.Anonymous().PostAsJsonAsync($"/emulator/_emulator/evolution/{session.GetProperty("instanceName").GetString()}/scan", new { phone = "5511999990002" });
-        await Expect(page.GetByTestId("detail-phone")).ToHaveTextAsync("+5511999990002");
+        await Expect(page.GetByTestId("detail-phone")).ToHaveTextAsync("(11) 99999-0002");
         await Expect(page.GetByTestId("detail-qr")).ToHaveCountAsync(0);
         await Expect(page.GetByTestId("timeline").Locator("li")).ToHaveCountAsync(3);
         await Expect(page.GetByTestId("timeline")).ToContainTextAsync("Aviso do servidor");
@@ -159,7 +159,7 @@ public class WhatsAppTests(BrowserFixture browser) : IClassFixture<BrowserFixtur
         await new LoginPage(op).SignInAsync(ZapHubApp.OperatorEmail, ZapHubApp.OperatorPassword);
         await op.GotoAsync("/admin/sessions");
         await Expect(op.GetByTestId("all-sessions-table")).ToContainTextAsync("Caixa");
-        await Expect(op.GetByTestId("all-sessions-table")).ToContainTextAsync("+5511999990002");
+        await Expect(op.GetByTestId("all-sessions-table")).ToContainTextAsync("(11) 99999-0002");
         await BrowserFixture.ScreenshotAsync(op, "operator-all-sessions-desktop");
     }
 }

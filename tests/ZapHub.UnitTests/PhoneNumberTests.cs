@@ -16,6 +16,14 @@ public class PhoneNumberTests
     public void CommonWaysOfTypingANumber(string typed, string e164) => Assert.Equal(e164, PhoneNumberRules.ToE164(typed));
 
     [Theory]
+    [InlineData("+5511987021371", "(11) 98702-1371")]
+    [InlineData("+551133330001", "(11) 3333-0001")]
+    [InlineData("+16502530000", "+1 650-253-0000")]
+    [InlineData("120363041234567890@g.us", "120363041234567890@g.us")]
+    [InlineData("+999", "+999")]
+    public void NumbersAreShownAsPeopleWriteThem(string stored, string shown) => Assert.Equal(shown, PhoneNumberRules.ForPeople(stored));
+
+    [Theory]
     [InlineData("")]
     [InlineData("123")]
     [InlineData("abc")]

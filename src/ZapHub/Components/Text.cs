@@ -46,6 +46,9 @@ public sealed partial class Text
     [System.Text.RegularExpressions.GeneratedRegex(@"\{(\w+)\}")]
     private static partial System.Text.RegularExpressions.Regex Placeholder();
 
+    /// <summary>A phone number as people write it ("(11) 98702-1371"); "—" when there is none.</summary>
+    public string Phone(string? e164) => string.IsNullOrEmpty(e164) ? "—" : Features.Sessions.PhoneNumberRules.ForPeople(e164);
+
     /// <summary>Every key of a language's table, for the test that both languages say everything.</summary>
     public static IReadOnlyCollection<string> Keys(bool english) => (english ? En : PtBr).Keys;
 

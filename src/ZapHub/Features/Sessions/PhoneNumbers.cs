@@ -34,4 +34,20 @@ public static class PhoneNumberRules
     }
 
     public static string Digits(string e164) => e164.TrimStart('+');
+
+    /// <summary>
+    /// A number as people write it: Brazilian ones in the national format, "(11) 98702-1371"; others internationally,
+    /// "+1 415-555-0123". Anything that is not a phone number (a group's id) stays as it is.
+    /// </summary>
+    public static string ForPeople(string? e164)
+    {
+        if (string.IsNullOrEmpty(e164) || !e164.StartsWith('+')) return e164 ?? "";
+        try
+        {
+            var number = Util.Parse(e164, "BR");
+            if (!Util.IsValidNumber(number)) return e164;
+            return Util.Format(number, number.CountryCode == 55 ? PhoneNumberFormat.NATIONAL : PhoneNumberFormat.INTERNATIONAL);
+        }
+        catch (NumberParseException) { return e164; }
+    }
 }
