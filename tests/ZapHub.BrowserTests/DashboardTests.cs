@@ -52,6 +52,12 @@ public class DashboardTests(BrowserFixture browser) : IClassFixture<BrowserFixtu
         await Expect(keys.OneTimeSecret).ToHaveCountAsync(0);
         Assert.DoesNotContain(key, await page.ContentAsync());
 
+        // Adding someone who is already a member says so (the page's reload after the attempt used to clear the message).
+        await shell.GoAsync("/members");
+        await page.GetByTestId("add-member-form").Locator("input[type=email]").FillAsync(tenant.OwnerEmail);
+        await page.GetByTestId("add-member-form").Locator("button[type=submit]").ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("já é membro");
+
         // The audit trail says what happened in the reader's words, not as a code.
         await shell.GoAsync("/audit");
         await Expect(page.GetByTestId("audit-table")).ToContainTextAsync("Criou uma chave de API");

@@ -43,6 +43,21 @@ public abstract class TenantPage : ComponentBase
 
     protected virtual Task LoadAsync(IServiceProvider services) => Task.CompletedTask;
 
+    /// <summary>Runs an action, then reloads the page's data; the action's error stays shown whatever the reload does.</summary>
+    protected async Task<bool> ActAsync(Func<IServiceProvider, Task> work)
+    {
+        var ok = await RunAsync(work);
+        await ReloadKeepingErrorAsync();
+        return ok;
+    }
+
+    protected async Task ReloadKeepingErrorAsync()
+    {
+        var error = Error;
+        await RunAsync(LoadAsync);
+        Error ??= error;
+    }
+
     /// <summary>Runs work in a fresh scope for this page's tenant; failures the user can act on become <see cref="Error"/>.</summary>
     protected async Task<bool> RunAsync(Func<IServiceProvider, Task> work)
     {
