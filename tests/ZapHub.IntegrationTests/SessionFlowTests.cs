@@ -58,6 +58,11 @@ public class SessionFlowTests
         var received = await emulator.MessagesAsync(instance);
         Assert.Contains(received, m => m.GetProperty("to").GetString() == "5511988887777" && m.GetProperty("text").GetString() == "Seu horário está confirmado");
         Assert.Equal(1, (await t.SessionAsync(id)).GetProperty("sentToday").GetInt32());
+        // It is listed with the other messages (it counted as sent today) and follows its receipts.
+        var listed = (await Http.JsonAsync(await t.Owner.GetAsync("/api/v1/messages"), HttpStatusCode.OK)).EnumerateArray()
+            .Single(m => m.GetProperty("text").GetString() == "Seu horário está confirmado");
+        Assert.Equal("+5511988887777", listed.GetProperty("peer").GetString());
+        Assert.Contains(listed.GetProperty("status").GetString(), new[] { "Sent", "Delivered", "Read" });
 
         await Http.ExpectAsync(await emulator.UnlinkAsync(provider, instance), HttpStatusCode.OK);
         var disconnected = await t.WaitForStateAsync(id, "Disconnected");

@@ -3,6 +3,7 @@ using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using ZapHub.Data;
+using ZapHub.Features.Messages;
 using ZapHub.Features.Events;
 using ZapHub.Features.GatewayWebhooks;
 using ZapHub.Features.Gateways;
@@ -278,6 +279,19 @@ public sealed class SessionService(
 
         var sent = await CallAsync(session, g => g.SendAsync(Target(session), new OutgoingMessage(PhoneNumberRules.Digits(e164), text), ct), ct);
         audit.Add(db, actor, session.TenantId, "session.test_message", "session", session.Id.ToString(), Note.Of("audit_test_message", ("to", e164)).Store());
+        // A test message is a message like any other: it is listed with the rest and follows its receipts.
+        var now = time.UtcNow();
+        var message = new Message
+        {
+            TenantId = session.TenantId, SessionId = session.Id, Direction = MessageDirection.Outbound, Route = MessageRoute.Session, Peer = e164, Text = text,
+            Status = MessageStatus.Sent, ProviderMessageId = sent.ProviderMessageId, Attempts = 1, DueAt = now, SentAt = now, CreatedAt = now, UpdatedAt = now,
+        };
+        db.Messages.Add(message);
+        db.MessageEvents.Add(new MessageEvent
+        {
+            TenantId = session.TenantId, MessageId = message.Id, At = now, Status = MessageStatus.Sent, Attempt = 1,
+            Detail = Note.Of("test_sent", ("number", session.DisplayName)).Store(),
+        });
         await SaveAsync(session, () =>
         {
             if (session.SentTodayDate != today) (session.SentToday, session.SentTodayDate) = (0, today);
