@@ -11,14 +11,29 @@ namespace ZapHub.UnitTests;
 /// </summary>
 public partial class TextTests
 {
+    /// <summary>Failures are the exception: English shows the service's own sentence, so only Portuguese needs them all.</summary>
     [Fact]
     public void EveryKeyExistsInBothLanguages()
     {
         var pt = Text.Keys(english: false).ToHashSet();
         var en = Text.Keys(english: true).ToHashSet();
-        Assert.Empty(pt.Except(en).Order());
+        Assert.Empty(pt.Except(en).Where(k => !k.StartsWith("error.")).Order());
         Assert.Empty(en.Except(pt).Order());
     }
+
+    /// <summary>Every failure code the source raises reads in Portuguese on the dashboard.</summary>
+    [Fact]
+    public void EveryFailureTheSourceRaisesHasAPortugueseText()
+    {
+        var source = Path.Combine(Root(), "src", "ZapHub");
+        var codes = Directory.EnumerateFiles(source, "*.cs", SearchOption.AllDirectories)
+            .SelectMany(f => ProblemCode().Matches(File.ReadAllText(f)).Select(m => m.Groups["code"].Value)).ToHashSet();
+        Assert.True(codes.Count > 50, $"only {codes.Count} codes found");
+        Assert.Empty(codes.Where(c => !Text.Keys(english: false).Contains("error." + c)).Order());
+    }
+
+    [GeneratedRegex(@"ProblemException\.(?:(?:Conflict|Forbidden)\(\s*|Invalid\(\s*[^,]+,\s*)""(?<code>[a-z_]+)""")]
+    private static partial Regex ProblemCode();
 
     /// <summary>Codes the pages show by looking up a prefix (a state, a reason, a scope...) all have a text: none leaks raw.</summary>
     [Fact]
@@ -103,6 +118,17 @@ public partial class TextTests
         var note = Note.Of("received", ("number", "@barbearia")).Store();
         Assert.Equal("received on @barbearia", Text.English(note));
         Assert.Equal("received on t:22", Text.English(Note.Of("received", ("number", "t:22")).Store()));
+    }
+
+    [Fact]
+    public void AFailureWithANoteReadsInPortugueseWhileTheApiKeepsEnglish()
+    {
+        var why = Note.Of("address_refused", ("address", "127.0.0.1"), ("why", Note.Key("why.loopback")));
+        var problem = new ProblemException(400, "url_refused", Text.English(why.Store()), "url") { Note = why };
+        CultureInfo.CurrentUICulture = new CultureInfo("pt-BR");
+        Assert.Equal("Este endereço não pode receber webhooks: 127.0.0.1 é um endereço desta própria máquina (loopback); webhooks não podem ser enviados para lá.",
+            new Text().Error(problem));
+        Assert.Equal("127.0.0.1 is a loopback address; webhooks may not be sent there.", problem.Message);
     }
 
     [Fact]

@@ -17,10 +17,13 @@ public sealed partial class Text
 
     /// <summary>A failure in the reader's language when we know its code; otherwise the service's own sentence.</summary>
     /// <summary>A translation ending in ": " introduces the service's own detail (say, which address was refused and why).</summary>
-    public string Error(ProblemException problem) =>
-        (Localization.IsEnglish ? En : PtBr).TryGetValue("error." + problem.Code, out var text)
-            ? text.EndsWith(": ", StringComparison.Ordinal) ? text + problem.Message : text
-            : problem.Message;
+    public string Error(ProblemException problem)
+    {
+        var detail = problem.Note is { } note ? Note(note.Store()) : problem.Message;
+        return (Localization.IsEnglish ? En : PtBr).TryGetValue("error." + problem.Code, out var text)
+            ? text.EndsWith(": ", StringComparison.Ordinal) ? text + detail : text
+            : detail;
+    }
 
     /// <summary>A stored note (<see cref="Platform.Note"/>) in the reader's language; text stored before notes existed as it is.</summary>
     public string Note(string? stored) => Render(stored, Localization.IsEnglish, t => Date(t));
@@ -365,6 +368,19 @@ public sealed partial class Text
         ["mstatus.Failed"] = "Falhou",
         ["mstatus.Canceled"] = "Cancelada",
         ["mstatus.Received"] = "Recebida",
+        ["note.url_not_http"] = "Informe um endereço completo, começando com http:// ou https://.",
+        ["note.url_has_credentials"] = "O endereço não pode ter usuário ou senha; coloque as credenciais no caminho ou na query.",
+        ["note.host_unresolved"] = "Não foi possível encontrar o servidor {host}.",
+        ["note.address_refused"] = "{address} é um endereço {why}; webhooks não podem ser enviados para lá.",
+        ["note.host_address_refused"] = "{host} aponta para {address}, um endereço {why}; webhooks não podem ser enviados para lá.",
+        ["why.loopback"] = "desta própria máquina (loopback)",
+        ["why.private"] = "de rede privada",
+        ["why.cgnat"] = "compartilhado de operadora (CGNAT)",
+        ["why.cloud_metadata"] = "de metadados de nuvem",
+        ["why.link_local"] = "local de enlace (link-local)",
+        ["why.unspecified"] = "não especificado",
+        ["why.multicast"] = "de multicast ou reservado",
+        ["why.reserved"] = "reservado",
         // What an audit entry records.
         ["action.apikey.created"] = "Criou uma chave de API",
         ["action.apikey.revoked"] = "Revogou uma chave de API",
@@ -573,6 +589,49 @@ public sealed partial class Text
         ["hooks.origin.replay"] = "reenvio em lote",
         ["hooks.origin.test"] = "teste",
         ["nav.webhooks"] = "Webhooks",
+        // Failures the pages show; English shows the service's own sentence (ProblemDetails detail).
+        ["error.apikey_scope_unknown"] = "Permissão desconhecida.",
+        ["error.batch_empty"] = "Informe ao menos uma mensagem.",
+        ["error.batch_item_missing"] = "A mensagem está vazia.",
+        ["error.batch_large"] = "Lote grande demais.",
+        ["error.connect_mode"] = "Escolha conectar por QR code ou por código de pareamento.",
+        ["error.content_mixed"] = "Envie o modelo sozinho, sem texto nem arquivo.",
+        ["error.content_required"] = "Escreva um texto, anexe um arquivo ou escolha um modelo.",
+        ["error.daily_limit"] = "O limite diário deve ficar entre 1 e 100.000 mensagens.",
+        ["error.event_type_unknown"] = "Tipo de evento desconhecido.",
+        ["error.event_unknown"] = "Evento não encontrado (talvez mais antigo do que os eventos guardados).",
+        ["error.file_empty"] = "O arquivo está vazio.",
+        ["error.file_large"] = "O arquivo é grande demais.",
+        ["error.gateway_in_use"] = "Ainda há números neste servidor: remova-os ou mova-os antes.",
+        ["error.gateway_kind_fixed"] = "O tipo de um servidor não pode mudar depois de cadastrado.",
+        ["error.gateway_unknown"] = "Nenhum servidor ativo com esse id está disponível para você.",
+        ["error.idempotency_key"] = "O cabeçalho Idempotency-Key deve ter de 1 a 100 caracteres.",
+        ["error.media_source"] = "Informe o arquivo por URL ou pelo id de um envio, não os dois.",
+        ["error.media_type"] = "O tipo do arquivo deve ser imagem, documento, áudio ou vídeo.",
+        ["error.media_unknown"] = "Nenhum arquivo enviado tem esse id.",
+        ["error.media_url"] = "O endereço do arquivo deve começar com http:// ou https://.",
+        ["error.message_class"] = "A classe deve ser transacional ou marketing.",
+        ["error.message_not_in_doubt"] = "Só uma mensagem em dúvida pode ser reenviada assim.",
+        ["error.replay_too_large"] = "Eventos demais para reenviar de uma vez; escolha um período menor.",
+        ["error.retry"] = "Não foi possível reenviar agora.",
+        ["error.route"] = "Escolha por qual número enviar: o principal, qualquer um ou um número específico.",
+        ["error.send_at_far"] = "Agende no máximo 90 dias à frente.",
+        ["error.session_not_started"] = "Este número ainda não iniciou a conexão.",
+        ["error.session_required"] = "Escolha o número que vai enviar.",
+        ["error.session_unknown"] = "Você não tem um número com esse id.",
+        ["error.setting_range"] = "Um dos valores está fora do permitido.",
+        ["error.since_future"] = "A data para reenviar é no futuro.",
+        ["error.since_required"] = "Diga a partir de quando reenviar.",
+        ["error.template_body"] = "O texto deve ter de 1 a 4096 caracteres.",
+        ["error.template_braces"] = "Há um {{ sem o }} correspondente (ou o contrário).",
+        ["error.template_name"] = "Use de 1 a 60 letras minúsculas, números, \"-\" ou \"_\" no nome, por exemplo \"confirmacao-consulta\".",
+        ["error.template_unknown"] = "Não há modelo com esse nome.",
+        ["error.template_variable"] = "Falta preencher uma variável do modelo.",
+        ["error.tenant_unknown"] = "Nenhuma empresa tem esse id.",
+        ["error.text_long"] = "Com as variáveis preenchidas, o texto passa de 4096 caracteres.",
+        ["error.time_format"] = "Escreva o horário como HH:mm, por exemplo 21:00.",
+        ["error.url_long"] = "O endereço pode ter até 2000 caracteres.",
+        ["error.user_create_failed"] = "Não foi possível criar a conta.",
         ["error.url_refused"] = "Este endereço não pode receber webhooks: ",
         ["error.webhook_disabled"] = "O endpoint está desativado; ative-o primeiro.",
         ["error.webhook_limit"] = "Limite de endpoints atingido.",
@@ -886,6 +945,19 @@ public sealed partial class Text
         ["mstatus.Failed"] = "Failed",
         ["mstatus.Canceled"] = "Canceled",
         ["mstatus.Received"] = "Received",
+        ["note.url_not_http"] = "Enter a full http:// or https:// address.",
+        ["note.url_has_credentials"] = "The address may not contain a user name or password; put credentials in the path or query instead.",
+        ["note.host_unresolved"] = "The host name {host} could not be resolved.",
+        ["note.address_refused"] = "{address} is a {why} address; webhooks may not be sent there.",
+        ["note.host_address_refused"] = "{host} resolves to {address}, a {why} address; webhooks may not be sent there.",
+        ["why.loopback"] = "loopback",
+        ["why.private"] = "private",
+        ["why.cgnat"] = "shared (carrier-grade NAT)",
+        ["why.cloud_metadata"] = "cloud metadata",
+        ["why.link_local"] = "link-local",
+        ["why.unspecified"] = "unspecified",
+        ["why.multicast"] = "multicast or reserved",
+        ["why.reserved"] = "reserved",
         // What an audit entry records.
         ["action.apikey.created"] = "Created an API key",
         ["action.apikey.revoked"] = "Revoked an API key",

@@ -10,6 +10,9 @@ public sealed class ProblemException(int status, string code, string message, st
     public string Code { get; } = code;
     public string? Field { get; } = field;
 
+    /// <summary>The specifics as a note, when the dashboard should show them in the reader's language (the message stays English).</summary>
+    public Note? Note { get; init; }
+
     public static ProblemException NotFound(string what) => new(StatusCodes.Status404NotFound, "not_found", $"{what} was not found.");
     public static ProblemException Conflict(string code, string message) => new(StatusCodes.Status409Conflict, code, message);
     public static ProblemException Invalid(string field, string code, string message) => new(StatusCodes.Status400BadRequest, code, message, field);

@@ -182,7 +182,8 @@ public sealed class WebhookService(ZapHubDb db, TenantContext tenant, AuditLog a
     {
         var url = request.Url?.Trim() ?? "";
         if (url.Length > 2000) throw ProblemException.Invalid("url", "url_long", "The address may have up to 2000 characters.");
-        if (await targets.CheckAsync(url, ct) is { } refusal) throw ProblemException.Invalid("url", "url_refused", refusal);
+        if (await targets.CheckAsync(url, ct) is { } refusal)
+            throw new ProblemException(StatusCodes.Status400BadRequest, "url_refused", Components.Text.English(refusal.Store()), "url") { Note = refusal };
         var types = (request.EventTypes ?? []).Select(t => t.Trim()).Where(t => t.Length > 0).Distinct().ToList();
         if (types.FirstOrDefault(t => !EventTypes.IsKnown(t)) is { } unknown)
             throw ProblemException.Invalid("eventTypes", "event_type_unknown", $"\"{unknown}\" is not an event type; see GET /api/v1/events/types.");

@@ -1,3 +1,4 @@
+using ZapHub.Platform;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Options;
@@ -11,7 +12,11 @@ public class HostResolver
 }
 
 /// <summary>A tenant URL that must not be called: it leads into ZapHub's own network.</summary>
-public sealed class RefusedTargetException(string message) : Exception(message);
+/// <summary>An address webhooks may not go to, and why (a note the tenant reads in their language; English as the message).</summary>
+public sealed class RefusedTargetException(Note why) : Exception(Components.Text.English(why.Store()))
+{
+    public Note Why { get; } = why;
+}
 
 /// <summary>
 /// The SSRF guard. Tenants choose webhook URLs, and ZapHub calls them from inside its network, so every address a
@@ -22,12 +27,12 @@ public sealed class WebhookTargets(HostResolver resolver, IOptions<WebhookOption
 {
     private static readonly TimeSpan ResolveTimeout = TimeSpan.FromSeconds(5);
 
-    /// <summary>Null when the URL may be used; otherwise why not, in words for the tenant.</summary>
-    public async Task<string?> CheckAsync(string? url, CancellationToken ct)
+    /// <summary>Null when the URL may be used; otherwise why not, as a note for the tenant.</summary>
+    public async Task<Note?> CheckAsync(string? url, CancellationToken ct)
     {
         if (!Uri.TryCreate(url?.Trim(), UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.Host.Length == 0)
-            return "Enter a full http:// or https:// address.";
-        if (uri.UserInfo.Length > 0) return "The address may not contain a user name or password; put credentials in the path or query instead.";
+            return Note.Of("url_not_http");
+        if (uri.UserInfo.Length > 0) return Note.Of("url_has_credentials");
         try
         {
             await AddressesAsync(uri.IdnHost, ct);
@@ -35,7 +40,7 @@ public sealed class WebhookTargets(HostResolver resolver, IOptions<WebhookOption
         }
         catch (RefusedTargetException ex)
         {
-            return ex.Message;
+            return ex.Why;
         }
     }
 
@@ -67,16 +72,16 @@ public sealed class WebhookTargets(HostResolver resolver, IOptions<WebhookOption
             try { addresses = await resolver.ResolveAsync(host, timeout.Token); }
             catch (Exception ex) when (ex is SocketException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
             {
-                throw new RefusedTargetException($"The host name {host} could not be resolved.");
+                throw new RefusedTargetException(Note.Of("host_unresolved", ("host", host)));
             }
-            if (addresses.Length == 0) throw new RefusedTargetException($"The host name {host} could not be resolved.");
+            if (addresses.Length == 0) throw new RefusedTargetException(Note.Of("host_unresolved", ("host", host)));
         }
         // One refused address refuses the host: a name that answers both inside and outside is not to be trusted.
         foreach (var address in addresses)
             if (Refusal(address, options.Value.AllowPrivateTargets) is { } why)
                 throw new RefusedTargetException(host == address.ToString()
-                    ? $"{address} is a {why} address; webhooks may not be sent there."
-                    : $"{host} resolves to {address}, a {why} address; webhooks may not be sent there.");
+                    ? Note.Of("address_refused", ("address", address), ("why", Note.Key("why." + why)))
+                    : Note.Of("host_address_refused", ("host", host), ("address", address), ("why", Note.Key("why." + why))));
         return addresses;
     }
 
@@ -88,21 +93,21 @@ public sealed class WebhookTargets(HostResolver resolver, IOptions<WebhookOption
         if (address.AddressFamily == AddressFamily.InterNetwork)
         {
             // Cloud metadata services hand out credentials: never reachable, whatever the operator allows.
-            if (b is [169, 254, 169, 254] or [100, 100, 100, 200]) return "cloud metadata";
-            if (b[0] == 169 && b[1] == 254) return "link-local";
+            if (b is [169, 254, 169, 254] or [100, 100, 100, 200]) return "cloud_metadata";
+            if (b[0] == 169 && b[1] == 254) return "link_local";
             if (b[0] == 0) return "unspecified";
-            if (b[0] >= 224) return "multicast or reserved";
+            if (b[0] >= 224) return "multicast";
             if (allowPrivate) return null;
             if (b[0] == 127) return "loopback";
             if (b[0] == 10 || (b[0] == 172 && b[1] >= 16 && b[1] <= 31) || (b[0] == 192 && b[1] == 168)) return "private";
-            if (b[0] == 100 && b[1] >= 64 && b[1] <= 127) return "shared (carrier-grade NAT)";
+            if (b[0] == 100 && b[1] >= 64 && b[1] <= 127) return "cgnat";
             if ((b[0] == 198 && (b[1] == 18 || b[1] == 19)) || (b[0] == 192 && b[1] == 0 && b[2] == 0)) return "reserved";
             return null;
         }
-        if (address.Equals(IPAddress.Parse("fd00:ec2::254"))) return "cloud metadata";
-        if (address.IsIPv6LinkLocal) return "link-local";
+        if (address.Equals(IPAddress.Parse("fd00:ec2::254"))) return "cloud_metadata";
+        if (address.IsIPv6LinkLocal) return "link_local";
         if (address.Equals(IPAddress.IPv6Any)) return "unspecified";
-        if (address.IsIPv6Multicast) return "multicast or reserved";
+        if (address.IsIPv6Multicast) return "multicast";
         if (allowPrivate) return null;
         if (IPAddress.IsLoopback(address)) return "loopback";
         if ((b[0] & 0xfe) == 0xfc || address.IsIPv6SiteLocal) return "private";
