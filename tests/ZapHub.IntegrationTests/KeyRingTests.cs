@@ -122,22 +122,7 @@ public class KeyRingTests
     /// <summary>Starts the built app and waits for it to exit by itself; returns the exit code and everything it printed.</summary>
     private static async Task<(int Code, string Output)> RunToExitAsync(TestDatabase database, params (string Key, string Value)[] environment)
     {
-        var app = ZapHubProcess.AppPath();
-        var info = new ProcessStartInfo("dotnet", [app, "--urls", "http://127.0.0.1:0"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = Path.GetDirectoryName(app)!,
-            Environment =
-            {
-                ["ASPNETCORE_ENVIRONMENT"] = "Development",
-                ["Storage__Provider"] = database.Provider,
-                ["Storage__DataDirectory"] = database.DataDirectory,
-                ["Storage__ConnectionString"] = database.ConnectionString ?? "",
-                ["Demo__Enabled"] = "false",
-            },
-        };
-        foreach (var (key, value) in environment) info.Environment[key] = value;
+        var info = ZapHubProcess.StartInfo(database, "http://127.0.0.1:0", environment);
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

@@ -19,18 +19,8 @@ public static class SameOriginGuard
                 await next(context);
                 return;
             }
-            context.Response.StatusCode = StatusCodes.Status403Forbidden;
-            await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-            {
-                HttpContext = context,
-                ProblemDetails = new Microsoft.AspNetCore.Mvc.ProblemDetails
-                {
-                    Status = StatusCodes.Status403Forbidden,
-                    Title = "Cross-origin request refused.",
-                    Detail = "A signed-in browser may change things through the API only from ZapHub's own pages; other systems use an API key.",
-                    Extensions = { ["code"] = Code },
-                },
-            });
+            await ProblemResponses.WriteAsync(context, StatusCodes.Status403Forbidden, "Cross-origin request refused.",
+                "A signed-in browser may change things through the API only from ZapHub's own pages; other systems use an API key.", Code);
         });
 
     private static bool IsSafe(string method) =>

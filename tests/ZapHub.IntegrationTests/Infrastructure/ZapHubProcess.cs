@@ -30,9 +30,17 @@ public sealed class ZapHubProcess : IAsyncDisposable
 
     public static async Task<ZapHubProcess> StartAsync(TestDatabase database, int port, params (string Key, string Value)[] settings)
     {
-        var app = AppPath();
         var url = new Uri($"http://127.0.0.1:{port}");
-        var info = new ProcessStartInfo("dotnet", [app, "--urls", url.ToString().TrimEnd('/')])
+        var started = new ZapHubProcess(Process.Start(StartInfo(database, url.ToString().TrimEnd('/'), settings))!, url);
+        await started.WaitUntilReadyAsync();
+        return started;
+    }
+
+    /// <summary>The built app on a test database, its output redirected; settings as "Section:Key" (or environment names).</summary>
+    public static ProcessStartInfo StartInfo(TestDatabase database, string url, params (string Key, string Value)[] settings)
+    {
+        var app = AppPath();
+        var info = new ProcessStartInfo("dotnet", [app, "--urls", url])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -54,9 +62,7 @@ public sealed class ZapHubProcess : IAsyncDisposable
             },
         };
         foreach (var (key, value) in settings) info.Environment[key.Replace(":", "__")] = value;
-        var started = new ZapHubProcess(Process.Start(info)!, url);
-        await started.WaitUntilReadyAsync();
-        return started;
+        return info;
     }
 
     private async Task WaitUntilReadyAsync()

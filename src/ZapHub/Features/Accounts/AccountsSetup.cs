@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
 using ZapHub.Data;
 using ZapHub.Features.Tenancy;
+using ZapHub.Platform;
 
 namespace ZapHub.Features.Accounts;
 
@@ -90,18 +91,8 @@ public static class AccountsSetup
             context.Response.Redirect(context.RedirectUri);
             return;
         }
-        context.Response.StatusCode = status;
-        var problems = context.HttpContext.RequestServices.GetRequiredService<IProblemDetailsService>();
-        await problems.WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = context.HttpContext,
-            ProblemDetails = new Microsoft.AspNetCore.Mvc.ProblemDetails
-            {
-                Status = status,
-                Title = status == 401 ? "Authentication required." : "You may not do this.",
-                Detail = status == 401 ? "Sign in, or send an API key as 'Authorization: Bearer zh_...'." : null,
-            },
-        });
+        await ProblemResponses.WriteAsync(context.HttpContext, status, status == 401 ? "Authentication required." : "You may not do this.",
+            status == 401 ? "Sign in, or send an API key as 'Authorization: Bearer zh_...'." : null);
     }
 }
 

@@ -1,4 +1,5 @@
 using ZapHub.Features.Tenancy;
+using ZapHub.Platform;
 
 namespace ZapHub.Features.Accounts;
 
@@ -26,18 +27,8 @@ public static class PasswordChangeGate
                 context.Response.Redirect("/account/password");
                 return;
             }
-            context.Response.StatusCode = StatusCodes.Status403Forbidden;
-            await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-            {
-                HttpContext = context,
-                ProblemDetails = new Microsoft.AspNetCore.Mvc.ProblemDetails
-                {
-                    Status = StatusCodes.Status403Forbidden,
-                    Title = "Choose a new password first.",
-                    Detail = "This account signed in with a one-time password; change it at /account/password before using anything else.",
-                    Extensions = { ["code"] = Code },
-                },
-            });
+            await ProblemResponses.WriteAsync(context, StatusCodes.Status403Forbidden, "Choose a new password first.",
+                "This account signed in with a one-time password; change it at /account/password before using anything else.", Code);
         });
 
     /// <summary>The password form and what it needs to render: its own page, sign-out, language switch and static files.</summary>
