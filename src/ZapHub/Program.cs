@@ -15,6 +15,12 @@ using ZapHub.Platform;
 var builder = WebApplication.CreateBuilder(args);
 if (args is ["create-key-certificate", var certificatePath, ..])
 {
+    if (File.Exists(certificatePath))
+    {
+        // Never over a certificate in use: the key ring it encrypts would be lost with it.
+        Console.Error.WriteLine($"{Path.GetFullPath(certificatePath)} exists already; choose another path (for a rotation, see docs/security.md).");
+        return 1;
+    }
     var certificate = KeyRingCertificates.Create(certificatePath, builder.Configuration[$"{KeyRingOptions.Section}:{nameof(KeyRingOptions.CertificatePassword)}"]);
     Console.WriteLine($"Created {Path.GetFullPath(certificatePath)} (thumbprint {certificate.Thumbprint}, readable by its owner only). " +
                       $"Set {KeyRingCertificates.CertificateSetting} to its path on every node.");

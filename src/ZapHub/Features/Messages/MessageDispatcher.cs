@@ -614,8 +614,8 @@ public sealed class MessageDispatcher(
         catch (DbUpdateConcurrencyException) { /* canceled meanwhile: nothing to do */ }
     }
 
-    private static object Why(string reason) => Note.Key(reason is Governor.Reasons.SessionDisabled or Governor.Reasons.SessionRemoved
-        ? "mwhy." + reason : "mwhy." + Governor.Reasons.SessionDown);
+    private static object Why(string reason) =>
+        Note.Key("mwhy." + (reason is Governor.Reasons.SessionDisabled or Governor.Reasons.SessionRemoved ? reason : Governor.Reasons.SessionDown));
 
     // ---- helpers ------------------------------------------------------------------------------------------
 
