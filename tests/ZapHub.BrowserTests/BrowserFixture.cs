@@ -42,6 +42,27 @@ public sealed class BrowserFixture : IAsyncLifetime
 
     public static async Task ScreenshotAsync(IPage page, string name)
     {
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Artifacts, name + ".png"), FullPage = true });
+        var path = Path.Combine(Artifacts, name + ".png");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });
+        // The owner's guide shows these: every test run draws them again, so they never go stale.
+        if (GuidePictures.Contains(name)) File.Copy(path, Path.Combine(GuideFolder, name + ".png"), overwrite: true);
+    }
+
+    /// <summary>The screenshots docs/guia-do-dono.md uses.</summary>
+    public static readonly HashSet<string> GuidePictures =
+    [
+        "whatsapp-qr-evolution-desktop", "whatsapp-pairing-phone", "whatsapp-connected-evolution-phone", "session-detail-desktop",
+        "whatsapp-disconnected-evolution-desktop", "whatsapp-start-timeout-desktop", "message-timeline-desktop", "messages-phone-first",
+        "page-settings-sending-pt-BR-desktop", "conversation-desktop",
+    ];
+
+    private static string GuideFolder
+    {
+        get
+        {
+            var root = new DirectoryInfo(AppContext.BaseDirectory);
+            while (root is not null && !File.Exists(Path.Combine(root.FullName, "ZapHub.sln"))) root = root.Parent;
+            return Directory.CreateDirectory(Path.Combine(root!.FullName, "docs", "guia-do-dono")).FullName;
+        }
     }
 }
