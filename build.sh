@@ -15,6 +15,7 @@ install_test_dependencies() {
   local missing=()
   command -v /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
   [ -x /usr/bin/chromium ] || missing+=(chromium)
+  command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)   # another process holding the database's lock, in the outage test
   if [ ${#missing[@]} -gt 0 ]; then
     echo "==> Installing ${missing[*]} (apt)"
     as_root apt-get update -qq

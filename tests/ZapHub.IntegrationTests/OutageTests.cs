@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
 using ZapHub.IntegrationTests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -11,7 +10,7 @@ namespace ZapHub.IntegrationTests;
 
 /// <summary>
 /// ZapHub under load while what it depends on misbehaves: the database away for a while (PostgreSQL stopped and
-/// started; SQLite locked by another writer) and a gateway answering slowly and resetting connections. Nothing that
+/// started; SQLite locked by another process) and a gateway answering slowly and resetting connections. Nothing that
 /// was acknowledged is lost, nothing is sent twice, ZapHub recovers by itself, and meanwhile it says what is wrong.
 /// </summary>
 public class OutageTests(ITestOutputHelper output)
@@ -105,7 +104,7 @@ public class OutageTests(ITestOutputHelper output)
         var lost = accepted.Where(a => !sent.Contains(a)).ToList();
         var received = (await database.TextsAsync("\"Status\" = 'Received'")).ToList();
         var storageCodes = refused.Where(r => r.Code == "storage_unavailable").ToList();
-        output.WriteLine($"{(postgres is null ? "SQLite locked by another writer" : "PostgreSQL stopped")} for {(outageEnd - outageStart).TotalSeconds:0.0} s " +
+        output.WriteLine($"{(postgres is null ? "SQLite locked by the sqlite3 shell (another process)" : "PostgreSQL stopped")} for {(outageEnd - outageStart).TotalSeconds:0.0} s " +
                          $"under {accepted.Count + refused.Count} sends and {inbound.Count} inbound messages in {loadTime.TotalSeconds:0} s");
         output.WriteLine($"sends: {accepted.Count} accepted, {refused.Count} refused ({string.Join(", ", refused.GroupBy(r => $"{r.Status} {r.Code}").Select(g => $"{g.Key}: {g.Count()}"))})");
         output.WriteLine($"readiness during the outage: {string.Join(", ", health.GroupBy(h => h).Select(g => $"{g.Key}: {g.Count()}"))}");
@@ -131,27 +130,37 @@ public class OutageTests(ITestOutputHelper output)
         Assert.All(refused, r => Assert.True(r.Status == 503 && r.Code == "storage_unavailable", $"{r.Text}: {r.Status} {r.Code}"));
     }
 
-    /// <summary>PostgreSQL: the server stopped (every connection cut). SQLite: another process's writer holds the lock.</summary>
+    /// <summary>PostgreSQL: the server stopped (every connection cut). SQLite: another process (the sqlite3 shell) holds the write lock.</summary>
     private static async Task<IAsyncDisposable> BeginOutageAsync(PrivatePostgres? postgres, TestDatabase database)
     {
         if (postgres is not null)
         {
             await postgres.PauseAsync();
-            return new Nothing();
+            return new Released(() => Task.CompletedTask);
         }
-        var connection = new SqliteConnection($"Data Source={Path.Combine(database.DataDirectory, "zaphub.db")};Pooling=false");
-        await connection.OpenAsync();
-        await using (var begin = connection.CreateCommand())
+        var shell = Process.Start(new ProcessStartInfo("sqlite3", [Path.Combine(database.DataDirectory, "zaphub.db")])
         {
-            begin.CommandText = "BEGIN EXCLUSIVE;";
-            await begin.ExecuteNonQueryAsync();
-        }
-        return connection;
+            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
+        })!;
+        await shell.StandardInput.WriteLineAsync(".timeout 10000");
+        await shell.StandardInput.WriteLineAsync("BEGIN EXCLUSIVE;");
+        await shell.StandardInput.WriteLineAsync("SELECT 'locked';");
+        await shell.StandardInput.FlushAsync();
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        Assert.Equal("locked", await shell.StandardOutput.ReadLineAsync(wait.Token));
+        return new Released(async () =>
+        {
+            await shell.StandardInput.WriteLineAsync("ROLLBACK;");
+            await shell.StandardInput.WriteLineAsync(".quit");
+            await shell.StandardInput.FlushAsync();
+            await shell.WaitForExitAsync();
+            shell.Dispose();
+        });
     }
 
-    private sealed class Nothing : IAsyncDisposable
+    private sealed class Released(Func<Task> release) : IAsyncDisposable
     {
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+        public async ValueTask DisposeAsync() => await release();
     }
 
     private static async Task<string?> CodeAsync(HttpResponseMessage response)
