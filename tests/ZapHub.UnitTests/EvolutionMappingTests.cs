@@ -28,6 +28,17 @@ public class EvolutionMappingTests
         Assert.Equal(expectedReason, signal.Reason);
     }
 
+    [Theory]
+    [InlineData("""{"event":"connection.update","instance":"a","data":{"state":[1,2],"statusReason":"x"}}""")]
+    [InlineData("""{"event":"connection.update","instance":"a","data":{"statusReason":200}}""")]
+    [InlineData("""{"event":"connection.update","instance":"a","data":{"state":""}}""")]
+    [InlineData("""{"event":"connection.update","instance":"a","data":{"state":"\ud800"}}""")]
+    public void AConnectionUpdateWithoutAReadableStateChangesNothing(string body)
+    {
+        using var json = System.Text.Json.JsonDocument.Parse(body);
+        Assert.All(EvolutionMapping.Parse(json.RootElement), s => Assert.IsNotType<StateSignal>(s));
+    }
+
     [Fact]
     public void OpenCarriesThePhoneAndProfileName()
     {

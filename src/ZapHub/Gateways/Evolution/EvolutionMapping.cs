@@ -41,8 +41,9 @@ public static class EvolutionMapping
         var data = body.TryGetProperty("data", out var d) ? d : default;
         switch (evt)
         {
-            case "connection.update" when data.ValueKind == JsonValueKind.Object:
-                return [Connection(evt, JsonFields.Str(data, "state") ?? "", (int?)JsonFields.Int(data, "statusReason"), JsonFields.Str(data, "wuid"), JsonFields.Str(data, "profileName"))];
+            // A state that is not a readable string says nothing: it must not fail a number (found by the fuzz test).
+            case "connection.update" when data.ValueKind == JsonValueKind.Object && JsonFields.Str(data, "state") is { Length: > 0 } state:
+                return [Connection(evt, state, (int?)JsonFields.Int(data, "statusReason"), JsonFields.Str(data, "wuid"), JsonFields.Str(data, "profileName"))];
 
             case "qrcode.updated" when data.ValueKind == JsonValueKind.Object:
                 // Same event name, two shapes: a new code, or the QRCODE_LIMIT notice.
