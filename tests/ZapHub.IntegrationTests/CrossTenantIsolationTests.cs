@@ -61,7 +61,9 @@ public class CrossTenantIsolationTests(ITestOutputHelper output)
 
         var routes = Routes.Api(app).Where(r => r.Tenant is not null && r.Parameters.Count > 0).ToList();
         Assert.NotEmpty(routes);
-        // Events are listed once the relay has numbered them, a moment after their commit: the walk starts from a settled view.
+        // Events are listed once the relay has numbered them, a moment after their commit (longer on a loaded machine): the
+        // walk starts from a settled view, with no event left to number.
+        await Eventually.WaitAsync(() => app.Database.ScalarAsync("SELECT COUNT(*) FROM \"Events\" WHERE \"Sequence\" IS NULL"), n => n == 0, "every event to be numbered");
         var before = await Eventually.WaitAsync(async () => (await SnapshotAsync(b), await SnapshotAsync(b)), s => s.Item1 == s.Item2, "tenant B's view to settle");
 
         var credentials = new (string Name, HttpClient Client)[] { ("cookie", a.Owner), ("api key", app.WithApiKey(keyA)) };
