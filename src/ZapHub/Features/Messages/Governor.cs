@@ -57,11 +57,17 @@ public static class Governor
     public static int? DailyLimit(Session session, MessagingSettings settings, TimeZoneInfo zone, DateTime now)
     {
         int? limit = session.DailyLimit;
-        if (settings.WarmupDays <= 0 || session.LinkedAt is not { } linked) return limit;
-        var day = (TimeZoneInfo.ConvertTimeFromUtc(now, zone).Date - TimeZoneInfo.ConvertTimeFromUtc(linked, zone).Date).Days;
-        if (day >= settings.WarmupDays) return limit;
-        var warm = (int)Math.Min(int.MaxValue, (long)settings.WarmupFirstDayLimit << Math.Min(day, 20));
+        if (WarmupDay(session, settings, zone, now) is not { } day) return limit;
+        var warm = (int)Math.Min(int.MaxValue, (long)settings.WarmupFirstDayLimit << Math.Min(day - 1, 20));
         return limit is { } own ? Math.Min(own, warm) : warm;
+    }
+
+    /// <summary>Which local day of warm-up the number is on (1 the day it was linked); null once warm-up is over.</summary>
+    public static int? WarmupDay(Session session, MessagingSettings settings, TimeZoneInfo zone, DateTime now)
+    {
+        if (settings.WarmupDays <= 0 || session.LinkedAt is not { } linked) return null;
+        var day = (TimeZoneInfo.ConvertTimeFromUtc(now, zone).Date - TimeZoneInfo.ConvertTimeFromUtc(linked, zone).Date).Days;
+        return day < settings.WarmupDays ? day + 1 : null;
     }
 
     /// <summary>When quiet hours hold at <paramref name="local"/>, the local moment they end; the window may wrap past midnight.</summary>

@@ -26,6 +26,7 @@ public static class SessionEndpoints
         services.AddSingleton<SessionNotifier>();
         services.AddHostedService<PostgresFanOut>();
         services.AddScoped<SessionService>();
+        services.AddScoped<NumberHealthService>();
         services.AddScoped<IGatewaySignalHandler, SessionSignalHandler>();
         services.AddSingleton<Reconciler>();
         services.AddHostedService(sp => sp.GetRequiredService<Reconciler>());
@@ -80,6 +81,12 @@ public static class SessionEndpoints
         g.MapPost("/{sessionId:guid}/test-message", (Guid sessionId, TestMessageRequest body, SessionService svc, HttpContext http, CancellationToken ct) =>
             svc.SendTestAsync(Actor(http), sessionId, body.To, body.Text, ct))
             .RequireTenant(ApiScopes.MessagesSend).WithName("SendTestMessage").WithSummary("Sends a text right away (no queue) to a number typed any common Brazilian way.");
+        g.MapGet("/health", (NumberHealthService svc, CancellationToken ct, int days = 30) => svc.ForTenantAsync(days, ct))
+            .RequireTenant(read).WithName("GetTenantHealth")
+            .WithSummary("All the tenant's numbers, day by day in its time zone: messages sent, delivered, read, failed and received, uptime and reconnections; and each number's daily-limit use and warm-up day.");
+        g.MapGet("/{sessionId:guid}/health", (Guid sessionId, NumberHealthService svc, CancellationToken ct, int days = 30) => svc.ForNumberAsync(sessionId, days, ct))
+            .RequireTenant(read).WithName("GetSessionHealth")
+            .WithSummary("One number day by day (default the last 30 days, at most 90): messages sent, delivered, read, failed and received, uptime and reconnections; its daily-limit use and warm-up day.");
         g.MapGet("/{sessionId:guid}/timeline", (Guid sessionId, SessionService svc, CancellationToken ct) => svc.TimelineAsync(sessionId, ct))
             .RequireTenant(read).WithName("GetSessionTimeline").WithSummary("Every state change, newest first.");
         return app;
