@@ -53,7 +53,7 @@ public sealed class BrowserFixture : IAsyncLifetime
     [
         "whatsapp-qr-evolution-desktop", "whatsapp-pairing-phone", "whatsapp-connected-evolution-phone", "session-detail-desktop",
         "whatsapp-disconnected-evolution-desktop", "whatsapp-start-timeout-desktop", "message-timeline-desktop", "messages-phone-first",
-        "page-settings-sending-pt-BR-desktop", "conversation-desktop",
+        "page-settings-sending-pt-BR-desktop", "conversation-desktop", "health-number-desktop", "health-number-phone", "health-overview-desktop",
     ];
 
     private static string GuideFolder

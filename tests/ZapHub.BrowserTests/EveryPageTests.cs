@@ -17,7 +17,7 @@ public class EveryPageTests(BrowserFixture browser) : IClassFixture<BrowserFixtu
     private static readonly string[] Leaks =
     [
         "accepted", "attempt ", " via ", "Details", "Loading", "Nothing here", "by QR code", "by pairing", " owner ", "system", "loopback address",
-        "scope.", "action.", "mreason.", "mcat.", "note.", "error.", "state.", "reason.", "cause.", "{0}", "{number}",
+        "scope.", "action.", "health.", "mreason.", "mcat.", "note.", "error.", "state.", "reason.", "cause.", "{0}", "{number}",
     ];
 
     [Fact]
