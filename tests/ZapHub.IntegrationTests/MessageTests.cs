@@ -244,6 +244,8 @@ public class MessageTests
         Assert.Equal(1, failed.GetProperty("message").GetProperty("attempts").GetInt32());
         Assert.Equal("invalid_number", failed.GetProperty("message").GetProperty("failureCategory").GetString());
         Assert.Contains("not on WhatsApp", failed.GetProperty("message").GetProperty("statusReason").GetString());
+        // Stored as a note: the API says it in English beside a stable code; the dashboard reads it in each reader's language.
+        Assert.Equal("send_failed", failed.GetProperty("message").GetProperty("statusReasonCode").GetString());
     }
 
     [Theory]

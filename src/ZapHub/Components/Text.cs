@@ -49,6 +49,12 @@ public sealed partial class Text
     [System.Text.RegularExpressions.GeneratedRegex(@"\{(\w+)\}")]
     private static partial System.Text.RegularExpressions.Regex Placeholder();
 
+    /// <summary>Why a message waits or failed: a stored note, or a reason code (quiet_hours…); null when there is nothing to say.</summary>
+    public string? Reason(string? stored) =>
+        stored is null ? null
+        : Platform.Note.Read(stored) is not null ? Note(stored)
+        : (Localization.IsEnglish ? En : PtBr).TryGetValue("mreason." + stored, out var text) ? text : null;
+
     /// <summary>A phone number as people write it ("(11) 98702-1371"); "—" when there is none.</summary>
     public string Phone(string? e164) => string.IsNullOrEmpty(e164) ? "—" : Features.Sessions.PhoneNumberRules.ForPeople(e164);
 
@@ -492,6 +498,10 @@ public sealed partial class Text
         ["note.waiting_send_in_flight"] = "aguardando: o envio anterior deste número ainda não terminou; continua quando terminar, no máximo às {until}",
         ["note.canceled_by"] = "cancelada por {actor}",
         ["note.resent_by"] = "enviada de novo por {actor} depois da dúvida",
+        ["note.send_failed"] = "{category}",
+        ["note.send_gave_up"] = "desistiu depois de {attempts} tentativas: {category}",
+        ["note.send_expired"] = "o número ficou indisponível por {minutes} minutos e a mensagem não foi enviada",
+        ["note.send_rejected"] = "o WhatsApp informou que a mensagem não foi entregue",
         ["note.receipt"] = "confirmação do gateway: {raw}",
         ["note.receipt_early"] = "confirmação do gateway (chegou antes de a chamada de envio terminar)",
         ["note.received"] = "recebida em {number}",
@@ -1086,6 +1096,10 @@ public sealed partial class Text
         ["note.waiting_send_in_flight"] = "waiting: the number's previous send has not ended; continues when it does, at the latest {until}",
         ["note.canceled_by"] = "canceled by {actor}",
         ["note.resent_by"] = "sent again by {actor} after the doubt",
+        ["note.send_failed"] = "{detail}",
+        ["note.send_gave_up"] = "gave up after {attempts} attempts: {detail}",
+        ["note.send_expired"] = "The number stayed unavailable ({detail}) for {minutes} minutes.",
+        ["note.send_rejected"] = "WhatsApp reported the message as not delivered.",
         ["note.receipt"] = "receipt from the gateway: {raw}",
         ["note.receipt_early"] = "receipt from the gateway (arrived before the send call returned)",
         ["note.received"] = "received on {number}",

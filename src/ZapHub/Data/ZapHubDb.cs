@@ -188,7 +188,7 @@ public abstract class ZapHubDb(DbContextOptions options)
             e.Property(m => m.Route).HasConversion<string>().HasMaxLength(10);
             e.Property(m => m.Class).HasConversion<string>().HasMaxLength(16);
             e.Property(m => m.MediaKind).HasConversion<string>().HasMaxLength(10);
-            e.Property(m => m.StatusReason).HasMaxLength(300);
+            e.Property(m => m.StatusReason).HasMaxLength(1000);
             e.Property(m => m.FailureCategory).HasMaxLength(32);
             e.Property(m => m.Peer).HasMaxLength(64);
             e.Property(m => m.PeerName).HasMaxLength(120);

@@ -123,7 +123,8 @@ public sealed class EventCapture(TimeProvider time, EventRelay relay) : SaveChan
                 continue;
             }
             var data = new MessageStatusData(e.MessageId, message?.SessionId, message?.Peer, e.Status, message?.Class,
-                message?.StatusReason, message?.FailureCategory, message?.ProviderMessageId, e.Attempt, e.Detail, e.At);
+                Components.Text.English(message?.StatusReason) is { Length: > 0 } reason ? reason : null, message?.FailureCategory, message?.ProviderMessageId, e.Attempt,
+                Components.Text.English(e.Detail) is { Length: > 0 } detail ? detail : null, e.At);
             events.Add(Create(e.TenantId, EventTypes.MessageStatusChanged, e.At, data));
             if (e.Status == MessageStatus.Failed) events.Add(Create(e.TenantId, EventTypes.MessageFailed, e.At, data));
         }

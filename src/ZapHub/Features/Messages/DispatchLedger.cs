@@ -1,3 +1,4 @@
+using ZapHub.Platform;
 using ZapHub.Features.GatewayWebhooks;
 using Microsoft.EntityFrameworkCore;
 using ZapHub.Data;
@@ -13,6 +14,12 @@ public enum BeginResult { Started, SlotBusy, LimitReached, Gone, Unavailable }
 /// <summary>How a send ended: sent, retried later, held (the number cannot send; the attempt does not count) or failed.</summary>
 public sealed record SendOutcome(string? ProviderMessageId, string? Category, string? Reason, bool Retry, DateTime? RetryAt = null, DateTime? PauseUntil = null, bool Hold = false)
 {
+    /// <summary>The message's status reason as a stored note, when it says more than the failure itself (gave up, expired).</summary>
+    public string? Explained { get; init; }
+
+    /// <summary>What the message shows as its status reason: read in each reader's language, the gateway's own words kept for English.</summary>
+    public string? StatusNote => Explained ?? (Reason is null ? null : Note.Of("send_failed", ("category", Note.Key("mcat." + Category)), ("detail", Reason)).Store());
+
     public MessageStatus Status => Sent ? MessageStatus.Sent : Hold ? MessageStatus.Held : Retry ? MessageStatus.Queued : MessageStatus.Failed;
 
     public bool Sent => ProviderMessageId is not null;
@@ -195,7 +202,7 @@ public sealed class DispatchLedger : BackgroundService
                 // A held send was refused before it left (the number is down): it does not use up an attempt.
                 .SetProperty(m => m.Attempts, m => o.Hold ? m.Attempts - 1 : m.Attempts)
                 .SetProperty(m => m.HeldSince, m => o.Hold ? m.HeldSince ?? e.At : m.HeldSince)
-                .SetProperty(m => m.StatusReason, o.Reason)
+                .SetProperty(m => m.StatusReason, o.StatusNote)
                 .SetProperty(m => m.FailureCategory, o.Category)
                 .SetProperty(m => m.LeaseOwner, (string?)null)
                 .SetProperty(m => m.LeaseUntil, (DateTime?)null)

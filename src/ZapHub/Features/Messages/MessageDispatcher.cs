@@ -543,11 +543,14 @@ public sealed class MessageDispatcher(
         if (reason.Length > 280) reason = reason[..280];
         if (meaning.OnSend == OnSend.Hold)
             return now - (heldSince ?? now) >= TimeSpan.FromMinutes(settings.HoldMinutes)
-                ? new SendOutcome(null, "expired", $"The number stayed unavailable ({reason}) for {settings.HoldMinutes} minutes.", false)
+                ? new SendOutcome(null, "expired", reason, false) { Explained = Note.Of("send_expired", ("detail", reason), ("minutes", settings.HoldMinutes)).Store() }
                 : new SendOutcome(null, category, reason, true, now + o.HoldRecheck, null, Hold: true);
         DateTime? pause = ex.Failure == GatewayFailure.RateLimited ? now + o.RateLimitPause : null;
         if (!retryable || attempt >= settings.MaxAttempts)
-            return new SendOutcome(null, category, retryable ? $"gave up after {attempt} attempts: {reason}" : reason, false, null, pause);
+            return new SendOutcome(null, category, reason, false, null, pause)
+            {
+                Explained = retryable ? Note.Of("send_gave_up", ("attempts", attempt), ("category", Note.Key("mcat." + category)), ("detail", reason)).Store() : null,
+            };
         var delay = o.RetryBaseDelay * Math.Pow(2, Math.Min(attempt - 1, 16));
         if (delay > o.RetryMaxDelay) delay = o.RetryMaxDelay;
         delay *= 0.8 + Random.Shared.NextDouble() * 0.4;
@@ -578,7 +581,7 @@ public sealed class MessageDispatcher(
         if (now - heldSince >= TimeSpan.FromMinutes(settings.HoldMinutes))
         {
             await TransitionAsync(db, m.Id, now, x => (x.Status, x.StatusReason, x.FailureCategory, x.FailedAt) =
-                (MessageStatus.Failed, $"The number stayed unavailable ({reason.Replace('_', ' ')}) for {settings.HoldMinutes} minutes.", "expired", now), null, ct);
+                (MessageStatus.Failed, Note.Of("send_expired", ("detail", Why(reason)), ("minutes", settings.HoldMinutes)).Store(), "expired", now), null, ct);
             return;
         }
         await TransitionAsync(db, m.Id, now, x => (x.Status, x.StatusReason, x.HeldSince, x.DueAt) = (MessageStatus.Held, reason, heldSince, now + options.Value.HoldRecheck),

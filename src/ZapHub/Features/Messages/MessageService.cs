@@ -28,7 +28,14 @@ public sealed record MediaView(MediaKind Kind, string? Url, Guid? FileId, string
 public sealed record MessageView(
     Guid Id, MessageDirection Direction, MessageStatus Status, string? StatusReason, Guid? SessionId, MessageRoute Route, string Peer, string? PeerName,
     MessageClass Class, string? Text, MediaView? Media, string? TemplateName, DateTime DueAt, int Attempts, string? ProviderMessageId,
-    string? FailureCategory, DateTime CreatedAt, DateTime? SentAt, DateTime? DeliveredAt, DateTime? ReadAt, DateTime? FailedAt, string Url);
+    string? FailureCategory, DateTime CreatedAt, DateTime? SentAt, DateTime? DeliveredAt, DateTime? ReadAt, DateTime? FailedAt, string Url)
+{
+    /// <summary>Why it waits or failed as a stable code (quiet_hours, send_failed, send_gave_up…); <see cref="StatusReason"/> says it in English.</summary>
+    public string? StatusReasonCode => Platform.Note.Read(StoredReason)?.Code ?? StoredReason;
+
+    /// <summary>The stored reason, for the dashboard to show in the reader's language.</summary>
+    [System.Text.Json.Serialization.JsonIgnore] public string? StoredReason { get; init; }
+}
 
 /// <summary>A line of a message's timeline: a stable <c>code</c> and its English <c>detail</c> (the dashboard shows it in the reader's language).</summary>
 public sealed record MessageEventView(DateTime At, MessageStatus Status, int? Attempt, string? Code, string? Detail, string? Node)
@@ -422,8 +429,8 @@ public sealed class MessageService(ZapHubDb db, TenantContext tenant, TimeProvid
     }
 
     public static MessageView View(Message m) => new(
-        m.Id, m.Direction, m.Status, m.StatusReason, m.SessionId, m.Route, m.Peer, m.PeerName, m.Class, m.Text,
+        m.Id, m.Direction, m.Status, m.StatusReason is null ? null : Components.Text.English(m.StatusReason), m.SessionId, m.Route, m.Peer, m.PeerName, m.Class, m.Text,
         m.MediaKind is { } kind ? new MediaView(kind, m.MediaUrl, m.MediaFileId, m.MediaFileName, m.MediaMimeType) : null,
         m.TemplateName, m.DueAt, m.Attempts, m.ProviderMessageId, m.FailureCategory, m.CreatedAt, m.SentAt, m.DeliveredAt, m.ReadAt, m.FailedAt,
-        $"/api/v1/messages/{m.Id}");
+        $"/api/v1/messages/{m.Id}") { StoredReason = m.StatusReason };
 }

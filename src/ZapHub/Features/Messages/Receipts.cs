@@ -95,7 +95,7 @@ public sealed class MessageSignals(ZapHubDb db, DateTime now)
             case MessageStatus.Delivered: m.DeliveredAt ??= at; break;
             case MessageStatus.Read: m.DeliveredAt ??= at; m.ReadAt ??= at; break;
             case MessageStatus.Failed:
-                (m.FailedAt, m.FailureCategory, m.StatusReason) = (at, "rejected_by_whatsapp", "WhatsApp reported the message as not delivered.");
+                (m.FailedAt, m.FailureCategory, m.StatusReason) = (at, "rejected_by_whatsapp", Note.Of("send_rejected").Store());
                 break;
         }
         db.MessageEvents.Add(new MessageEvent { TenantId = m.TenantId, MessageId = m.Id, At = at, Status = status, Detail = detail });

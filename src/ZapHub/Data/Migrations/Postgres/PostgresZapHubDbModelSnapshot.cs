@@ -754,8 +754,8 @@ namespace ZapHub.Data.Migrations.Postgres
                         .HasColumnType("character varying(12)");
 
                     b.Property<string>("StatusReason")
-                        .HasMaxLength(300)
-                        .HasColumnType("character varying(300)");
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)");
 
                     b.Property<string>("TemplateName")
                         .HasMaxLength(60)

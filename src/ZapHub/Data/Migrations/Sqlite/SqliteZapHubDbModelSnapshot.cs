@@ -735,7 +735,7 @@ namespace ZapHub.Data.Migrations.Sqlite
                         .HasColumnType("TEXT");
 
                     b.Property<string>("StatusReason")
-                        .HasMaxLength(300)
+                        .HasMaxLength(1000)
                         .HasColumnType("TEXT");
 
                     b.Property<string>("TemplateName")
