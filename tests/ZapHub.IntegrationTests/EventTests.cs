@@ -132,6 +132,7 @@ public class EventTests
         var attempts = log.GetProperty("attempts").EnumerateArray().ToList();
         Assert.Equal([503, null, null, 200], attempts.Select(a => a.GetProperty("statusCode").ValueKind == JsonValueKind.Null ? (int?)null : a.GetProperty("statusCode").GetInt32()));
         Assert.Contains("refused", attempts[1].GetProperty("error").GetString(), StringComparison.OrdinalIgnoreCase);
+        Assert.Equal("hook_unreachable", attempts[1].GetProperty("errorCode").GetString());
         Assert.Equal(4, attempts.Select(a => a.GetProperty("at").GetDateTime()).Distinct().Count());
         var hits = receiver.Hits.ToList();
         Assert.Equal(2, hits.Count);

@@ -123,11 +123,11 @@ public sealed class WebhookSender(IServiceScopeFactory scopes, TimeProvider time
         Result result;
         try
         {
-            result = job.EndpointEnabled ? await PostAsync(job, ct) : new Result(job, time.UtcNow(), null, 0, null, "The endpoint is disabled.", null);
+            result = job.EndpointEnabled ? await PostAsync(job, ct) : new Result(job, time.UtcNow(), null, 0, null, Note.Of("hook_disabled").Store(), null);
         }
         catch (Exception ex)
         {
-            result = new Result(job, time.UtcNow(), null, 0, null, Truncate(ex.Message, 300), null);
+            result = new Result(job, time.UtcNow(), null, 0, null, Note.Of("hook_failed", ("detail", Truncate(ex.Message, 200))).Store(), null);
         }
         finally
         {
@@ -162,15 +162,15 @@ public sealed class WebhookSender(IServiceScopeFactory scopes, TimeProvider time
         }
         catch (HttpRequestException ex) when (Find<RefusedTargetException>(ex) is { } refused)
         {
-            return new Result(job, at, null, Elapsed(), null, "Refused: " + refused.Message, null);
+            return new Result(job, at, null, Elapsed(), null, refused.Why.Store(), null);
         }
         catch (HttpRequestException ex)
         {
-            return new Result(job, at, null, Elapsed(), null, Truncate(ex.InnerException?.Message ?? ex.Message, 300), null);
+            return new Result(job, at, null, Elapsed(), null, Note.Of("hook_unreachable", ("detail", Truncate(ex.InnerException?.Message ?? ex.Message, 200))).Store(), null);
         }
         catch (TaskCanceledException) when (!ct.IsCancellationRequested)
         {
-            return new Result(job, at, null, Elapsed(), null, $"No answer within {options.Value.Timeout.TotalSeconds:0} s.", null);
+            return new Result(job, at, null, Elapsed(), null, Note.Of("hook_timeout", ("seconds", Math.Round(options.Value.Timeout.TotalSeconds))).Store(), null);
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using ZapHub.Data;
@@ -18,10 +19,21 @@ public sealed record WebhookWithSecret(WebhookView Endpoint, string Secret);
 
 public sealed record SaveWebhookRequest(string? Url, string? Description = null, IReadOnlyList<string>? EventTypes = null, bool? Enabled = null);
 
+/// <param name="StoredError">The last failure as stored (a note), for the dashboard to show in the reader's language.</param>
 public sealed record DeliveryView(long Id, string EventId, string EventType, DateTime OccurredAt, DeliveryStatus Status, string Origin, int Attempts,
-    DateTime? NextAttemptAt, int? LastStatusCode, string? LastError, DateTime CreatedAt, DateTime? CompletedAt);
+    DateTime? NextAttemptAt, int? LastStatusCode, [property: JsonIgnore] string? StoredError, DateTime CreatedAt, DateTime? CompletedAt)
+{
+    /// <summary>Why the last attempt failed, in English (a timeout, a refused address, no connection); its stable code beside it.</summary>
+    public string? LastError => StoredError is null ? null : Components.Text.English(StoredError);
+    public string? LastErrorCode => Note.Read(StoredError)?.Code;
+}
 
-public sealed record AttemptView(int Attempt, DateTime At, int? StatusCode, int LatencyMs, string? Response, string? Error);
+/// <param name="StoredError">The failure as stored (a note), for the dashboard.</param>
+public sealed record AttemptView(int Attempt, DateTime At, int? StatusCode, int LatencyMs, string? Response, [property: JsonIgnore] string? StoredError)
+{
+    public string? Error => StoredError is null ? null : Components.Text.English(StoredError);
+    public string? ErrorCode => Note.Read(StoredError)?.Code;
+}
 
 public sealed record DeliveryDetail(DeliveryView Delivery, string Payload, IReadOnlyList<AttemptView> Attempts);
 
