@@ -72,4 +72,35 @@ public class MessagesTests(BrowserFixture browser) : IClassFixture<BrowserFixtur
         await Expect(phone.GetByTestId("messages-table")).ToContainTextAsync("SAIR");
         await BrowserFixture.ScreenshotAsync(phone, "messages-phone");
     }
+
+    [Fact]
+    public async Task AMessageIsScheduledWithADateTypedTheBrazilianWayAndAWrongOneIsExplained()
+    {
+        await using var app = new ZapHubApp().With("Demo:Enabled", "true");
+        var baseUrl = app.ServeOverKestrel();
+        var a = await app.CreateTenantAsync();
+        await a.CreateSessionAsync("Recepção");
+        var page = await browser.NewPageAsync(baseUrl);
+        await new LoginPage(page).OpenAsync();
+        await new LoginPage(page).SignInAsync(a.OwnerEmail, a.OwnerPassword);
+        await page.GotoAsync("/messages");
+        await page.GetByTestId("send-to").FillAsync("(11) 98888-7777");
+        await page.GetByTestId("send-text").FillAsync("Lembrete: amanhã às 9h30");
+        await Expect(page.GetByTestId("send-at")).ToHaveAttributeAsync("placeholder", "dd/mm/aaaa hh:mm");
+
+        // Month first is not a Brazilian date: nothing is sent, and the form says how to write it.
+        await page.GetByTestId("send-at").FillAsync("12/31/2030 09:30");
+        await page.GetByTestId("send-submit").ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("Escreva a data e a hora assim: dd/mm/aaaa hh:mm.");
+        Assert.Empty((await Http.JsonAsync(await a.Owner.GetAsync("/api/v1/messages"), System.Net.HttpStatusCode.OK)).EnumerateArray());
+
+        var day = TimeZoneInfo.ConvertTimeFromUtc(DateTime.UtcNow, TimeZoneInfo.FindSystemTimeZoneById("America/Sao_Paulo")).Date.AddDays(30);
+        await page.GetByTestId("send-at").FillAsync(day.ToString("dd/MM/yyyy") + " 09:30");
+        await page.GetByTestId("send-submit").ClickAsync();
+        await Expect(page.GetByTestId("notice")).ToContainTextAsync("Mensagem aceita");
+        var message = Assert.Single((await Http.JsonAsync(await a.Owner.GetAsync("/api/v1/messages"), System.Net.HttpStatusCode.OK)).EnumerateArray());
+        Assert.Equal("Scheduled", message.GetProperty("status").GetString());
+        // 09:30 in São Paulo (UTC−3), the tenant's zone.
+        Assert.Equal(DateTime.SpecifyKind(day.AddHours(12.5), DateTimeKind.Utc), message.GetProperty("dueAt").GetDateTime().ToUniversalTime());
+    }
 }

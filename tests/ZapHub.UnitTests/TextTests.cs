@@ -135,6 +135,24 @@ public partial class TextTests
     public void TextStoredBeforeNotesIsShownAsItIs() =>
         Assert.Equal("accepted", new Text().Note("accepted"));
 
+    [Fact]
+    public void ATimeIsTypedInTheReadersOrderAndAnythingElseIsRefused()
+    {
+        var culture = CultureInfo.CurrentUICulture;
+        try
+        {
+            CultureInfo.CurrentUICulture = new CultureInfo("pt-BR");
+            Assert.Equal(new DateTime(2026, 12, 3, 9, 30, 0), new Text().LocalTime(" 03/12/2026 09:30 "));
+            Assert.Equal(new DateTime(2026, 12, 3), new Text().LocalTime("3/12/2026"));
+            Assert.Null(new Text().LocalTime("2026-12-03 09:30"));
+            Assert.Null(new Text().LocalTime("31/02/2026 09:30"));
+            CultureInfo.CurrentUICulture = new CultureInfo("en");
+            Assert.Equal(new DateTime(2026, 12, 3, 9, 30, 0), new Text().LocalTime("2026-12-03 09:30"));
+            Assert.Null(new Text().LocalTime("12/03/2026 09:30"));
+        }
+        finally { CultureInfo.CurrentUICulture = culture; }
+    }
+
     [GeneratedRegex(@"Note\.Of\(""([a-z_]+)""")]
     private static partial Regex NoteOf();
 

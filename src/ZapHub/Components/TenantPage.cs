@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.EntityFrameworkCore;
 using ZapHub.Data;
 using ZapHub.Features.Accounts;
 using ZapHub.Features.Tenancy;
@@ -56,6 +57,15 @@ public abstract class TenantPage : ComponentBase
         var error = Error;
         await RunAsync(LoadAsync);
         Error ??= error;
+    }
+
+    /// <summary>The tenant's time zone: the wall-clock times people type are read in it.</summary>
+    protected async Task<TimeZoneInfo> ZoneAsync()
+    {
+        await using var scope = ScopeFactory.CreateAsyncScope();
+        var id = Tenant.TenantId;
+        var zone = id is null ? null : await scope.ServiceProvider.GetRequiredService<ZapHubDb>().Tenants.Where(t => t.Id == id).Select(t => t.TimeZone).FirstOrDefaultAsync();
+        return TimeZoneInfo.FindSystemTimeZoneById(zone ?? Features.Tenancy.Tenant.DefaultTimeZone);
     }
 
     /// <summary>Runs work in a fresh scope for this page's tenant; failures the user can act on become <see cref="Error"/>.</summary>

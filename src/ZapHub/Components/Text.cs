@@ -61,6 +61,11 @@ public sealed partial class Text
     /// <summary>Every key of a language's table, for the test that both languages say everything.</summary>
     public static IReadOnlyCollection<string> Keys(bool english) => (english ? En : PtBr).Keys;
 
+    /// <summary>A wall-clock time typed in the reader's order ("25/12/2026 09:30" or "2026-12-25 09:30"; the time may be left out); null if it is not one.</summary>
+    public DateTime? LocalTime(string? typed) =>
+        DateTime.TryParseExact(typed?.Trim(), Localization.IsEnglish ? ["yyyy-MM-dd HH:mm", "yyyy-MM-dd H:mm", "yyyy-MM-dd"] : ["dd/MM/yyyy HH:mm", "d/M/yyyy H:mm", "dd/MM/yyyy", "d/M/yyyy"],
+            CultureInfo.InvariantCulture, DateTimeStyles.None, out var at) ? DateTime.SpecifyKind(at, DateTimeKind.Unspecified) : null;
+
     /// <summary>Explicit patterns: a circuit's culture can fall back to invariant (month first), which misleads a Brazilian reader.</summary>
     public string Date(DateTime? utc, string timeZone = "America/Sao_Paulo") =>
         utc is null ? "—" : TimeZoneInfo.ConvertTimeFromUtc(utc.Value, TimeZoneInfo.FindSystemTimeZoneById(timeZone))
@@ -81,6 +86,8 @@ public sealed partial class Text
         ["nav.menu"] = "Menu",
         ["nav.tenant"] = "Empresa",
         ["nav.switch"] = "Trocar",
+        ["date.placeholder"] = "dd/mm/aaaa hh:mm",
+        ["date.invalid"] = "Escreva a data e a hora assim: {0}.",
         ["lang.label"] = "Idioma",
         ["login.title"] = "Entrar no ZapHub",
         ["login.email"] = "E-mail",
@@ -683,6 +690,8 @@ public sealed partial class Text
         ["nav.menu"] = "Menu",
         ["nav.tenant"] = "Business",
         ["nav.switch"] = "Switch",
+        ["date.placeholder"] = "yyyy-mm-dd hh:mm",
+        ["date.invalid"] = "Write the date and time like this: {0}.",
         ["lang.label"] = "Language",
         ["login.title"] = "Sign in to ZapHub",
         ["login.email"] = "E-mail",
