@@ -78,5 +78,7 @@ public class EveryPageTests(BrowserFixture browser) : IClassFixture<BrowserFixtu
         }
         Assert.Equal((ownerPages.Length + operatorPages.Length) * 4, visited);
         Assert.True(problems.Count == 0, string.Join("\n", problems));
+        // Every text key any page asked for exists in the language it was asked in.
+        Assert.Empty(ZapHub.Components.Text.MissingKeys);
     }
 }

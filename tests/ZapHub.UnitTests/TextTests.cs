@@ -136,6 +136,24 @@ public partial class TextTests
         Assert.Equal("accepted", new Text().Note("accepted"));
 
     [Fact]
+    public void TheStringsAreAnIStringLocalizerThatReportsWhatItDoesNotHave()
+    {
+        Microsoft.Extensions.Localization.IStringLocalizer localizer = new Text();
+        var culture = CultureInfo.CurrentUICulture;
+        try
+        {
+            CultureInfo.CurrentUICulture = new CultureInfo("en");
+            Assert.Equal("Sign in to ZapHub", localizer["login.title"].Value);
+            Assert.False(localizer["login.title"].ResourceNotFound);
+            var missing = localizer["no.such.text"];
+            Assert.True(missing.ResourceNotFound);
+            Assert.Contains("en:no.such.text", Text.MissingKeys);
+            Assert.Equal(Text.Keys(english: true).Count, localizer.GetAllStrings(true).Count());
+        }
+        finally { CultureInfo.CurrentUICulture = culture; }
+    }
+
+    [Fact]
     public void ATimeIsTypedInTheReadersOrderAndAnythingElseIsRefused()
     {
         var culture = CultureInfo.CurrentUICulture;

@@ -7,6 +7,7 @@ public static class DashboardSetup
         services.AddRazorComponents().AddInteractiveServerComponents();
         services.AddCascadingAuthenticationState();
         services.AddSingleton<Text>();
+        services.AddSingleton<Microsoft.Extensions.Localization.IStringLocalizer>(sp => sp.GetRequiredService<Text>());
         return services;
     }
 

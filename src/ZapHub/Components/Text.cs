@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Globalization;
+using Microsoft.Extensions.Localization;
 using ZapHub.Platform;
 
 namespace ZapHub.Components;
@@ -7,13 +9,30 @@ namespace ZapHub.Components;
 /// The dashboard's strings in Brazilian Portuguese (the default) and English. Kept in code, one table per
 /// language, so a missing translation is a visible key in review rather than a silent fallback in a resource file.
 /// </summary>
-public sealed partial class Text
+public sealed partial class Text : IStringLocalizer
 {
-    public string this[string key] =>
-        (Localization.IsEnglish ? En : PtBr).TryGetValue(key, out var value) ? value
-        : PtBr.TryGetValue(key, out var fallback) ? fallback : key;
+    private static readonly ConcurrentDictionary<string, byte> Missing = new();
 
-    public string Format(string key, params object?[] args) => string.Format(CultureInfo.CurrentCulture, this[key], args);
+    /// <summary>A text in the reader's language. A key missing there is remembered (<see cref="MissingKeys"/>) and falls back to Portuguese, then to the key.</summary>
+    public LocalizedString this[string name]
+    {
+        get
+        {
+            if ((Localization.IsEnglish ? En : PtBr).TryGetValue(name, out var value)) return new LocalizedString(name, value);
+            Missing.TryAdd((Localization.IsEnglish ? "en:" : "pt-BR:") + name, 0);
+            return new LocalizedString(name, PtBr.GetValueOrDefault(name) ?? name, resourceNotFound: true);
+        }
+    }
+
+    public LocalizedString this[string name, params object[] arguments] => new(name, Format(name, arguments), this[name].ResourceNotFound);
+
+    public IEnumerable<LocalizedString> GetAllStrings(bool includeParentCultures) =>
+        (Localization.IsEnglish ? En : PtBr).Select(pair => new LocalizedString(pair.Key, pair.Value));
+
+    /// <summary>Every key a page asked for that its language does not have, as "language:key" (tests assert there is none).</summary>
+    public static IReadOnlyCollection<string> MissingKeys => [.. Missing.Keys];
+
+    public string Format(string key, params object?[] args) => string.Format(CultureInfo.CurrentCulture, this[key].Value, args);
 
     /// <summary>A failure in the reader's language when we know its code; otherwise the service's own sentence.</summary>
     /// <summary>A translation ending in ": " introduces the service's own detail (say, which address was refused and why).</summary>
