@@ -260,6 +260,7 @@ public class RealGatewayFailureTests
         var tested = await Http.JsonAsync(await op.PostAsync($"/api/v1/admin/gateways/{withToken}/test", null), HttpStatusCode.OK);
         Assert.False(tested.GetProperty("lastCheckOk").GetBoolean());
         Assert.Contains("instance token", tested.GetProperty("lastCheckDetail").GetString());
+        Assert.Equal("check_not_global_key", tested.GetProperty("lastCheckCode").GetString());
         Assert.Equal(t.Id, t.Id);
     }
 

@@ -22,7 +22,8 @@ public sealed record OutgoingMedia(string Kind, string? Url, byte[]? Content, st
 /// <summary>What to send to one number (digits, country code first). <paramref name="TypingDelay"/> shows "typing…" first where the gateway can.</summary>
 public sealed record OutgoingMessage(string ToDigits, string? Text, OutgoingMedia? Media = null, TimeSpan TypingDelay = default);
 
-public sealed record GatewayCheck(bool Ok, string Detail);
+/// <summary>A "test connection" result; <paramref name="Detail"/> is a note, read in each reader's language.</summary>
+public sealed record GatewayCheck(bool Ok, Platform.Note Detail);
 
 /// <summary>What a stop (logout, close, delete) left on the gateway, as the gateway itself said afterwards.</summary>
 public enum StopAftermath

@@ -9,8 +9,12 @@ using ZapHub.Platform;
 namespace ZapHub.Features.Gateways;
 
 public sealed record GatewayView(Guid Id, string Name, GatewayKind Kind, string BaseUrl, Guid? OwnerTenantId, int Capacity, bool Enabled,
-    int Sessions, DateTime CreatedAt, DateTime? LastCheckedAt, bool? LastCheckOk, string? LastCheckDetail)
+    int Sessions, DateTime CreatedAt, DateTime? LastCheckedAt, bool? LastCheckOk, [property: System.Text.Json.Serialization.JsonIgnore] string? StoredCheck)
 {
+    /// <summary>What the last "test connection" found, in English; its stable code beside it.</summary>
+    public string? LastCheckDetail => StoredCheck is null ? null : Components.Text.English(StoredCheck);
+    public string? LastCheckCode => Note.Read(StoredCheck)?.Code;
+
     /// <summary>What stops left on this server that only the operator can clean, oldest first.</summary>
     public IReadOnlyList<LeftoverView> Leftovers { get; init; } = [];
 }
@@ -109,11 +113,11 @@ public sealed class GatewayAdmin(ZapHubDb db, TenantContext scope, GatewayClient
         var gateway = await db.Gateways.FirstOrDefaultAsync(g => g.Id == id, ct) ?? throw ProblemException.NotFound("Gateway");
         GatewayCheck check;
         try { check = await clients.For(gateway).CheckAsync(ct); }
-        catch (GatewayException ex) { check = new GatewayCheck(false, ex.Message); }
+        catch (GatewayException ex) { check = new GatewayCheck(false, Note.Of("check_failed", ("detail", ex.Message))); }
         gateway.LastCheckedAt = time.UtcNow();
         gateway.LastCheckOk = check.Ok;
-        gateway.LastCheckDetail = check.Detail;
-        audit.Add(db, actor, gateway.OwnerTenantId, "gateway.tested", "gateway", gateway.Id.ToString(), Note.Of(check.Ok ? "audit_gateway_test_ok" : "audit_gateway_test_failed", ("detail", check.Detail)).Store());
+        gateway.LastCheckDetail = check.Detail.Store();
+        audit.Add(db, actor, gateway.OwnerTenantId, "gateway.tested", "gateway", gateway.Id.ToString(), gateway.LastCheckDetail);
         await db.SaveChangesAsync(ct);
         return await GetAsync(id, ct);
     }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using ZapHub.Platform;
 
 namespace ZapHub.Gateways.Evolution;
 
@@ -22,15 +23,13 @@ public sealed class EvolutionGateway(GatewayHttp http, string baseUrl, string ap
         if (verify.Status == HttpStatusCode.Unauthorized)
         {
             var asToken = await CallAsync(HttpMethod.Get, "/instance/fetchInstances", null, false, ct);
-            return new GatewayCheck(false, asToken.Ok
-                ? "This is an instance token, not the global API key (AUTHENTICATION_API_KEY): it cannot create instances. Use the global key."
-                : "The API key was refused.");
+            return new GatewayCheck(false, asToken.Ok ? Note.Of("check_not_global_key", ("setting", "AUTHENTICATION_API_KEY")) : Note.Of("check_key_refused"));
         }
-        if (!verify.Ok) return new GatewayCheck(false, $"HTTP {(int)verify.Status} from verify-creds.");
+        if (!verify.Ok) return new GatewayCheck(false, Note.Of("check_http", ("status", (int)verify.Status), ("call", "verify-creds")));
         var instances = await CallAsync(HttpMethod.Get, "/instance/fetchInstances", null, false, ct);
         return instances.Ok && instances.Json() is { ValueKind: JsonValueKind.Array } rows
-            ? new GatewayCheck(true, $"Evolution API answered; the global API key is valid; {rows.GetArrayLength()} instance(s).")
-            : new GatewayCheck(false, $"The key is valid, but listing instances answered HTTP {(int)instances.Status}.");
+            ? new GatewayCheck(true, Note.Of("check_ok_instances", ("server", "Evolution API"), ("instances", rows.GetArrayLength())))
+            : new GatewayCheck(false, Note.Of("check_http", ("status", (int)instances.Status), ("call", "fetchInstances")));
     }
 
     public async Task<Provisioned> ProvisionAsync(string instanceName, Uri callbackUrl, CancellationToken ct)

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using ZapHub.Platform;
 
 namespace ZapHub.Gateways.WppConnect;
 
@@ -17,8 +18,8 @@ public sealed class WppConnectGateway(GatewayHttp http, string baseUrl, string s
     public async Task<GatewayCheck> CheckAsync(CancellationToken ct)
     {
         var reply = await http.SendAsync(HttpMethod.Get, $"{Base}/api/{Uri.EscapeDataString(secretKey)}/show-all-sessions", null, null, false, ct);
-        if (reply.Ok) return new GatewayCheck(true, "WPPConnect Server answered; the secret key is valid.");
-        return new GatewayCheck(false, reply.Status == HttpStatusCode.BadRequest ? "The secret key was refused." : $"HTTP {(int)reply.Status}");
+        if (reply.Ok) return new GatewayCheck(true, Note.Of("check_ok", ("server", "WPPConnect Server")));
+        return new GatewayCheck(false, reply.Status == HttpStatusCode.BadRequest ? Note.Of("check_key_refused") : Note.Of("check_http", ("status", (int)reply.Status), ("call", "show-all-sessions")));
     }
 
     public async Task<Provisioned> ProvisionAsync(string instanceName, Uri callbackUrl, CancellationToken ct)
