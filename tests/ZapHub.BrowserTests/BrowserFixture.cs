@@ -48,6 +48,13 @@ public sealed class BrowserFixture : IAsyncLifetime
         if (GuidePictures.Contains(name)) File.Copy(path, Path.Combine(GuideFolder, name + ".png"), overwrite: true);
     }
 
+    /// <summary>Nothing on the page is wider than the screen (measured, whatever was typed into it).</summary>
+    public static async Task AssertFitsAsync(IPage page)
+    {
+        var (content, viewport) = (await page.EvaluateAsync<int>("document.documentElement.scrollWidth"), await page.EvaluateAsync<int>("window.innerWidth"));
+        Assert.True(content <= viewport, $"{page.Url} is {content} px wide on a {viewport} px screen");
+    }
+
     /// <summary>The screenshots docs/guia-do-dono.md uses.</summary>
     public static readonly HashSet<string> GuidePictures =
     [

@@ -52,7 +52,7 @@ public class HealthChartsTests(BrowserFixture browser) : IClassFixture<BrowserFi
             var today = DateOnly.FromDateTime(TimeZoneInfo.ConvertTimeFromUtc(clock.GetUtcNow().UtcDateTime, MonthOfHistory.SaoPaulo));
             var cells = await table.Locator("tbody tr").First.Locator("td").AllInnerTextsAsync();
             Assert.Equal([today.ToString("dd/MM"), .. new[] { expected[^1].Sent, expected[^1].Delivered, expected[^1].Read, expected[^1].Received, expected[^1].Failed }.Select(n => n.ToString())], cells);
-            await AssertFitsAsync(page);
+            await BrowserFixture.AssertFitsAsync(page);
             await messages.Locator("details summary").ClickAsync();
             await BrowserFixture.ScreenshotAsync(page, $"health-number-{size}");
 
@@ -60,7 +60,7 @@ public class HealthChartsTests(BrowserFixture browser) : IClassFixture<BrowserFi
             await Expect(page.GetByTestId("health").Locator("h2")).ToHaveTextAsync("Como estão seus números (últimos 30 dias)");
             await Expect(page.GetByTestId("health-warmup")).ToHaveTextAsync("aquecimento: dia 1 de 7");
             await Expect(page.GetByTestId("health-limits").Locator("li")).ToHaveCountAsync(2);
-            await AssertFitsAsync(page);
+            await BrowserFixture.AssertFitsAsync(page);
             await BrowserFixture.ScreenshotAsync(page, $"health-overview-{size}");
 
             if (size == "desktop")
@@ -74,9 +74,4 @@ public class HealthChartsTests(BrowserFixture browser) : IClassFixture<BrowserFi
         }
     }
 
-    private static async Task AssertFitsAsync(IPage page)
-    {
-        var (content, viewport) = (await page.EvaluateAsync<int>("document.documentElement.scrollWidth"), await page.EvaluateAsync<int>("window.innerWidth"));
-        Assert.True(content <= viewport, $"{page.Url} is {content} px wide on a {viewport} px screen");
-    }
 }

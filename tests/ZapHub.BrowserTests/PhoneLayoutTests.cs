@@ -25,21 +25,16 @@ public class PhoneLayoutTests(BrowserFixture browser) : IClassFixture<BrowserFix
         await Expect(page.GetByTestId("number-card")).ToHaveCountAsync(2);
         Assert.True(await TopAsync(page.GetByTestId("number-card").First) < await TopAsync(page.GetByTestId("add-number-form")), "the numbers come after the add form");
         Assert.True(await TopAsync(page.GetByTestId("number-card").First) < 844, "the first number is below the fold");
-        await AssertFitsAsync(page);
+        await BrowserFixture.AssertFitsAsync(page);
         await BrowserFixture.ScreenshotAsync(page, "whatsapp-phone-first");
 
         await page.GotoAsync("/messages");
         await page.GetByTestId("send-form").WaitForAsync();
         Assert.True(await TopAsync(page.GetByTestId("message-filters")) < await TopAsync(page.GetByTestId("send-form")), "the list comes after the send form");
-        await AssertFitsAsync(page);
+        await BrowserFixture.AssertFitsAsync(page);
         await BrowserFixture.ScreenshotAsync(page, "messages-phone-first");
     }
 
     private static async Task<double> TopAsync(ILocator element) => (await element.BoundingBoxAsync())!.Y;
 
-    private static async Task AssertFitsAsync(IPage page)
-    {
-        var (content, viewport) = (await page.EvaluateAsync<int>("document.documentElement.scrollWidth"), await page.EvaluateAsync<int>("window.innerWidth"));
-        Assert.True(content <= viewport, $"{page.Url} is {content} px wide on a {viewport} px screen");
-    }
 }
