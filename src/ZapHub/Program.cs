@@ -4,9 +4,11 @@ using ZapHub.Components;
 using ZapHub.Data;
 using ZapHub.Features.Accounts;
 using ZapHub.Features.Admin;
+using ZapHub.Features.ConnectLinks;
 using ZapHub.Features.Events;
 using ZapHub.Features.GatewayWebhooks;
 using ZapHub.Features.Messages;
+using ZapHub.Features.PlatformKeys;
 using ZapHub.Features.Sessions;
 using ZapHub.GatewayEmulator;
 using ZapHub.Features.Tenancy;
@@ -39,6 +41,8 @@ try
         .AddAccounts(builder.Configuration)
         .AddTenancy()
         .AddAdmin()
+        .AddPlatformKeys()
+        .AddConnectLinks()
         .AddSessions()
         .AddGatewayWebhooks()
         .AddMessages()
@@ -65,6 +69,7 @@ catch (Exception ex) when (ex is Microsoft.Extensions.Options.OptionsValidationE
 }
 
 app.UsePlatform();
+app.UseConnectLinkFraming();
 app.UseAuthentication();
 app.UseSameOriginGuard();
 app.UsePasswordChangeGate();
@@ -77,6 +82,8 @@ app.MapPlatform();
 app.MapAccounts();
 app.MapTenancy();
 app.MapAdmin();
+app.MapPlatformKeys();
+app.MapConnectLinks();
 app.MapGatewayWebhooks();
 app.MapSessions();
 app.MapMessages();

@@ -36,5 +36,4 @@ public class PhoneLayoutTests(BrowserFixture browser) : IClassFixture<BrowserFix
     }
 
     private static async Task<double> TopAsync(ILocator element) => (await element.BoundingBoxAsync())!.Y;
-
 }

@@ -11,10 +11,21 @@ public class ApiKeyFormatTests
         Assert.Equal(1000, keys.Select(k => k.Key).Distinct().Count());
         Assert.All(keys, k =>
         {
-            Assert.True(ApiKeyFormat.TryGetPrefix(k.Key, out var prefix));
+            Assert.True(ApiKeyFormat.TryGetPrefix(k.Key, out var prefix, out var kind));
             Assert.Equal(k.Prefix, prefix);
             Assert.Equal(13, prefix.Length);
+            Assert.Equal(ApiKeyFormat.TenantKind, kind);
         });
+    }
+
+    [Fact]
+    public void PlatformKeysAreToldApartByTheirPrefix()
+    {
+        var (prefix, key) = ApiKeyFormat.Generate(ApiKeyFormat.PlatformKind);
+        Assert.StartsWith("zhp_", key);
+        Assert.True(ApiKeyFormat.TryGetPrefix(key, out var read, out var kind));
+        Assert.Equal((prefix, ApiKeyFormat.PlatformKind), (read, kind));
+        Assert.Equal(14, read.Length);
     }
 
     [Theory]
@@ -23,7 +34,9 @@ public class ApiKeyFormatTests
     [InlineData("sk_live_abcdefghijklmnopqrstuvwxyz")]
     [InlineData("zh_short_abc")]
     [InlineData("zh_abcdefghijXsecretwithoutseparator1234567890")]
-    public void MalformedKeysHaveNoPrefix(string key) => Assert.False(ApiKeyFormat.TryGetPrefix(key, out _));
+    [InlineData("zhp_abcdefghi_secretwithashortidpart1234567890")]
+    [InlineData("zhx_abcdefghij_secretofanunknownkind1234567890")]
+    public void MalformedKeysHaveNoPrefix(string key) => Assert.False(ApiKeyFormat.TryGetPrefix(key, out _, out _));
 
     [Fact]
     public void HashIsStableAndDiffersPerKey()

@@ -54,6 +54,8 @@ public abstract class ZapHubDb(DbContextOptions options)
     public DbSet<Tenant> Tenants => Set<Tenant>();
     public DbSet<Membership> Memberships => Set<Membership>();
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
+    public DbSet<Features.PlatformKeys.PlatformKey> PlatformKeys => Set<Features.PlatformKeys.PlatformKey>();
+    public DbSet<Features.ConnectLinks.ConnectLink> ConnectLinks => Set<Features.ConnectLinks.ConnectLink>();
     public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
     public DbSet<Gateway> Gateways => Set<Gateway>();
@@ -87,6 +89,10 @@ public abstract class ZapHubDb(DbContextOptions options)
             e.Property(t => t.Slug).HasMaxLength(60);
             e.Property(t => t.TimeZone).HasMaxLength(64);
             e.Property(t => t.Locale).HasMaxLength(10);
+            e.Property(t => t.LogoUrl).HasMaxLength(500);
+            e.Property(t => t.BrandColor).HasMaxLength(7);
+            e.Property(t => t.EmbedOrigins).HasMaxLength(2000);
+            e.Ignore(t => t.EmbedOriginList);
         });
         b.Entity<Membership>(e =>
         {
@@ -105,6 +111,25 @@ public abstract class ZapHubDb(DbContextOptions options)
             e.Property(k => k.Prefix).HasMaxLength(20);
             e.Property(k => k.Scopes).HasMaxLength(200);
             e.Ignore(k => k.ScopeList);
+        });
+        b.Entity<Features.PlatformKeys.PlatformKey>(e =>
+        {
+            e.HasIndex(k => k.Prefix).IsUnique();
+            e.Property(k => k.Name).HasMaxLength(100);
+            e.Property(k => k.Prefix).HasMaxLength(20);
+            e.Property(k => k.Scopes).HasMaxLength(300);
+            e.Ignore(k => k.ScopeList);
+        });
+        b.Entity<Features.ConnectLinks.ConnectLink>(e =>
+        {
+            e.HasIndex(l => l.TokenHash).IsUnique();
+            e.HasIndex(l => new { l.TenantId, l.SessionId, l.CreatedAt });
+            e.HasOne<Tenant>().WithMany().HasForeignKey(l => l.TenantId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne<Features.Sessions.Session>().WithMany().HasForeignKey(l => l.SessionId).OnDelete(DeleteBehavior.Cascade);
+            e.Property(l => l.Method).HasMaxLength(16);
+            e.Property(l => l.Locale).HasMaxLength(16);
+            e.Property(l => l.ReturnUrl).HasMaxLength(1000);
+            e.Property(l => l.CreatedBy).HasMaxLength(256);
         });
         b.Entity<AuditEntry>(e =>
         {
@@ -143,6 +168,9 @@ public abstract class ZapHubDb(DbContextOptions options)
             e.Property(s => s.State).HasConversion<string>().HasMaxLength(16);
             e.Property(s => s.DisplayName).HasMaxLength(100);
             e.Property(s => s.InstanceName).HasMaxLength(40);
+            e.Property(s => s.Reference).HasMaxLength(SessionReference.MaxReference);
+            e.Property(s => s.Metadata).HasMaxLength(SessionReference.MaxMetadata);
+            e.HasIndex(s => new { s.TenantId, s.Reference }).HasFilter("\"Reference\" IS NOT NULL");
             e.Property(s => s.Phone).HasMaxLength(32);
             e.Property(s => s.SentTodayDate).HasMaxLength(10);
             e.Property(s => s.Version).IsConcurrencyToken();

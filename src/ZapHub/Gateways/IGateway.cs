@@ -1,7 +1,15 @@
 namespace ZapHub.Gateways;
 
 /// <summary>Where a session lives on its gateway. The provider token is decrypted only for the call.</summary>
-public sealed record GatewaySession(string InstanceName, string? ProviderToken, Uri CallbackUrl);
+public sealed record GatewaySession(string InstanceName, string? ProviderToken, Uri CallbackUrl, GatewayProxy? Proxy = null);
+
+/// <summary>The proxy a number's traffic to WhatsApp goes through (platforms spread numbers over addresses to avoid bans).</summary>
+public sealed record GatewayProxy(string Protocol, string Host, int Port, string? Username, string? Password)
+{
+    /// <summary>What may be shown back: never the credentials.</summary>
+    public override string ToString() => $"{Protocol}://{Host}:{Port}";
+
+}
 
 public sealed record Provisioned(string? ProviderToken);
 
@@ -69,7 +77,7 @@ public interface IGateway
     Task<GatewayCheck> CheckAsync(CancellationToken ct);
 
     /// <summary>Creates the instance with its webhook pointing back at ZapHub. Idempotent for an existing instance.</summary>
-    Task<Provisioned> ProvisionAsync(string instanceName, Uri callbackUrl, CancellationToken ct);
+    Task<Provisioned> ProvisionAsync(GatewaySession session, CancellationToken ct);
 
     /// <summary>Starts a connection by QR, or by pairing code when a phone (digits only) is given.</summary>
     Task<ConnectOutcome> ConnectAsync(GatewaySession session, string? pairingPhone, CancellationToken ct);

@@ -14,7 +14,9 @@ public static class Localization
             o.SetDefaultCulture(Default).AddSupportedCultures(Cultures).AddSupportedUICultures(Cultures);
             // The choice in the cookie wins; otherwise Brazilian Portuguese, whatever the browser says,
             // because most owners use phones set up in Portuguese and the operator expects the same default.
-            o.RequestCultureProviders = [new CookieRequestCultureProvider()];
+            // A connect link's page names its language in its circuit's address (?culture=): it needs no cookie,
+            // which a page framed by another site might not get.
+            o.RequestCultureProviders = [new QueryStringRequestCultureProvider(), new CookieRequestCultureProvider()];
         });
 
     public static bool IsEnglish => CultureInfo.CurrentUICulture.TwoLetterISOLanguageName == "en";

@@ -30,6 +30,21 @@ public static class PlatformSetup
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        // No page of ZapHub's may be framed by another site (clickjacking), except a connect link's page, which sets
+        // its own frame-ancestors from the tenant's allowed origins before this runs.
+        app.Use((context, next) =>
+        {
+            context.Response.OnStarting(() =>
+            {
+                if (!context.Response.Headers.ContainsKey("Content-Security-Policy"))
+                {
+                    context.Response.Headers.ContentSecurityPolicy = "frame-ancestors 'none'";
+                    context.Response.Headers.XFrameOptions = "DENY";
+                }
+                return Task.CompletedTask;
+            });
+            return next(context);
+        });
         app.UseZapHubLocalization();
         return app;
     }

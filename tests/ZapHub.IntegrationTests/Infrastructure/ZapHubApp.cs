@@ -126,6 +126,23 @@ public sealed partial class ZapHubApp : WebApplicationFactory<Program>
         return this;
     }
 
+    /// <summary>An operator creates a platform key in the console's API; returns the key (shown once).</summary>
+    public async Task<string> CreatePlatformKeyAsync(params string[] scopes)
+    {
+        var operatorClient = await OperatorAsync();
+        var created = await Http.JsonAsync(await operatorClient.PostAsJsonAsync("/api/v1/admin/platform-keys",
+            new { name = "backend da plataforma", scopes = scopes.Length > 0 ? scopes : [.. ZapHub.Features.PlatformKeys.PlatformScopes.All] }), HttpStatusCode.Created);
+        return created.GetProperty("key").GetString()!;
+    }
+
+    /// <summary>A client with a platform key, acting for <paramref name="tenant"/> (its id or slug) when one is named.</summary>
+    public HttpClient WithPlatformKey(string key, string? tenant = null)
+    {
+        var client = WithApiKey(key);
+        if (tenant is not null) client.DefaultRequestHeaders.Add(ZapHub.Features.Tenancy.TenantAccess.TenantHeader, tenant);
+        return client;
+    }
+
     public HttpClient WithApiKey(string key)
     {
         var client = Anonymous();

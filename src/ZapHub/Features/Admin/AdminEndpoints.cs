@@ -7,15 +7,28 @@ using ZapHub.Features.Tenancy;
 
 namespace ZapHub.Features.Admin;
 
+/// <param name="EmbedOrigins">Sites allowed to show this tenant's connect page in a frame (and to be sent back to), e.g. https://app.example.com.</param>
+/// <param name="LogoUrl">An https image shown on the tenant's connect page.</param>
+/// <param name="BrandColor">The connect page's accent colour, #rrggbb.</param>
 public sealed record CreateTenantRequest(
     [property: Required] string Name,
     [property: Required] string Slug,
-    [property: Required, EmailAddress] string OwnerEmail,
+    [property: EmailAddress] string? OwnerEmail = null,
     string? TimeZone = null,
     string? Locale = null,
-    int? MaxSessions = null);
+    int? MaxSessions = null,
+    string? LogoUrl = null,
+    string? BrandColor = null,
+    string[]? EmbedOrigins = null)
+{
+    public TenantInput Input => new(Name, Slug, TimeZone, Locale, MaxSessions, LogoUrl, BrandColor, EmbedOrigins);
+}
 
-public sealed record UpdateTenantRequest([property: Required] string Name, [property: Required] string Slug, string? TimeZone, string? Locale, int? MaxSessions);
+public sealed record UpdateTenantRequest([property: Required] string Name, [property: Required] string Slug, string? TimeZone, string? Locale, int? MaxSessions,
+    string? LogoUrl = null, string? BrandColor = null, string[]? EmbedOrigins = null)
+{
+    public TenantInput Input => new(Name, Slug, TimeZone, Locale, MaxSessions, LogoUrl, BrandColor, EmbedOrigins);
+}
 
 public static class AdminEndpoints
 {
@@ -35,22 +48,34 @@ public static class AdminEndpoints
     {
         var admin = app.MapGroup("/api/v1/admin").WithTags("Operator").RequireAuthorization(OperatorPolicy).RequireRateLimiting(RateLimits.Api);
 
-        admin.MapGet("/tenants", (TenantAdminService svc, CancellationToken ct) => svc.ListAsync(ct)).WithName("AdminListTenants");
-        admin.MapGet("/tenants/{tenantId:guid}", (Guid tenantId, TenantAdminService svc, CancellationToken ct) => svc.GetAsync(tenantId, ct))
+        // Tenant management is also open to the platform's backend (a platform key with tenants:manage).
+        var tenants = app.MapGroup("/api/v1/admin/tenants").WithTags("Operator")
+            .RequireAuthorization(PlatformKeys.PlatformKeyEndpoints.TenantsPolicy).RequireRateLimiting(RateLimits.Api);
+        tenants.MapGet("/", (TenantAdminService svc, CancellationToken ct) => svc.ListAsync(ct)).WithName("AdminListTenants");
+        tenants.MapGet("/{tenantId:guid}", (Guid tenantId, TenantAdminService svc, CancellationToken ct) => svc.GetAsync(tenantId, ct))
             .WithName("AdminGetTenant");
-        admin.MapPost("/tenants", async Task<Created<CreatedTenant>> (CreateTenantRequest body, TenantAdminService svc, HttpContext http, CancellationToken ct) =>
+        tenants.MapPost("/", async Task<Created<CreatedTenant>> (CreateTenantRequest body, TenantAdminService svc, HttpContext http, CancellationToken ct) =>
         {
-            var created = await svc.CreateAsync(Actor.From(http.User, TenancyEndpoints.Ip(http)),
-                new TenantInput(body.Name, body.Slug, body.TimeZone, body.Locale, body.MaxSessions), body.OwnerEmail, ct);
+            var created = await svc.CreateAsync(Actor.From(http.User, TenancyEndpoints.Ip(http)), body.Input, body.OwnerEmail, ct);
             return TypedResults.Created($"/api/v1/admin/tenants/{created.Tenant.Id}", created);
-        }).WithName("AdminCreateTenant").WithSummary("Creates a tenant and its owner; a new owner's one-time password is shown in this response only.");
-        admin.MapPut("/tenants/{tenantId:guid}", (Guid tenantId, UpdateTenantRequest body, TenantAdminService svc, HttpContext http, CancellationToken ct) =>
-            svc.UpdateAsync(Actor.From(http.User, TenancyEndpoints.Ip(http)), tenantId, new TenantInput(body.Name, body.Slug, body.TimeZone, body.Locale, body.MaxSessions), ct))
+        }).WithName("AdminCreateTenant").WithSummary("Creates a tenant and, if an ownerEmail is given, its owner; a new owner's one-time password is shown in this response only. " +
+            "A platform that keeps its customers in its own app gives no owner.");
+        tenants.MapPut("/{tenantId:guid}", (Guid tenantId, UpdateTenantRequest body, TenantAdminService svc, HttpContext http, CancellationToken ct) =>
+            svc.UpdateAsync(Actor.From(http.User, TenancyEndpoints.Ip(http)), tenantId, body.Input, ct))
             .WithName("AdminUpdateTenant");
-        admin.MapPost("/tenants/{tenantId:guid}/disable", (Guid tenantId, TenantAdminService svc, HttpContext http, CancellationToken ct) =>
+        tenants.MapPost("/{tenantId:guid}/disable", (Guid tenantId, TenantAdminService svc, HttpContext http, CancellationToken ct) =>
             svc.SetEnabledAsync(Actor.From(http.User, TenancyEndpoints.Ip(http)), tenantId, false, ct)).WithName("AdminDisableTenant");
-        admin.MapPost("/tenants/{tenantId:guid}/enable", (Guid tenantId, TenantAdminService svc, HttpContext http, CancellationToken ct) =>
+        tenants.MapPost("/{tenantId:guid}/enable", (Guid tenantId, TenantAdminService svc, HttpContext http, CancellationToken ct) =>
             svc.SetEnabledAsync(Actor.From(http.User, TenancyEndpoints.Ip(http)), tenantId, true, ct)).WithName("AdminEnableTenant");
+        tenants.MapPost("/{tenantId:guid}/api-keys", async Task<Created<CreatedApiKey>> (Guid tenantId, CreateApiKeyRequest body, TenantAdminService admin,
+            ApiKeyService keys, TenantContext tenant, HttpContext http, CancellationToken ct) =>
+        {
+            var target = await admin.GetAsync(tenantId, ct);
+            tenant.Set(target.Id, null);
+            var created = await keys.CreateAsync(Actor.From(http.User, TenancyEndpoints.Ip(http)), body.Name, body.Scopes, ct);
+            return TypedResults.Created($"/api/v1/api-keys/{created.ApiKey.Id}", created);
+        }).WithName("AdminCreateTenantApiKey").WithSummary("Creates an API key for the tenant (for the platform to hand to a system of the tenant's); shown in this response only.");
+
         admin.MapGet("/audit", (ZapHubDb db, Guid? tenantId, DateTime? before, int? limit, CancellationToken ct) =>
         {
             var source = db.AuditEntries.IgnoreQueryFilters([ZapHubDb.TenantFilter]);

@@ -133,7 +133,8 @@ public sealed class EventCapture(TimeProvider time, EventRelay relay) : SaveChan
         {
             var session = sessions.GetValueOrDefault(e.SessionId);
             events.Add(Create(e.TenantId, EventTypes.SessionStateChanged, e.At,
-                new SessionStateData(e.SessionId, session?.DisplayName, e.ToState, e.FromState, e.Reason, session?.Phone, e.At)));
+                new SessionStateData(e.SessionId, session?.DisplayName, e.ToState, e.FromState, e.Reason, session?.Phone, e.At,
+                    session?.Reference, SessionReference.MetadataOf(session?.Metadata))));
         }
 
         if (events.Count == 0 && !addedByHand) return;
@@ -143,10 +144,11 @@ public sealed class EventCapture(TimeProvider time, EventRelay relay) : SaveChan
 
     private static EventRecord? SessionEventFor(EntityEntry entry, Session s, DateTime now) => entry.State switch
     {
-        EntityState.Added => Create(s.TenantId, EventTypes.SessionCreated, now, new SessionData(s.Id, s.DisplayName, s.State)),
+        EntityState.Added => Create(s.TenantId, EventTypes.SessionCreated, now, SessionData.Of(s)),
         EntityState.Modified when (Changed(entry, nameof(Session.QrCode)) || Changed(entry, nameof(Session.PairingCode)))
                                   && (s.QrCode is not null || s.PairingCode is not null) =>
-            Create(s.TenantId, EventTypes.SessionQrUpdated, now, new QrData(s.Id, s.DisplayName, s.QrCode, s.PairingCode, s.QrExpiresAt, s.QrRefreshCount)),
+            Create(s.TenantId, EventTypes.SessionQrUpdated, now, new QrData(s.Id, s.DisplayName, s.QrCode, s.PairingCode, s.QrExpiresAt, s.QrRefreshCount,
+                s.Reference, SessionReference.MetadataOf(s.Metadata))),
         _ => null,
     };
 
@@ -176,7 +178,7 @@ public sealed class EventCapture(TimeProvider time, EventRelay relay) : SaveChan
 
     /// <summary>Sessions are deleted set-based (a webhook touching the row must not fail the delete), out of the tracker's sight.</summary>
     public static EventRecord SessionDeleted(Session s, DateTime now) =>
-        Create(s.TenantId, EventTypes.SessionDeleted, now, new SessionData(s.Id, s.DisplayName, s.State));
+        Create(s.TenantId, EventTypes.SessionDeleted, now, SessionData.Of(s));
 
     public static string NewId() => "evt_" + Guid.CreateVersion7().ToString("N");
 
@@ -190,10 +192,15 @@ public sealed record MediaData(MediaKind Kind, string? MimeType, string? FileNam
 
 public sealed record ReceivedData(Guid MessageId, Guid? SessionId, string From, string? FromName, Guid? ContactId, string? Text, MediaData? Media, DateTime At);
 
-public sealed record SessionStateData(Guid SessionId, string? Name, SessionState State, SessionState PreviousState, string? Reason, string? Phone, DateTime At);
+/// <param name="Reference">The platform's own id for the number; <paramref name="Metadata"/> its JSON object: on every event about a number.</param>
+public sealed record SessionStateData(Guid SessionId, string? Name, SessionState State, SessionState PreviousState, string? Reason, string? Phone, DateTime At,
+    string? Reference, JsonElement? Metadata);
 
-public sealed record SessionData(Guid SessionId, string Name, SessionState State);
+public sealed record SessionData(Guid SessionId, string Name, SessionState State, string? Reference, JsonElement? Metadata)
+{
+    public static SessionData Of(Session s) => new(s.Id, s.DisplayName, s.State, s.Reference, SessionReference.MetadataOf(s.Metadata));
+}
 
-public sealed record QrData(Guid SessionId, string Name, string? QrCode, string? PairingCode, DateTime? ExpiresAt, int RefreshCount);
+public sealed record QrData(Guid SessionId, string Name, string? QrCode, string? PairingCode, DateTime? ExpiresAt, int RefreshCount, string? Reference, JsonElement? Metadata);
 
 public sealed record ContactData(Guid ContactId, string Phone, string? Name, bool OptedOut, string? OptOutText);

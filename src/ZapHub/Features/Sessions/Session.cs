@@ -30,6 +30,15 @@ public sealed class Session : ITenantOwned
     public string? ProfileName { get; set; }
     public string? ProfilePictureUrl { get; set; }
 
+    /// <summary>The platform's own id for this number (its customer's account, say): set by API, filterable, echoed in every event about it.</summary>
+    public string? Reference { get; set; }
+
+    /// <summary>A JSON object the platform keeps with the number (at most 4 KB), echoed in every event about it.</summary>
+    public string? Metadata { get; set; }
+
+    /// <summary>The number's own proxy (a URL, credentials included), encrypted with the key ring; handed to the gateway when it starts the number.</summary>
+    public string? ProtectedProxy { get; set; }
+
     public bool IsPrimary { get; set; }
     public bool Enabled { get; set; } = true;
     public int? DailyLimit { get; set; }

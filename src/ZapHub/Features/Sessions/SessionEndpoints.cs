@@ -8,12 +8,20 @@ using ZapHub.Platform;
 
 namespace ZapHub.Features.Sessions;
 
-public sealed record CreateSessionRequest([property: Required, StringLength(100, MinimumLength = 1)] string DisplayName, Guid? GatewayId = null, GatewayKind? Kind = null);
+/// <param name="Reference">The platform's own id for the number (up to 200 characters), echoed in its events.</param>
+/// <param name="Metadata">A JSON object (up to 4 KB) kept with the number and echoed in its events.</param>
+/// <param name="Proxy">scheme://[user:password@]host:port (http, https or socks5) the number's WhatsApp traffic goes through; encrypted, never shown back.</param>
+public sealed record CreateSessionRequest([property: Required, StringLength(100, MinimumLength = 1)] string DisplayName, Guid? GatewayId = null, GatewayKind? Kind = null,
+    string? Reference = null, System.Text.Json.JsonElement? Metadata = null, string? Proxy = null);
 
 /// <summary>mode "qr" (default) or "pairing", which needs the phone that will link.</summary>
 public sealed record ConnectRequest(string? Mode = null, string? Phone = null);
 
-public sealed record UpdateSessionRequest(string? DisplayName = null, int? DailyLimit = null, bool ClearDailyLimit = false);
+/// <param name="Reference">"" clears it.</param>
+/// <param name="Metadata">null (JSON) clears it.</param>
+/// <param name="Proxy">"" removes it; a new proxy is used from the number's next start.</param>
+public sealed record UpdateSessionRequest(string? DisplayName = null, int? DailyLimit = null, bool ClearDailyLimit = false,
+    string? Reference = null, System.Text.Json.JsonElement? Metadata = null, string? Proxy = null);
 
 public sealed record TestMessageRequest([property: Required] string To, string? Text = null);
 
@@ -38,18 +46,18 @@ public static class SessionEndpoints
         var g = app.MapGroup("/api/v1/sessions").WithTags("Sessions").RequireRateLimiting(RateLimits.Api);
         const string read = ApiScopes.SessionsRead, control = ApiScopes.SessionsControl;
 
-        g.MapGet("/", (SessionService svc, SessionState? state, CancellationToken ct) => svc.ListAsync(state, ct))
-            .RequireTenant(read).WithName("ListSessions").WithSummary("The tenant's WhatsApp numbers; filter with ?state=Connected.");
+        g.MapGet("/", (SessionService svc, SessionState? state, string? reference, CancellationToken ct) => svc.ListAsync(state, ct, reference))
+            .RequireTenant(read).WithName("ListSessions").WithSummary("The tenant's WhatsApp numbers; filter with ?state=Connected or ?reference=<your id>.");
         g.MapPost("/", async Task<Created<SessionView>> (CreateSessionRequest body, SessionService svc, HttpContext http, CancellationToken ct) =>
         {
-            var created = await svc.CreateAsync(Actor(http), body.DisplayName, body.GatewayId, body.Kind, ct);
+            var created = await svc.CreateAsync(Actor(http), body.DisplayName, body.GatewayId, body.Kind, ct, new NumberFields(body.Reference, body.Metadata, body.Proxy));
             return TypedResults.Created($"/api/v1/sessions/{created.Id}", created);
         }).RequireTenant(control, TenantRole.Admin).WithName("CreateSession").WithSummary("Adds a number; placed on the gateway with room unless one is named.");
         g.MapGet("/{sessionId:guid}", (Guid sessionId, SessionService svc, CancellationToken ct) => svc.GetAsync(sessionId, ct))
             .RequireTenant(read).WithName("GetSession");
         g.MapPatch("/{sessionId:guid}", (Guid sessionId, UpdateSessionRequest body, SessionService svc, HttpContext http, CancellationToken ct) =>
-            svc.UpdateAsync(Actor(http), sessionId, body.DisplayName, body.DailyLimit, body.ClearDailyLimit, ct))
-            .RequireTenant(control, TenantRole.Admin).WithName("UpdateSession").WithSummary("Renames the number or sets its daily limit.");
+            svc.UpdateAsync(Actor(http), sessionId, body.DisplayName, body.DailyLimit, body.ClearDailyLimit, ct, new NumberFields(body.Reference, body.Metadata, body.Proxy)))
+            .RequireTenant(control, TenantRole.Admin).WithName("UpdateSession").WithSummary("Renames the number, sets its daily limit, its reference, metadata or proxy.");
         g.MapDelete("/{sessionId:guid}", async (Guid sessionId, SessionService svc, HttpContext http, CancellationToken ct) =>
         {
             await svc.DeleteAsync(Actor(http), sessionId, ct);

@@ -24,7 +24,19 @@ public sealed record SessionView(
 
     /// <summary>The stored note, for the dashboard to show in the reader's language.</summary>
     [System.Text.Json.Serialization.JsonIgnore] public string? LastErrorNote { get; init; }
+
+    /// <summary>The platform's own id for this number.</summary>
+    public string? Reference { get; init; }
+
+    /// <summary>The platform's JSON object kept with the number.</summary>
+    public System.Text.Json.JsonElement? Metadata { get; init; }
+
+    /// <summary>Whether the number has its own proxy (the proxy itself, with its credentials, is never shown back).</summary>
+    public bool HasProxy { get; init; }
 }
+
+/// <summary>What a platform sets on a number. Null leaves a field as it is; an empty reference or proxy, or JSON null metadata, clears it.</summary>
+public sealed record NumberFields(string? Reference = null, System.Text.Json.JsonElement? Metadata = null, string? Proxy = null);
 
 public sealed record QrView(SessionState State, string? Code, string? Image, string? PairingCode, DateTime? ExpiresAt, int CodesShown, int MaxCodes);
 
@@ -37,10 +49,11 @@ public sealed class SessionService(
     ZapHubDb db, TenantContext tenant, GatewayClients clients, AuditLog audit, TimeProvider time, IOptions<SessionOptions> options,
     SessionSecrets secrets, SessionNotifier notifier, Reconciler reconciler)
 {
-    public async Task<IReadOnlyList<SessionView>> ListAsync(SessionState? state, CancellationToken ct)
+    public async Task<IReadOnlyList<SessionView>> ListAsync(SessionState? state, CancellationToken ct, string? reference = null)
     {
         var query = db.Sessions.AsNoTracking();
         if (state is { } s) query = query.Where(x => x.State == s);
+        if (!string.IsNullOrWhiteSpace(reference)) query = query.Where(x => x.Reference == reference.Trim());
         var rows = await query.OrderByDescending(x => x.IsPrimary).ThenBy(x => x.CreatedAt).ToListAsync(ct);
         var kinds = await KindsAsync(ct);
         var today = await TodayAsync(ct);
@@ -50,7 +63,7 @@ public sealed class SessionService(
     public async Task<SessionView> GetAsync(Guid id, CancellationToken ct) =>
         View(await FindAsync(id, ct, tracking: false), await KindsAsync(ct), await TodayAsync(ct));
 
-    public async Task<SessionView> CreateAsync(Actor actor, string displayName, Guid? gatewayId, GatewayKind? kind, CancellationToken ct)
+    public async Task<SessionView> CreateAsync(Actor actor, string displayName, Guid? gatewayId, GatewayKind? kind, CancellationToken ct, NumberFields? fields = null)
     {
         displayName = displayName?.Trim() ?? "";
         if (displayName.Length is 0 or > 100)
@@ -77,6 +90,7 @@ public sealed class SessionService(
             CreatedAt = now,
             UpdatedAt = now,
         };
+        Apply(session, fields);
         db.Sessions.Add(session);
         audit.Add(db, actor, tenantId, "session.created", "session", session.Id.ToString(), Note.Of("audit_session_created", ("name", displayName), ("gateway", gateway.Name)).Store());
         await db.SaveChangesAsync(ct);
@@ -244,7 +258,7 @@ public sealed class SessionService(
         return await GetAsync(id, ct);
     }
 
-    public async Task<SessionView> UpdateAsync(Actor actor, Guid id, string? displayName, int? dailyLimit, bool clearDailyLimit, CancellationToken ct)
+    public async Task<SessionView> UpdateAsync(Actor actor, Guid id, string? displayName, int? dailyLimit, bool clearDailyLimit, CancellationToken ct, NumberFields? fields = null)
     {
         if (displayName is not null && displayName.Trim().Length is 0 or > 100)
             throw ProblemException.Invalid("displayName", "session_name", "Give the number a name of 1 to 100 characters.");
@@ -256,6 +270,7 @@ public sealed class SessionService(
             if (displayName is not null) session.DisplayName = displayName.Trim();
             if (dailyLimit is not null) session.DailyLimit = dailyLimit;
             if (clearDailyLimit) session.DailyLimit = null;
+            Apply(session, fields);
             session.UpdatedAt = time.UtcNow();
         }, ct);
         audit.Add(db, actor, session.TenantId, "session.settings", "session", session.Id.ToString(), Note.Of("audit_session_settings", ("name", session.DisplayName), ("limit", session.DailyLimit?.ToString() ?? Note.Key("word.unlimited"))).Store());
@@ -372,7 +387,7 @@ public sealed class SessionService(
     {
         if (session.ProvisionedAt is null)
         {
-            var provisioned = await g.ProvisionAsync(session.InstanceName, CallbackUrl(session), ct);
+            var provisioned = await g.ProvisionAsync(Target(session), ct);
             var token = provisioned.ProviderToken is null ? null : clients.ProtectSessionSecret(provisioned.ProviderToken);
             // Saved at once: the instance now exists on the gateway whatever happens next.
             await SaveAsync(session, () => (session.ProtectedProviderToken, session.ProvisionedAt) = (token, time.UtcNow()), ct);
@@ -436,7 +451,7 @@ public sealed class SessionService(
     /// <summary>For the reconciler: create the instance again on a gateway that lost it.</summary>
     public async Task ReprovisionAsync(Session session, Gateway gateway, CancellationToken ct)
     {
-        var provisioned = await clients.For(gateway).ProvisionAsync(session.InstanceName, CallbackUrl(session), ct);
+        var provisioned = await clients.For(gateway).ProvisionAsync(Target(session), ct);
         if (provisioned.ProviderToken is not null) session.ProtectedProviderToken = clients.ProtectSessionSecret(provisioned.ProviderToken);
         session.ProvisionedAt = time.UtcNow();
     }
@@ -447,7 +462,8 @@ public sealed class SessionService(
         new($"{clients.CallbackBase().ToString().TrimEnd('/')}/hooks/gateway/{session.Id}/{clients.UnprotectSessionSecret(session.ProtectedCallbackSecret)}");
 
     private GatewaySession Target(Session session) =>
-        new(session.InstanceName, session.ProtectedProviderToken is null ? null : clients.UnprotectSessionSecret(session.ProtectedProviderToken), CallbackUrl(session));
+        new(session.InstanceName, session.ProtectedProviderToken is null ? null : clients.UnprotectSessionSecret(session.ProtectedProviderToken), CallbackUrl(session),
+            session.ProtectedProxy is { } proxy ? SessionReference.Proxy(clients.UnprotectSessionSecret(proxy)) : null);
 
     /// <summary>Runs a gateway call and turns its failure into a problem the user can read; the error is kept on the session.</summary>
     private async Task<T> CallAsync<T>(Session session, Func<IGateway, Task<T>> call, CancellationToken ct)
@@ -490,7 +506,28 @@ public sealed class SessionService(
         new(s.Id, s.DisplayName, s.State, s.StateReason, s.RawState, s.Phone, s.ProfileName, s.IsPrimary, s.Enabled, s.DailyLimit,
             s.SentTodayDate == today ? s.SentToday : 0, s.GatewayId, kinds.GetValueOrDefault(s.GatewayId), s.InstanceName,
             s.ConnectedAt, s.DisconnectedAt, s.LastEventAt, Components.Text.English(s.LastError) is { Length: > 0 } error ? error : null, s.State == SessionState.AwaitingScan && (s.QrCode ?? s.PairingCode) is not null,
-            s.State == SessionState.AwaitingScan ? s.PairingCode : null, s.CreatedAt, s.UpdatedAt) { LastErrorNote = s.LastError };
+            s.State == SessionState.AwaitingScan ? s.PairingCode : null, s.CreatedAt, s.UpdatedAt)
+        {
+            LastErrorNote = s.LastError, Reference = s.Reference, Metadata = SessionReference.MetadataOf(s.Metadata),
+            HasProxy = s.ProtectedProxy is not null,
+        };
+
+    /// <summary>
+    /// Sets what a platform keeps on a number. A new proxy reaches the gateway the next time the number is started:
+    /// the instance is provisioned again (Evolution takes it on its instance, WPPConnect in each start).
+    /// </summary>
+    private void Apply(Session session, NumberFields? fields)
+    {
+        if (fields is null) return;
+        if (SessionReference.Reference(fields.Reference) is { } reference) session.Reference = reference.Length > 0 ? reference : null;
+        if (SessionReference.Metadata(fields.Metadata) is { } metadata) session.Metadata = metadata.Length > 0 ? metadata : null;
+        if (fields.Proxy is { } proxy)
+        {
+            var parsed = SessionReference.Proxy(proxy);
+            session.ProtectedProxy = parsed is null ? null : clients.ProtectSessionSecret(proxy.Trim());
+            session.ProvisionedAt = null;
+        }
+    }
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }

@@ -11,9 +11,14 @@ public sealed record Actor(ActorKind Kind, string? Id, string Name, string? IpAd
     {
         var id = principal.FindFirstValue(ClaimTypes.NameIdentifier);
         var name = principal.Identity?.Name ?? id ?? "unknown";
-        var kind = principal.HasClaim(ZapHubClaims.ActorKind, nameof(ActorKind.ApiKey)) ? ActorKind.ApiKey : ActorKind.User;
+        var kind = principal.HasClaim(ZapHubClaims.ActorKind, nameof(ActorKind.ApiKey)) ? ActorKind.ApiKey
+            : principal.HasClaim(ZapHubClaims.ActorKind, nameof(ActorKind.PlatformKey)) ? ActorKind.PlatformKey
+            : ActorKind.User;
         return new Actor(kind, id, name, ip);
     }
+
+    /// <summary>A key (a tenant's or the platform's): scopes decide what it may do, not roles.</summary>
+    public bool IsKey => Kind is ActorKind.ApiKey or ActorKind.PlatformKey;
 
     public Guid? UserId => Kind == ActorKind.User && Guid.TryParse(Id, out var g) ? g : null;
 }

@@ -11,25 +11,32 @@ using ZapHub.Platform;
 
 namespace ZapHub.Features.Tenancy;
 
-/// <summary>Key format: <c>zh_&lt;10-char id&gt;_&lt;43-char secret&gt;</c>. The id part finds the row; the hash proves the secret.</summary>
+/// <summary>
+/// Key format: <c>zh_&lt;10-char id&gt;_&lt;43-char secret&gt;</c> for a tenant's key, <c>zhp_…</c> for a platform key.
+/// The id part finds the row; the hash proves the secret.
+/// </summary>
 public static class ApiKeyFormat
 {
+    public const string TenantKind = "zh", PlatformKind = "zhp";
     private const string Alphabet = "abcdefghijkmnopqrstuvwxyz23456789";
 
-    public static (string Prefix, string Key) Generate()
+    public static (string Prefix, string Key) Generate(string kind = TenantKind)
     {
         var id = RandomNumberGenerator.GetString(Alphabet, 10);
         var secret = Base64UrlEncode(RandomNumberGenerator.GetBytes(32));
-        var prefix = $"zh_{id}";
+        var prefix = $"{kind}_{id}";
         return (prefix, $"{prefix}_{secret}");
     }
 
-    public static bool TryGetPrefix(string key, out string prefix)
+    /// <summary>The key's public prefix and its kind (<see cref="TenantKind"/> or <see cref="PlatformKind"/>).</summary>
+    public static bool TryGetPrefix(string key, out string prefix, out string kind)
     {
-        prefix = "";
-        if (key.Length is < 20 or > 100 || !key.StartsWith("zh_", StringComparison.Ordinal)) return false;
-        var end = key.IndexOf('_', 3);
-        if (end != 13) return false;
+        (prefix, kind) = ("", "");
+        if (key.Length is < 20 or > 100) return false;
+        kind = key.StartsWith(PlatformKind + "_", StringComparison.Ordinal) ? PlatformKind : key.StartsWith(TenantKind + "_", StringComparison.Ordinal) ? TenantKind : "";
+        if (kind.Length == 0) return false;
+        var end = key.IndexOf('_', kind.Length + 1);
+        if (end != kind.Length + 11) return false;
         prefix = key[..end];
         return true;
     }
@@ -58,11 +65,15 @@ public sealed class ApiKeyAuthenticationHandler(
         if (header is null || !header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
             return AuthenticateResult.NoResult();
         var presented = header["Bearer ".Length..].Trim();
-        if (!ApiKeyFormat.TryGetPrefix(presented, out var prefix))
+        if (!ApiKeyFormat.TryGetPrefix(presented, out var prefix, out var kind))
             return AuthenticateResult.Fail("Malformed API key.");
 
-        var key = await db.ApiKeys.IgnoreQueryFilters([ZapHubDb.TenantFilter]).AsNoTracking()
-            .FirstOrDefaultAsync(k => k.Prefix == prefix, Context.RequestAborted);
+        var platform = kind == ApiKeyFormat.PlatformKind;
+        var key = platform
+            ? await db.PlatformKeys.AsNoTracking().Where(k => k.Prefix == prefix)
+                .Select(k => new Found(k.Id, k.Name, k.Hash, k.Scopes, k.RevokedAt, k.LastUsedAt, null)).FirstOrDefaultAsync(Context.RequestAborted)
+            : await db.ApiKeys.IgnoreQueryFilters([ZapHubDb.TenantFilter]).AsNoTracking().Where(k => k.Prefix == prefix)
+                .Select(k => new Found(k.Id, k.Name, k.Hash, k.Scopes, k.RevokedAt, k.LastUsedAt, k.TenantId)).FirstOrDefaultAsync(Context.RequestAborted);
         // Compare against a dummy hash when the row is missing so timing does not reveal which prefixes exist.
         var expected = key?.Hash ?? new byte[32];
         var matches = CryptographicOperations.FixedTimeEquals(expected, ApiKeyFormat.Hash(presented));
@@ -71,20 +82,26 @@ public sealed class ApiKeyAuthenticationHandler(
 
         var now = time.UtcNow();
         if (key.LastUsedAt is null || now - key.LastUsedAt > LastUsedResolution)
-            await db.ApiKeys.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(k => k.Id == key.Id)
+        {
+            if (platform) await db.PlatformKeys.Where(k => k.Id == key.Id).ExecuteUpdateAsync(s => s.SetProperty(k => k.LastUsedAt, now), Context.RequestAborted);
+            else await db.ApiKeys.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(k => k.Id == key.Id)
                 .ExecuteUpdateAsync(s => s.SetProperty(k => k.LastUsedAt, now), Context.RequestAborted);
+        }
 
         var claims = new List<Claim>
         {
             new(ClaimTypes.NameIdentifier, key.Id.ToString()),
-            new(ClaimTypes.Name, $"api-key:{key.Name}"),
-            new(ZapHubClaims.Tenant, key.TenantId.ToString()),
-            new(ZapHubClaims.ActorKind, nameof(ActorKind.ApiKey)),
+            new(ClaimTypes.Name, (platform ? "platform-key:" : "api-key:") + key.Name),
+            new(ZapHubClaims.ActorKind, platform ? nameof(ActorKind.PlatformKey) : nameof(ActorKind.ApiKey)),
         };
-        claims.AddRange(key.ScopeList.Select(s => new Claim(ZapHubClaims.Scope, s)));
+        // A tenant's key carries its tenant; a platform key names one per request (TenantAccess).
+        if (key.TenantId is { } tenantId) claims.Add(new(ZapHubClaims.Tenant, tenantId.ToString()));
+        claims.AddRange(key.Scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(s => new Claim(ZapHubClaims.Scope, s)));
         var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
         return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
     }
+
+    private sealed record Found(Guid Id, string Name, byte[] Hash, string Scopes, DateTime? RevokedAt, DateTime? LastUsedAt, Guid? TenantId);
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {

@@ -1,6 +1,6 @@
 namespace ZapHub.Features.Tenancy;
 
-public enum ActorKind { User, ApiKey, System }
+public enum ActorKind { User, ApiKey, PlatformKey, ConnectLink, System }
 
 /// <summary>
 /// Who did what, when, to what. Platform-level actions (a gateway registered) have no tenant; actions on a

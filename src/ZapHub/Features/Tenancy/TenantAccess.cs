@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using ZapHub.Data;
+using ZapHub.Platform;
 
 namespace ZapHub.Features.Tenancy;
 
@@ -12,27 +13,46 @@ public sealed record TenantRouteMetadata(string? Scope, TenantRole Role);
 
 public static class TenantAccess
 {
+    /// <summary>The header a platform key names the tenant it acts for with (the tenant's id or slug).</summary>
+    public const string TenantHeader = "ZapHub-Tenant";
+
     /// <summary>
     /// The first isolation layer: resolve the tenant from the credentials, once per request.
     /// API keys carry their tenant; a signed-in user carries the tenant they switched to, re-checked here
-    /// against a live membership so a removed member loses access at once.
+    /// against a live membership so a removed member loses access at once; a platform key names one in
+    /// <see cref="TenantHeader"/>, which nothing else may send.
     /// </summary>
     public static IApplicationBuilder UseTenantResolution(this IApplicationBuilder app) =>
         app.Use(async (context, next) =>
         {
             var user = context.User;
-            if (user.Identity?.IsAuthenticated == true && Guid.TryParse(user.FindFirst(ZapHubClaims.Tenant)?.Value, out var tenantId))
+            if (user.Identity?.IsAuthenticated == true)
             {
                 var tenantContext = context.RequestServices.GetRequiredService<TenantContext>();
                 var db = context.RequestServices.GetRequiredService<ZapHubDb>();
-                await ResolveAsync(db, tenantContext, user, tenantId, context.RequestAborted);
+                var named = context.Request.Headers[TenantHeader].ToString().Trim();
+                if (named.Length > 0)
+                {
+                    if (Actor.From(user).Kind != ActorKind.PlatformKey)
+                    {
+                        await ProblemResponses.WriteAsync(context, StatusCodes.Status403Forbidden, $"Only a platform key may name a tenant in {TenantHeader}.",
+                            "A tenant's key and a signed-in member always act for their own tenant.", "tenant_header_refused");
+                        return;
+                    }
+                    var slug = named.ToLowerInvariant();
+                    var id = Guid.TryParse(named, out var given) ? given
+                        : await db.Tenants.Where(t => t.Slug == slug).Select(t => (Guid?)t.Id).FirstOrDefaultAsync(context.RequestAborted);
+                    if (id is { } platformTenant) await ResolveAsync(db, tenantContext, user, platformTenant, context.RequestAborted);
+                }
+                else if (Guid.TryParse(user.FindFirst(ZapHubClaims.Tenant)?.Value, out var tenantId))
+                    await ResolveAsync(db, tenantContext, user, tenantId, context.RequestAborted);
             }
             await next(context);
         });
 
     public static async Task<bool> ResolveAsync(ZapHubDb db, TenantContext tenantContext, System.Security.Claims.ClaimsPrincipal user, Guid tenantId, CancellationToken ct)
     {
-        if (Actor.From(user).Kind == ActorKind.ApiKey)
+        if (Actor.From(user).IsKey)
         {
             if (!await db.Tenants.AnyAsync(t => t.Id == tenantId && t.Enabled, ct)) return false;
             tenantContext.Set(tenantId, null);
@@ -59,8 +79,8 @@ public static class TenantAccess
             var http = context.HttpContext;
             var tenant = http.RequestServices.GetRequiredService<TenantContext>();
             if (tenant.TenantId is null)
-                return Problem(403, "no_tenant", "No active tenant: the tenant is disabled, or you are not a member of it.");
-            var isApiKey = Actor.From(http.User).Kind == ActorKind.ApiKey;
+                return Problem(403, "no_tenant", "No active tenant: the tenant is disabled, you are not a member of it, or a platform key did not name one in ZapHub-Tenant.");
+            var isApiKey = Actor.From(http.User).IsKey;
             if (isApiKey && scope is null)
                 return Problem(403, "dashboard_only", "This route is available to signed-in members only, not to API keys.");
             if (isApiKey && !http.User.HasClaim(ZapHubClaims.Scope, scope!))

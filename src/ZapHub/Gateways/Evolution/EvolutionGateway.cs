@@ -32,24 +32,43 @@ public sealed class EvolutionGateway(GatewayHttp http, string baseUrl, string ap
             : new GatewayCheck(false, Note.Of("check_http", ("status", (int)instances.Status), ("call", "fetchInstances")));
     }
 
-    public async Task<Provisioned> ProvisionAsync(string instanceName, Uri callbackUrl, CancellationToken ct)
+    public async Task<Provisioned> ProvisionAsync(GatewaySession session, CancellationToken ct)
     {
         // `webhook.events` must be present: without it Evolution 2.3.6 crashes and deletes the half-made instance.
+        // A proxy is tested by Evolution with an outbound request; one that does not answer is a 400 "Invalid proxy".
+        var proxy = session.Proxy;
         var reply = await CallAsync(HttpMethod.Post, "/instance/create", new
         {
-            instanceName,
+            instanceName = session.InstanceName,
             integration = "WHATSAPP-BAILEYS",
             qrcode = false,
-            webhook = new { url = callbackUrl.ToString(), byEvents = false, base64 = false, events = Events },
+            webhook = new { url = session.CallbackUrl.ToString(), byEvents = false, base64 = false, events = Events },
+            proxyHost = proxy?.Host,
+            proxyPort = proxy?.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            proxyProtocol = proxy?.Protocol,
+            proxyUsername = proxy?.Username,
+            proxyPassword = proxy?.Password,
         }, true, ct);
         if (reply.Status == HttpStatusCode.Forbidden)
         {
-            // The name exists already (a retry after a lost answer): make sure its webhook points at us.
-            await SetWebhookAsync(instanceName, callbackUrl, ct);
+            // The name exists already (a retry after a lost answer, or the number's proxy changed): make sure its
+            // webhook points at us and it uses the number's proxy.
+            await SetWebhookAsync(session.InstanceName, session.CallbackUrl, ct);
+            if (proxy is not null) await SetProxyAsync(session.InstanceName, proxy, ct);
             return new Provisioned(null);
         }
         if (!reply.Ok) throw GatewayHttp.Classify(reply, "Creating the Evolution instance");
         return new Provisioned(JsonFields.Str(reply.Json(), "hash"));
+    }
+
+    private async Task SetProxyAsync(string instanceName, GatewayProxy proxy, CancellationToken ct)
+    {
+        var reply = await CallAsync(HttpMethod.Post, $"/proxy/set/{Uri.EscapeDataString(instanceName)}", new
+        {
+            enabled = true, host = proxy.Host, port = proxy.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), protocol = proxy.Protocol,
+            username = proxy.Username, password = proxy.Password,
+        }, false, ct);
+        if (!reply.Ok) throw GatewayHttp.Classify(reply, "Setting the instance's proxy");
     }
 
     private async Task SetWebhookAsync(string instanceName, Uri callbackUrl, CancellationToken ct)

@@ -22,8 +22,9 @@ public sealed class WppConnectGateway(GatewayHttp http, string baseUrl, string s
         return new GatewayCheck(false, reply.Status == HttpStatusCode.BadRequest ? Note.Of("check_key_refused") : Note.Of("check_http", ("status", (int)reply.Status), ("call", "show-all-sessions")));
     }
 
-    public async Task<Provisioned> ProvisionAsync(string instanceName, Uri callbackUrl, CancellationToken ct)
+    public async Task<Provisioned> ProvisionAsync(GatewaySession session, CancellationToken ct)
     {
+        var instanceName = session.InstanceName;
         if (System.Text.Encoding.UTF8.GetByteCount(instanceName + secretKey) > BcryptLimit)
             throw new GatewayException(GatewayFailure.Configuration, $"Session name plus secret key exceed bcrypt's {BcryptLimit} bytes; use a shorter secret key.");
         var reply = await http.SendAsync(HttpMethod.Post, $"{Base}/api/{Uri.EscapeDataString(instanceName)}/{Uri.EscapeDataString(secretKey)}/generate-token", null, null, false, ct);
@@ -36,7 +37,12 @@ public sealed class WppConnectGateway(GatewayHttp http, string baseUrl, string s
     {
         // The webhook travels in the start-session body; a session that is already starting ignores the body.
         var reply = await CallAsync(session, HttpMethod.Post, "start-session",
-            new { webhook = session.CallbackUrl.ToString(), waitQrCode = false, phone = pairingPhone }, true, ct);
+            new
+            {
+                webhook = session.CallbackUrl.ToString(), waitQrCode = false, phone = pairingPhone,
+                // WPPConnect keeps the whole body in its token file (credentials included): see docs/operations.md.
+                proxy = session.Proxy is { } p ? new { url = p.ToString(), username = p.Username, password = p.Password } : null,
+            }, true, ct);
         if (!reply.Ok) throw Classify(reply, "Starting the session");
         var json = reply.Json();
         var status = JsonFields.Str(json, "status");

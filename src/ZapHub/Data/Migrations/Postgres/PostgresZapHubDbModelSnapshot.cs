@@ -248,6 +248,68 @@ namespace ZapHub.Data.Migrations.Postgres
                     b.ToTable("AspNetUsers", (string)null);
                 });
 
+            modelBuilder.Entity("ZapHub.Features.ConnectLinks.ConnectLink", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("CreatedBy")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)");
+
+                    b.Property<DateTime>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Locale")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
+                    b.Property<string>("Method")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
+                    b.Property<DateTime?>("OpenedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("ReturnUrl")
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)");
+
+                    b.Property<DateTime?>("RevokedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<Guid>("SessionId")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("TenantId")
+                        .HasColumnType("uuid");
+
+                    b.Property<byte[]>("TokenHash")
+                        .IsRequired()
+                        .HasColumnType("bytea");
+
+                    b.Property<DateTime?>("UsedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("SessionId");
+
+                    b.HasIndex("TokenHash")
+                        .IsUnique();
+
+                    b.HasIndex("TenantId", "SessionId", "CreatedAt");
+
+                    b.ToTable("ConnectLinks");
+                });
+
             modelBuilder.Entity("ZapHub.Features.Events.EventRecord", b =>
                 {
                     b.Property<long>("Id")
@@ -973,6 +1035,51 @@ namespace ZapHub.Data.Migrations.Postgres
                     b.ToTable("Templates");
                 });
 
+            modelBuilder.Entity("ZapHub.Features.PlatformKeys.PlatformKey", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<Guid?>("CreatedByUserId")
+                        .HasColumnType("uuid");
+
+                    b.Property<byte[]>("Hash")
+                        .IsRequired()
+                        .HasColumnType("bytea");
+
+                    b.Property<DateTime?>("LastUsedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<string>("Prefix")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)");
+
+                    b.Property<DateTime?>("RevokedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Scopes")
+                        .IsRequired()
+                        .HasMaxLength(300)
+                        .HasColumnType("character varying(300)");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Prefix")
+                        .IsUnique();
+
+                    b.ToTable("PlatformKeys");
+                });
+
             modelBuilder.Entity("ZapHub.Features.Sessions.GatewayEvent", b =>
                 {
                     b.Property<long>("Id")
@@ -1079,6 +1186,10 @@ namespace ZapHub.Data.Migrations.Postgres
                     b.Property<DateTime?>("LinkedAt")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<string>("Metadata")
+                        .HasMaxLength(4096)
+                        .HasColumnType("character varying(4096)");
+
                     b.Property<DateTime?>("NextSendAt")
                         .HasColumnType("timestamp with time zone");
 
@@ -1111,6 +1222,9 @@ namespace ZapHub.Data.Migrations.Postgres
                     b.Property<string>("ProtectedProviderToken")
                         .HasColumnType("text");
 
+                    b.Property<string>("ProtectedProxy")
+                        .HasColumnType("text");
+
                     b.Property<DateTime?>("ProvisionedAt")
                         .HasColumnType("timestamp with time zone");
 
@@ -1128,6 +1242,10 @@ namespace ZapHub.Data.Migrations.Postgres
 
                     b.Property<string>("RawState")
                         .HasColumnType("text");
+
+                    b.Property<string>("Reference")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
 
                     b.Property<int>("RefusedEvents")
                         .HasColumnType("integer");
@@ -1166,6 +1284,9 @@ namespace ZapHub.Data.Migrations.Postgres
 
                     b.HasIndex("GatewayId", "InstanceName")
                         .IsUnique();
+
+                    b.HasIndex("TenantId", "Reference")
+                        .HasFilter("\"Reference\" IS NOT NULL");
 
                     b.HasIndex("TenantId", "State");
 
@@ -1358,8 +1479,16 @@ namespace ZapHub.Data.Migrations.Postgres
                         .ValueGeneratedOnAdd()
                         .HasColumnType("uuid");
 
+                    b.Property<string>("BrandColor")
+                        .HasMaxLength(7)
+                        .HasColumnType("character varying(7)");
+
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("EmbedOrigins")
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)");
 
                     b.Property<bool>("Enabled")
                         .HasColumnType("boolean");
@@ -1368,6 +1497,10 @@ namespace ZapHub.Data.Migrations.Postgres
                         .IsRequired()
                         .HasMaxLength(10)
                         .HasColumnType("character varying(10)");
+
+                    b.Property<string>("LogoUrl")
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)");
 
                     b.Property<int>("MaxSessions")
                         .HasColumnType("integer");
@@ -1445,6 +1578,21 @@ namespace ZapHub.Data.Migrations.Postgres
                     b.HasOne("ZapHub.Features.Accounts.User", null)
                         .WithMany()
                         .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("ZapHub.Features.ConnectLinks.ConnectLink", b =>
+                {
+                    b.HasOne("ZapHub.Features.Sessions.Session", null)
+                        .WithMany()
+                        .HasForeignKey("SessionId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("ZapHub.Features.Tenancy.Tenant", null)
+                        .WithMany()
+                        .HasForeignKey("TenantId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });

@@ -237,6 +237,68 @@ namespace ZapHub.Data.Migrations.Sqlite
                     b.ToTable("AspNetUsers", (string)null);
                 });
 
+            modelBuilder.Entity("ZapHub.Features.ConnectLinks.ConnectLink", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("CreatedBy")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("ExpiresAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Locale")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Method")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("OpenedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ReturnUrl")
+                        .HasMaxLength(1000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("RevokedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("SessionId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("TenantId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<byte[]>("TokenHash")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.Property<DateTime?>("UsedAt")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("SessionId");
+
+                    b.HasIndex("TokenHash")
+                        .IsUnique();
+
+                    b.HasIndex("TenantId", "SessionId", "CreatedAt");
+
+                    b.ToTable("ConnectLinks");
+                });
+
             modelBuilder.Entity("ZapHub.Features.Events.EventRecord", b =>
                 {
                     b.Property<long>("Id")
@@ -950,6 +1012,51 @@ namespace ZapHub.Data.Migrations.Sqlite
                     b.ToTable("Templates");
                 });
 
+            modelBuilder.Entity("ZapHub.Features.PlatformKeys.PlatformKey", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("CreatedByUserId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<byte[]>("Hash")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.Property<DateTime?>("LastUsedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Prefix")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("RevokedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Scopes")
+                        .IsRequired()
+                        .HasMaxLength(300)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Prefix")
+                        .IsUnique();
+
+                    b.ToTable("PlatformKeys");
+                });
+
             modelBuilder.Entity("ZapHub.Features.Sessions.GatewayEvent", b =>
                 {
                     b.Property<long>("Id")
@@ -1054,6 +1161,10 @@ namespace ZapHub.Data.Migrations.Sqlite
                     b.Property<DateTime?>("LinkedAt")
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("Metadata")
+                        .HasMaxLength(4096)
+                        .HasColumnType("TEXT");
+
                     b.Property<DateTime?>("NextSendAt")
                         .HasColumnType("TEXT");
 
@@ -1086,6 +1197,9 @@ namespace ZapHub.Data.Migrations.Sqlite
                     b.Property<string>("ProtectedProviderToken")
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("ProtectedProxy")
+                        .HasColumnType("TEXT");
+
                     b.Property<DateTime?>("ProvisionedAt")
                         .HasColumnType("TEXT");
 
@@ -1102,6 +1216,10 @@ namespace ZapHub.Data.Migrations.Sqlite
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("RawState")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Reference")
+                        .HasMaxLength(200)
                         .HasColumnType("TEXT");
 
                     b.Property<int>("RefusedEvents")
@@ -1141,6 +1259,9 @@ namespace ZapHub.Data.Migrations.Sqlite
 
                     b.HasIndex("GatewayId", "InstanceName")
                         .IsUnique();
+
+                    b.HasIndex("TenantId", "Reference")
+                        .HasFilter("\"Reference\" IS NOT NULL");
 
                     b.HasIndex("TenantId", "State");
 
@@ -1331,7 +1452,15 @@ namespace ZapHub.Data.Migrations.Sqlite
                         .ValueGeneratedOnAdd()
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("BrandColor")
+                        .HasMaxLength(7)
+                        .HasColumnType("TEXT");
+
                     b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("EmbedOrigins")
+                        .HasMaxLength(2000)
                         .HasColumnType("TEXT");
 
                     b.Property<bool>("Enabled")
@@ -1340,6 +1469,10 @@ namespace ZapHub.Data.Migrations.Sqlite
                     b.Property<string>("Locale")
                         .IsRequired()
                         .HasMaxLength(10)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("LogoUrl")
+                        .HasMaxLength(500)
                         .HasColumnType("TEXT");
 
                     b.Property<int>("MaxSessions")
@@ -1418,6 +1551,21 @@ namespace ZapHub.Data.Migrations.Sqlite
                     b.HasOne("ZapHub.Features.Accounts.User", null)
                         .WithMany()
                         .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("ZapHub.Features.ConnectLinks.ConnectLink", b =>
+                {
+                    b.HasOne("ZapHub.Features.Sessions.Session", null)
+                        .WithMany()
+                        .HasForeignKey("SessionId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("ZapHub.Features.Tenancy.Tenant", null)
+                        .WithMany()
+                        .HasForeignKey("TenantId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });
