@@ -31,6 +31,7 @@ public class CrossTenantIsolationTests(ITestOutputHelper output)
         [typeof(SaveTemplateRequest)] = new { name = "probe", body = "Olá {{nome}}" },
         [typeof(SaveWebhookRequest)] = new { url = "http://127.0.0.1:9/probe" },
         [typeof(ReplayRequest)] = new { since = DateTime.UtcNow.AddHours(-1) },
+        [typeof(ZapHub.Features.ConnectLinks.CreateConnectLinkRequest)] = new { expiresInMinutes = 10 },
     };
 
     [Fact]
@@ -58,6 +59,12 @@ public class CrossTenantIsolationTests(ITestOutputHelper output)
             ["webhookId"] = webhookB.ToString(),
             ["deliveryId"] = deliveryB.ToString(),
         };
+        resourcesOfB["linkId"] = (await Http.JsonAsync(await b.Owner.PostAsJsonAsync($"/api/v1/sessions/{resourcesOfB["sessionId"]}/connect-links", new { }), HttpStatusCode.Created))
+            .GetProperty("id").GetString()!;
+        // The platform's backend acting for A, and A's own key trying to name B.
+        var platformKey = await app.CreatePlatformKeyAsync();
+        var keyNamingB = app.WithApiKey(keyA);
+        keyNamingB.DefaultRequestHeaders.Add(TenantAccess.TenantHeader, b.Slug);
 
         var routes = Routes.Api(app).Where(r => r.Tenant is not null && r.Parameters.Count > 0).ToList();
         Assert.NotEmpty(routes);
@@ -66,7 +73,10 @@ public class CrossTenantIsolationTests(ITestOutputHelper output)
         await Eventually.WaitAsync(() => app.Database.ScalarAsync("SELECT COUNT(*) FROM \"Events\" WHERE \"Sequence\" IS NULL"), n => n == 0, "every event to be numbered");
         var before = await Eventually.WaitAsync(async () => (await SnapshotAsync(b), await SnapshotAsync(b)), s => s.Item1 == s.Item2, "tenant B's view to settle");
 
-        var credentials = new (string Name, HttpClient Client)[] { ("cookie", a.Owner), ("api key", app.WithApiKey(keyA)) };
+        var credentials = new (string Name, HttpClient Client)[]
+        {
+            ("cookie", a.Owner), ("api key", app.WithApiKey(keyA)), ("platform key", app.WithPlatformKey(platformKey, a.Slug)), ("key naming B", keyNamingB),
+        };
         foreach (var route in routes)
         {
             var missing = route.Parameters.FirstOrDefault(p => !resourcesOfB.ContainsKey(p));
@@ -77,8 +87,8 @@ public class CrossTenantIsolationTests(ITestOutputHelper output)
                 var response = await client.SendAsync(Request(route, url));
                 var body = await response.Content.ReadAsStringAsync();
                 output.WriteLine($"{name,-8} {route.Method} {url} -> {(int)response.StatusCode}");
-                // An API key on a route closed to API keys is refused before any lookup: that reveals nothing.
-                var expected = name == "api key" && route.Tenant!.Scope is null ? HttpStatusCode.Forbidden : HttpStatusCode.NotFound;
+                // A key on a route closed to keys is refused before any lookup, and so is a tenant's key naming a tenant: that reveals nothing.
+                var expected = name == "key naming B" || (name.EndsWith("key") && route.Tenant!.Scope is null) ? HttpStatusCode.Forbidden : HttpStatusCode.NotFound;
                 Assert.True(response.StatusCode == expected, $"{name} {route} on tenant B's resource: expected {(int)expected}, got {(int)response.StatusCode}\n{body}");
                 // A delivery's small numeric id would match any digit; the guid ids are what a leak would show.
                 foreach (var id in resourcesOfB.Values.Where(v => v.Length >= 32)) Assert.DoesNotContain(id, body);
@@ -96,6 +106,7 @@ public class CrossTenantIsolationTests(ITestOutputHelper output)
         var b = await app.CreateTenantAsync();
         var (_, keyA) = await a.CreateApiKeyAsync([.. ApiScopes.All]);
         var (keyB, _) = await b.CreateApiKeyAsync(ApiScopes.SessionsRead);
+        var platformKey = await app.CreatePlatformKeyAsync();
         var memberB = await b.AddMemberAsync();
         await app.RegisterGatewayAsync("Evolution", "http://127.0.0.1:9", "unused");
         var sessionB = (await b.CreateSessionAsync("Recepção B")).GetProperty("id").GetString()!;
@@ -107,7 +118,7 @@ public class CrossTenantIsolationTests(ITestOutputHelper output)
 
         foreach (var route in Routes.Api(app).Where(r => r.Tenant is not null && r.Parameters.Count == 0 && r.Method == "GET" && !IsStream(r)))
         {
-            foreach (var client in new[] { a.Owner, app.WithApiKey(keyA) })
+            foreach (var client in new[] { a.Owner, app.WithApiKey(keyA), app.WithPlatformKey(platformKey, a.Slug) })
             {
                 var body = await (await client.GetAsync("/" + route.Pattern)).Content.ReadAsStringAsync();
                 foreach (var secret in secretsOfB)
