@@ -41,7 +41,7 @@ public class EmbeddingTests(BrowserFixture browser) : IClassFixture<BrowserFixtu
         var baseUrl = app.ServeOverKestrel();
         var (platform, number, instance, secret) = await PlatformSetupAsync(app, emulator, "barbearia-ze", ["https://app.agenda.test"], receiver.Url);
         receiver.Secrets.Add(secret!);
-        var link = await LinkAsync(platform, number);
+        var link = await LinkAsync(platform, number, new { returnUrl = "https://app.agenda.test/whatsapp?cliente=42" });
         var url = link.GetProperty("url").GetString()!;
         Assert.StartsWith(baseUrl.ToString().TrimEnd('/') + "/connect/zcl_", url);
 
@@ -56,6 +56,8 @@ public class EmbeddingTests(BrowserFixture browser) : IClassFixture<BrowserFixtu
 
         await Http.ExpectAsync(await emulator.ScanAsync("evolution", instance), HttpStatusCode.OK);
         await Expect(page.GetByText("Conectado!")).ToBeVisibleAsync(new() { Timeout = 30_000 });
+        // Opened on its own (not framed), the page then goes back to the platform with the outcome.
+        await page.WaitForURLAsync($"https://app.agenda.test/whatsapp?cliente=42&zaphub_outcome=connected&zaphub_session={number}", new() { Timeout = 30_000, WaitUntil = WaitUntilState.Commit });
         var hit = await receiver.WaitForAsync(h => h.Type == "session.state_changed" && h.Body.GetProperty("data").GetProperty("state").GetString() == "connected",
             "the signed session.state_changed webhook", TimeSpan.FromSeconds(60));
         Assert.True(hit.SignatureValid);
