@@ -47,6 +47,8 @@ public class EmbeddingTests(BrowserFixture browser) : IClassFixture<BrowserFixtu
 
         // The business owner opens the link on a phone: no account, the platform's tenant name, the live QR.
         var page = await browser.NewPageAsync(baseUrl, BrowserFixture.Phone);
+        // The platform's own app, where the page sends the person back.
+        await page.RouteAsync("https://app.agenda.test/**", route => route.FulfillAsync(new() { Body = "<h1>Agenda</h1>", ContentType = "text/html" }));
         await page.GotoAsync(url);
         await Expect(page.GetByTestId("link-tenant")).ToHaveTextAsync("Barbearia do Zé");
         await Expect(page.Locator("h1")).ToHaveTextAsync("Conecte o WhatsApp de Recepção");
