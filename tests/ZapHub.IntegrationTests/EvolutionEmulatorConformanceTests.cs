@@ -27,6 +27,31 @@ public class EvolutionEmulatorConformanceTests
         SendAsync(e, HttpMethod.Post, "/instance/create", body: new { instanceName = name, integration = "WHATSAPP-BAILEYS", qrcode, webhook });
 
     [Fact]
+    public async Task AProxyIsTriedFirstAndOneThatDoesNotAnswerRefusesTheCreate()
+    {
+        await using var e = await EmulatorHost.StartAsync();
+        var refused = await SendAsync(e, HttpMethod.Post, "/instance/create", body: new
+        {
+            instanceName = "sim1", integration = "WHATSAPP-BAILEYS", proxyHost = "proxy.invalid", proxyPort = "1080", proxyProtocol = "socks5",
+        });
+        Assert.Equal(HttpStatusCode.BadRequest, refused.Status);
+        Assert.Equal("Invalid proxy", refused.Body.GetProperty("response").GetProperty("message")[0].GetString());
+        Assert.False((await e.InspectAsync("evolution", "sim1")).GetProperty("exists").GetBoolean());
+
+        var created = await SendAsync(e, HttpMethod.Post, "/instance/create", body: new
+        {
+            instanceName = "sim1", integration = "WHATSAPP-BAILEYS", proxyHost = "proxy.test", proxyPort = "1080", proxyProtocol = "socks5", proxyUsername = "zap", proxyPassword = "x",
+        });
+        Assert.Equal(HttpStatusCode.Created, created.Status);
+        var held = await e.InspectAsync("evolution", "sim1");
+        Assert.Equal(("socks5://proxy.test:1080", "zap", true), (held.GetProperty("proxy").GetString(), held.GetProperty("proxyUsername").GetString(), held.GetProperty("proxyPasswordGiven").GetBoolean()));
+
+        Assert.Equal(HttpStatusCode.BadRequest, (await SendAsync(e, HttpMethod.Post, "/proxy/set/sim1", body: new { enabled = true, host = "other.invalid", port = "8080", protocol = "http" })).Status);
+        Assert.Equal(HttpStatusCode.Created, (await SendAsync(e, HttpMethod.Post, "/proxy/set/sim1", body: new { enabled = true, host = "other.test", port = "8080", protocol = "http" })).Status);
+        Assert.Equal("http://other.test:8080", (await e.InspectAsync("evolution", "sim1")).GetProperty("proxy").GetString());
+    }
+
+    [Fact]
     public async Task AnUnknownInstanceIs404EvenWithoutAKey()
     {
         await using var e = await EmulatorHost.StartAsync();

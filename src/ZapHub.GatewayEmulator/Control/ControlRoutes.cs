@@ -74,8 +74,10 @@ public static class ControlRoutes
         g.MapGet("/{provider}/{name}", (string provider, string name, EvolutionEmulator evo, WppConnectEmulator wpp) => provider switch
         {
             "evolution" => evo.Find(name) is { } i
-                ? Results.Ok(new { name, exists = true, state = i.State, hasSocket = i.HasSocket, looping = i.Looping, token = i.Token, webhook = i.WebhookUrl })
-                : Results.Ok(new { name, exists = false, state = (string?)null, hasSocket = false, looping = false, token = (string?)null, webhook = (string?)null }),
+                ? Results.Ok(new { name, exists = true, state = i.State, hasSocket = i.HasSocket, looping = i.Looping, token = i.Token, webhook = i.WebhookUrl,
+                    proxy = i.Proxy, proxyUsername = i.ProxyUsername, proxyPasswordGiven = i.ProxyPasswordGiven })
+                : Results.Ok(new { name, exists = false, state = (string?)null, hasSocket = false, looping = false, token = (string?)null, webhook = (string?)null,
+                    proxy = (string?)null, proxyUsername = (string?)null, proxyPasswordGiven = false }),
             "wppconnect" => Results.Ok(wpp.Inspect(name)),
             _ => Results.NotFound(),
         });

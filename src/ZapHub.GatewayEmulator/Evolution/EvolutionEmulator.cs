@@ -154,6 +154,10 @@ public sealed class EvolutionEmulator(IOptions<EmulatorOptions> options, Webhook
             events = ev.EnumerateArray().Select(e => e.GetString()!).ToHashSet();
         }
 
+        // Evolution tests a proxy with an outbound request through it before it creates anything.
+        var proxy = Str(body, "proxyHost") is { Length: > 0 } proxyHost ? (Host: proxyHost, Port: Str(body, "proxyPort"), Protocol: Str(body, "proxyProtocol") ?? "http") : default;
+        if (proxy.Host is not null && !ProxyAnswers(proxy.Host)) return Error(400, "Bad Request", new[] { "Invalid proxy" });
+
         var now = time.GetUtcNow();
         var instance = new EvolutionInstance
         {
@@ -165,6 +169,9 @@ public sealed class EvolutionEmulator(IOptions<EmulatorOptions> options, Webhook
             WebhookByEvents = byEvents,
             WebhookEnabled = webhookUrl is not null,
             WebhookEvents = events,
+            Proxy = proxy.Host is null ? null : $"{proxy.Protocol}://{proxy.Host}:{proxy.Port}",
+            ProxyUsername = Str(body, "proxyUsername"),
+            ProxyPasswordGiven = Str(body, "proxyPassword") is { Length: > 0 },
         };
         if (!instances.TryAdd(name, instance))
             return Error(403, "Forbidden", new[] { $"This name \"{name}\" is already in use." });
@@ -287,6 +294,25 @@ public sealed class EvolutionEmulator(IOptions<EmulatorOptions> options, Webhook
         Emit(instance, "remove.instance", null);
         return Results.Ok(new { status = "SUCCESS", error = false, response = new { message = "Instance deleted" } });
     }
+
+    /// <summary>POST /proxy/set/{instance}: like create, the proxy is tried first; one that does not answer is refused.</summary>
+    public IResult SetProxy(EvolutionInstance instance, JsonElement body)
+    {
+        var host = Str(body, "host");
+        if (string.IsNullOrEmpty(host) || string.IsNullOrEmpty(Str(body, "port")))
+            return Error(400, "Bad Request", new[] { new[] { "proxy requires property \"host\"" } });
+        if (!ProxyAnswers(host)) return Error(400, "Bad Request", new[] { "Invalid proxy" });
+        lock (instance.Sync)
+        {
+            instance.Proxy = $"{Str(body, "protocol") ?? "http"}://{host}:{Str(body, "port")}";
+            instance.ProxyUsername = Str(body, "username");
+            instance.ProxyPasswordGiven = Str(body, "password") is { Length: > 0 };
+        }
+        return Results.Json(new { enabled = true, host, port = Str(body, "port"), protocol = Str(body, "protocol") ?? "http" }, statusCode: 201);
+    }
+
+    /// <summary>A proxy host in the reserved .invalid domain (RFC 6761) stands for one that does not answer.</summary>
+    private static bool ProxyAnswers(string host) => !host.EndsWith(".invalid", StringComparison.OrdinalIgnoreCase);
 
     public IResult SetWebhook(EvolutionInstance instance, JsonElement body)
     {

@@ -31,6 +31,11 @@ public sealed class EvolutionInstance
     public bool HasSession { get; set; }
 
     public string? WebhookUrl { get; set; }
+
+    /// <summary>The proxy the instance's socket uses (protocol://host:port), its user, and whether a password came with it.</summary>
+    public string? Proxy { get; set; }
+    public string? ProxyUsername { get; set; }
+    public bool ProxyPasswordGiven { get; set; }
     public bool WebhookByEvents { get; set; }
     public bool WebhookEnabled { get; set; }
     public HashSet<string> WebhookEvents { get; set; } = [];

@@ -29,6 +29,7 @@ public static class EvolutionRoutes
         Instance(g, "DELETE", "/instance/logout/{name}", (_, evo, i, _) => evo.Logout(i));
         Instance(g, "DELETE", "/instance/delete/{name}", (_, evo, i, _) => evo.Delete(i));
         Instance(g, "POST", "/webhook/set/{name}", (_, evo, i, body) => evo.SetWebhook(i, body));
+        Instance(g, "POST", "/proxy/set/{name}", (_, evo, i, body) => evo.SetProxy(i, body));
         Instance(g, "GET", "/webhook/find/{name}", (_, evo, i, _) => Results.Json(evo.WebhookRow(i)));
         Instance(g, "POST", "/message/sendText/{name}", (_, evo, i, body) => evo.SendText(i, body));
         Instance(g, "POST", "/message/sendMedia/{name}", (_, evo, i, body) => evo.SendMedia(i, body));

@@ -12,6 +12,10 @@ public sealed class WppSession
     /// <summary>INITIALIZING | QRCODE | PHONECODE | CONNECTED | CLOSED, or null right after close-session.</summary>
     public string? Status { get; set; }
     public string? Webhook { get; set; }
+
+    /// <summary>The start body's proxy.url and proxy.username (kept, like the whole body, in the token file).</summary>
+    public string? Proxy { get; set; }
+    public string? ProxyUsername { get; set; }
     public string? Phone { get; set; }
     public string? PhoneCode { get; set; }
     public string? Urlcode { get; set; }
@@ -83,6 +87,8 @@ public sealed class WppConnectEmulator(IOptions<EmulatorOptions> options, Webhoo
         // What a client was given for this name, for tests that check nobody repeats it: the webhook URL and the tokens used.
         webhook = configs.GetValueOrDefault(name)?.Webhook ?? Find(name)?.Webhook,
         tokensUsed = verifiedTokens.Where(t => t.Value == name).Select(t => t.Key).ToList(),
+        proxy = Find(name)?.Proxy,
+        proxyUsername = Find(name)?.ProxyUsername,
         profileStored = logins.ContainsKey(name),
     };
 
@@ -123,6 +129,8 @@ public sealed class WppConnectEmulator(IOptions<EmulatorOptions> options, Webhoo
             Name = name,
             Status = "INITIALIZING",
             Webhook = Str(body, "webhook") ?? configs.GetValueOrDefault(name)?.Webhook,
+            Proxy = body.ValueKind == JsonValueKind.Object && body.TryGetProperty("proxy", out var proxy) && proxy.ValueKind == JsonValueKind.Object ? Str(proxy, "url") : null,
+            ProxyUsername = body.ValueKind == JsonValueKind.Object && body.TryGetProperty("proxy", out var p) && p.ValueKind == JsonValueKind.Object ? Str(p, "username") : null,
             Phone = Str(body, "phone"),
         };
         var wait = body.ValueKind == JsonValueKind.Object && body.TryGetProperty("waitQrCode", out var w) && w.ValueKind == JsonValueKind.True && existing is null;
