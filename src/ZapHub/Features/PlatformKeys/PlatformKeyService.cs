@@ -21,21 +21,14 @@ public sealed class PlatformKeyService(ZapHubDb db, AuditLog audit, TimeProvider
 
     public async Task<CreatedPlatformKey> CreateAsync(Actor actor, string name, IReadOnlyCollection<string> scopes, CancellationToken ct)
     {
-        name = name?.Trim() ?? "";
-        if (name.Length is 0 or > 100)
-            throw ProblemException.Invalid("name", "apikey_name", "Give the key a name of 1 to 100 characters.");
-        if (scopes.Count == 0)
-            throw ProblemException.Invalid("scopes", "apikey_scopes_empty", "Choose at least one scope.");
-        if (scopes.FirstOrDefault(s => !PlatformScopes.All.Contains(s)) is { } unknown)
-            throw ProblemException.Invalid("scopes", "apikey_scope_unknown", $"Unknown scope '{unknown}'. Known scopes: {string.Join(", ", PlatformScopes.All)}.");
-
+        (name, var granted) = ApiKeyFormat.Checked(name, scopes, PlatformScopes.All);
         var (prefix, key) = ApiKeyFormat.Generate(ApiKeyFormat.PlatformKind);
         var row = new PlatformKey
         {
             Name = name,
             Prefix = prefix,
             Hash = ApiKeyFormat.Hash(key),
-            Scopes = string.Join(' ', PlatformScopes.All.Where(scopes.Contains)),
+            Scopes = granted,
             CreatedAt = time.UtcNow(),
             CreatedByUserId = actor.UserId,
         };

@@ -43,6 +43,19 @@ public static class ApiKeyFormat
 
     public static byte[] Hash(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
 
+    /// <summary>A new key's name and scopes as stored (scopes in <paramref name="known"/>'s order), or the refusal a person reads.</summary>
+    public static (string Name, string Scopes) Checked(string? name, IReadOnlyCollection<string> scopes, IReadOnlyList<string> known)
+    {
+        name = name?.Trim() ?? "";
+        if (name.Length is 0 or > 100)
+            throw ProblemException.Invalid("name", "apikey_name", "Give the key a name of 1 to 100 characters.");
+        if (scopes.Count == 0)
+            throw ProblemException.Invalid("scopes", "apikey_scopes_empty", "Choose at least one scope.");
+        if (scopes.FirstOrDefault(s => !known.Contains(s)) is { } unknown)
+            throw ProblemException.Invalid("scopes", "apikey_scope_unknown", $"Unknown scope '{unknown}'. Known scopes: {string.Join(", ", known)}.");
+        return (name, string.Join(' ', known.Where(scopes.Contains)));
+    }
+
     private static string Base64UrlEncode(byte[] bytes) =>
         Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }

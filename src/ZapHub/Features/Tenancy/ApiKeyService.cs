@@ -20,14 +20,7 @@ public sealed class ApiKeyService(ZapHubDb db, TenantContext tenant, AuditLog au
 
     public async Task<CreatedApiKey> CreateAsync(Actor actor, string name, IReadOnlyCollection<string> scopes, CancellationToken ct)
     {
-        name = name.Trim();
-        if (name.Length is 0 or > 100)
-            throw ProblemException.Invalid("name", "apikey_name", "Give the key a name of 1 to 100 characters.");
-        if (scopes.Count == 0)
-            throw ProblemException.Invalid("scopes", "apikey_scopes_empty", "Choose at least one scope.");
-        if (scopes.FirstOrDefault(s => !ApiScopes.IsKnown(s)) is { } unknown)
-            throw ProblemException.Invalid("scopes", "apikey_scope_unknown", $"Unknown scope '{unknown}'. Known scopes: {string.Join(", ", ApiScopes.All)}.");
-
+        (name, var granted) = ApiKeyFormat.Checked(name, scopes, ApiScopes.All);
         var (prefix, key) = ApiKeyFormat.Generate();
         var row = new ApiKey
         {
@@ -35,7 +28,7 @@ public sealed class ApiKeyService(ZapHubDb db, TenantContext tenant, AuditLog au
             Name = name,
             Prefix = prefix,
             Hash = ApiKeyFormat.Hash(key),
-            Scopes = string.Join(' ', ApiScopes.All.Where(scopes.Contains)),
+            Scopes = granted,
             CreatedAt = time.UtcNow(),
             CreatedByUserId = actor.UserId,
         };

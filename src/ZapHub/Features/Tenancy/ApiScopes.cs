@@ -9,6 +9,4 @@ public static class ApiScopes
     public const string EventsRead = "events:read";
 
     public static readonly IReadOnlyList<string> All = [SessionsRead, SessionsControl, MessagesSend, WebhooksManage, EventsRead];
-
-    public static bool IsKnown(string scope) => All.Contains(scope);
 }
