@@ -51,10 +51,15 @@ public class PlatformKeyTests
         var tenantKey = await Http.JsonAsync(await platform.PostAsJsonAsync($"/api/v1/admin/tenants/{tenantId}/api-keys",
             new { name = "sistema da barbearia", scopes = new[] { ApiScopes.SessionsRead } }), HttpStatusCode.Created);
         var own = app.WithApiKey(tenantKey.GetProperty("key").GetString()!);
+
         Assert.Single((await Http.JsonAsync(await own.GetAsync("/api/v1/sessions"), HttpStatusCode.OK)).EnumerateArray());
 
         // Only a platform key may name a tenant; without naming one it has no tenant; it is no operator.
         var other = await app.CreateTenantAsync();
+        // Made while naming another tenant in the header, a key is still the path's tenant's.
+        var otherKey = await Http.JsonAsync(await inside.PostAsJsonAsync($"/api/v1/admin/tenants/{other.Id}/api-keys", new { name = "outro", scopes = new[] { ApiScopes.SessionsRead } }),
+            HttpStatusCode.Created);
+        Assert.Empty((await Http.JsonAsync(await app.WithApiKey(otherKey.GetProperty("key").GetString()!).GetAsync("/api/v1/sessions"), HttpStatusCode.OK)).EnumerateArray());
         own.DefaultRequestHeaders.Add(TenantAccess.TenantHeader, other.Slug);
         Assert.Equal("tenant_header_refused", (await Http.JsonAsync(await own.GetAsync("/api/v1/sessions"), HttpStatusCode.Forbidden)).GetProperty("code").GetString());
         var cookie = other.Owner;

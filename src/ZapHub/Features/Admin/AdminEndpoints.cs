@@ -68,11 +68,13 @@ public static class AdminEndpoints
         tenants.MapPost("/{tenantId:guid}/enable", (Guid tenantId, TenantAdminService svc, HttpContext http, CancellationToken ct) =>
             svc.SetEnabledAsync(Actor.From(http.User, TenancyEndpoints.Ip(http)), tenantId, true, ct)).WithName("AdminEnableTenant");
         tenants.MapPost("/{tenantId:guid}/api-keys", async Task<Created<CreatedApiKey>> (Guid tenantId, CreateApiKeyRequest body, TenantAdminService admin,
-            ApiKeyService keys, TenantContext tenant, HttpContext http, CancellationToken ct) =>
+            IServiceScopeFactory scopes, HttpContext http, CancellationToken ct) =>
         {
             var target = await admin.GetAsync(tenantId, ct);
-            tenant.Set(target.Id, null);
-            var created = await keys.CreateAsync(Actor.From(http.User, TenancyEndpoints.Ip(http)), body.Name, body.Scopes, ct);
+            // In a scope of the target tenant's own: the request's may already act for another (a named or switched-to tenant).
+            await using var scope = scopes.CreateAsyncScope();
+            scope.ServiceProvider.GetRequiredService<TenantContext>().Set(target.Id, null);
+            var created = await scope.ServiceProvider.GetRequiredService<ApiKeyService>().CreateAsync(Actor.From(http.User, TenancyEndpoints.Ip(http)), body.Name, body.Scopes, ct);
             return TypedResults.Created($"/api/v1/api-keys/{created.ApiKey.Id}", created);
         }).WithName("AdminCreateTenantApiKey").WithSummary("Creates an API key for the tenant (for the platform to hand to a system of the tenant's); shown in this response only.");
 
