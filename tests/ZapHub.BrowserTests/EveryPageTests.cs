@@ -46,7 +46,7 @@ public class EveryPageTests(BrowserFixture browser) : IClassFixture<BrowserFixtu
             "/", "/whatsapp", $"/whatsapp/{number}", "/messages", $"/messages/{message}", "/contacts", $"/contacts/{contact[0].GetProperty("id").GetGuid()}",
             "/templates", "/settings/sending", "/members", "/webhooks", $"/webhooks/{webhook}", "/api-keys", "/audit", "/account/password",
         ];
-        string[] operatorPages = ["/admin/tenants", "/admin/gateways", "/admin/sessions", "/admin/audit"];
+        string[] operatorPages = ["/admin/tenants", "/admin/gateways", "/admin/sessions", "/admin/audit", "/admin/platform-keys"];
         var problems = new List<string>();
         var visited = 0;
         foreach (var (email, password, pages) in new[] { (t.OwnerEmail, t.OwnerPassword, ownerPages), (ZapHubApp.OperatorEmail, ZapHubApp.OperatorPassword, operatorPages) })
