@@ -113,6 +113,34 @@ public class EmbeddingTests(BrowserFixture browser) : IClassFixture<BrowserFixtu
     }
 
     [Fact]
+    public async Task AnOwnerMakesALinkForWhoeverHoldsThePhoneAndTheyConnectWithoutAnAccount()
+    {
+        await using var emulator = await EmulatorHost.StartAsync();
+        await using var app = new ZapHubApp();
+        var baseUrl = app.ServeOverKestrel();
+        await app.RegisterEmulatorAsync(emulator);
+        await app.OnlyGatewaysOfKindAsync("Evolution");
+        var t = await app.CreateTenantAsync();
+        var number = await t.CreateSessionAsync("Recepção");
+        var (id, instance) = (number.GetProperty("id").GetGuid(), number.GetProperty("instanceName").GetString()!);
+
+        var owner = await browser.NewPageAsync(baseUrl);
+        await new Pages.LoginPage(owner).OpenAsync();
+        await new Pages.LoginPage(owner).SignInAsync(t.OwnerEmail, t.OwnerPassword);
+        await owner.GotoAsync($"/whatsapp/{id}");
+        await owner.GetByTestId("detail-link").ClickAsync();
+        var url = await owner.GetByTestId("one-time-secret").InnerTextAsync();
+        Assert.Contains("/connect/zcl_", url);
+
+        var receptionist = await browser.NewPageAsync(baseUrl, BrowserFixture.Phone);
+        await receptionist.GotoAsync(url);
+        await Expect(receptionist.GetByTestId("qr-image")).ToBeVisibleAsync(new() { Timeout = 30_000 });
+        await Http.ExpectAsync(await emulator.ScanAsync("evolution", instance), HttpStatusCode.OK);
+        await Expect(receptionist.GetByText("Conectado!")).ToBeVisibleAsync(new() { Timeout = 30_000 });
+        await Expect(owner.GetByTestId("detail-phone")).ToHaveTextAsync("(11) 99999-0001", new() { Timeout = 30_000 });
+    }
+
+    [Fact]
     public async Task ExpiredRevokedAndUnknownLinksSayWhatHappenedInTheLinksLanguage()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
