@@ -50,7 +50,8 @@ public class EmbeddingTests(BrowserFixture browser) : IClassFixture<BrowserFixtu
         // The platform's own app, where the page sends the person back.
         await page.RouteAsync("https://app.agenda.test/**", route => route.FulfillAsync(new() { Body = "<h1>Agenda</h1>", ContentType = "text/html" }));
         await page.GotoAsync(url);
-        await Expect(page.GetByTestId("link-tenant")).ToHaveTextAsync("Barbearia do Zé");
+        // Waited as a person waits for a page on a slow phone: the circuit may take a while on a busy machine.
+        await Expect(page.GetByTestId("link-tenant")).ToHaveTextAsync("Barbearia do Zé", new() { Timeout = 30_000 });
         await Expect(page.Locator("h1")).ToHaveTextAsync("Conecte o WhatsApp de Recepção");
         await Expect(page.GetByTestId("qr-image")).ToBeVisibleAsync(new() { Timeout = 30_000 });
         await BrowserFixture.AssertFitsAsync(page);
@@ -69,7 +70,7 @@ public class EmbeddingTests(BrowserFixture browser) : IClassFixture<BrowserFixtu
         // Used up: opened again, it says so; the link never reached a log line.
         var again = await browser.NewPageAsync(baseUrl);
         await again.GotoAsync(url);
-        await Expect(again.GetByTestId("link-ended")).ToContainTextAsync("Este link já foi usado");
+        await Expect(again.GetByTestId("link-ended")).ToContainTextAsync("Este link já foi usado", new() { Timeout = 30_000 });
         var token = url[(url.IndexOf("/connect/", StringComparison.Ordinal) + "/connect/".Length)..];
         Assert.DoesNotContain(app.Logs!.Lines, l => l.Contains(token));
         Assert.Contains(app.Logs.Lines, l => l.Contains("zcl_***"));
@@ -128,7 +129,7 @@ public class EmbeddingTests(BrowserFixture browser) : IClassFixture<BrowserFixtu
         await new Pages.LoginPage(owner).OpenAsync();
         await new Pages.LoginPage(owner).SignInAsync(t.OwnerEmail, t.OwnerPassword);
         await owner.GotoAsync($"/whatsapp/{id}");
-        await owner.GetByTestId("detail-link").ClickAsync();
+        await owner.GetByTestId("detail-link").ClickAsync(new() { Timeout = 30_000 });
         var url = await owner.GetByTestId("one-time-secret").InnerTextAsync();
         Assert.Contains("/connect/zcl_", url);
 
@@ -156,15 +157,15 @@ public class EmbeddingTests(BrowserFixture browser) : IClassFixture<BrowserFixtu
 
         var page = await browser.NewPageAsync(baseUrl, BrowserFixture.Phone);
         await page.GotoAsync(expiring);
-        await Expect(page.GetByTestId("link-ended")).ToContainTextAsync("Este link expirou");
+        await Expect(page.GetByTestId("link-ended")).ToContainTextAsync("Este link expirou", new() { Timeout = 30_000 });
         await Expect(page.GetByTestId("link-ended")).ToContainTextAsync("Peça um novo link a quem enviou este.");
         await BrowserFixture.ScreenshotAsync(page, "connect-link-expired-phone");
         await page.GotoAsync(english);
-        await Expect(page.GetByTestId("link-ended")).ToContainTextAsync("This link has expired");
+        await Expect(page.GetByTestId("link-ended")).ToContainTextAsync("This link has expired", new() { Timeout = 30_000 });
         await page.GotoAsync(revoked.GetProperty("url").GetString()!);
-        await Expect(page.GetByTestId("link-ended")).ToContainTextAsync("Este link foi cancelado");
+        await Expect(page.GetByTestId("link-ended")).ToContainTextAsync("Este link foi cancelado", new() { Timeout = 30_000 });
         await page.GotoAsync("/connect/zcl_" + new string('x', 43));
-        await Expect(page.GetByTestId("link-ended")).ToContainTextAsync("Este link não existe");
+        await Expect(page.GetByTestId("link-ended")).ToContainTextAsync("Este link não existe", new() { Timeout = 30_000 });
 
         var links = await Http.JsonAsync(await platform.GetAsync($"/api/v1/sessions/{number}/connect-links"), HttpStatusCode.OK);
         Assert.Equal(["revoked", "expired", "expired"], links.EnumerateArray().Select(l => l.GetProperty("status").GetString()!));

@@ -36,7 +36,8 @@ public class HealthChartsTests(BrowserFixture browser) : IClassFixture<BrowserFi
 
             await page.GotoAsync($"/whatsapp/{number}");
             var messages = page.GetByTestId("chart-messages");
-            await Expect(messages.Locator("figcaption")).ToHaveTextAsync("Mensagens por dia");
+            // The first look waits as a person waits for a page on a busy machine.
+            await Expect(messages.Locator("figcaption")).ToHaveTextAsync("Mensagens por dia", new() { Timeout = 30_000 });
             // One point a day for each line, one bar per failing day, one uptime bar for each day measured.
             await Expect(messages.Locator("polyline.s-sent")).ToHaveAttributeAsync("points", new System.Text.RegularExpressions.Regex(@"^(\S+,\S+ ){29}\S+,\S+$"));
             await Expect(messages.Locator("rect.s-failed")).ToHaveCountAsync(expected.Count(d => d.Failed > 0));
@@ -57,7 +58,7 @@ public class HealthChartsTests(BrowserFixture browser) : IClassFixture<BrowserFi
             await BrowserFixture.ScreenshotAsync(page, $"health-number-{size}");
 
             await page.GotoAsync("/");
-            await Expect(page.GetByTestId("health").Locator("h2")).ToHaveTextAsync("Como estão seus números (últimos 30 dias)");
+            await Expect(page.GetByTestId("health").Locator("h2")).ToHaveTextAsync("Como estão seus números (últimos 30 dias)", new() { Timeout = 30_000 });
             await Expect(page.GetByTestId("health-warmup")).ToHaveTextAsync("aquecimento: dia 1 de 7");
             await Expect(page.GetByTestId("health-limits").Locator("li")).ToHaveCountAsync(2);
             await BrowserFixture.AssertFitsAsync(page);
@@ -66,7 +67,7 @@ public class HealthChartsTests(BrowserFixture browser) : IClassFixture<BrowserFi
             if (size == "desktop")
             {
                 await page.GotoAsync($"/culture/en?returnUrl=/whatsapp/{number}");
-                await Expect(page.GetByTestId("chart-messages").Locator("figcaption")).ToHaveTextAsync("Messages per day");
+                await Expect(page.GetByTestId("chart-messages").Locator("figcaption")).ToHaveTextAsync("Messages per day", new() { Timeout = 30_000 });
                 await Expect(page.GetByTestId("health").Locator("h2")).ToHaveTextAsync("How this number is doing (last 30 days)");
                 await BrowserFixture.ScreenshotAsync(page, "health-number-en-desktop");
             }

@@ -84,20 +84,20 @@ public class MessagesTests(BrowserFixture browser) : IClassFixture<BrowserFixtur
         await new LoginPage(page).OpenAsync();
         await new LoginPage(page).SignInAsync(a.OwnerEmail, a.OwnerPassword);
         await page.GotoAsync("/messages");
-        await page.GetByTestId("send-to").FillAsync("(11) 98888-7777");
+        await page.GetByTestId("send-to").FillAsync("(11) 98888-7777", new() { Timeout = 30_000 });
         await page.GetByTestId("send-text").FillAsync("Lembrete: amanhã às 9h30");
         await Expect(page.GetByTestId("send-at")).ToHaveAttributeAsync("placeholder", "dd/mm/aaaa hh:mm");
 
         // Month first is not a Brazilian date: nothing is sent, and the form says how to write it.
         await page.GetByTestId("send-at").FillAsync("12/31/2030 09:30");
         await page.GetByTestId("send-submit").ClickAsync();
-        await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("Escreva a data e a hora assim: dd/mm/aaaa hh:mm.");
+        await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("Escreva a data e a hora assim: dd/mm/aaaa hh:mm.", new() { Timeout = 15_000 });
         Assert.Empty((await Http.JsonAsync(await a.Owner.GetAsync("/api/v1/messages"), System.Net.HttpStatusCode.OK)).EnumerateArray());
 
         var day = TimeZoneInfo.ConvertTimeFromUtc(DateTime.UtcNow, TimeZoneInfo.FindSystemTimeZoneById("America/Sao_Paulo")).Date.AddDays(30);
         await page.GetByTestId("send-at").FillAsync(day.ToString("dd/MM/yyyy") + " 09:30");
         await page.GetByTestId("send-submit").ClickAsync();
-        await Expect(page.GetByTestId("notice")).ToContainTextAsync("Mensagem aceita");
+        await Expect(page.GetByTestId("notice")).ToContainTextAsync("Mensagem aceita", new() { Timeout = 15_000 });
         var message = Assert.Single((await Http.JsonAsync(await a.Owner.GetAsync("/api/v1/messages"), System.Net.HttpStatusCode.OK)).EnumerateArray());
         Assert.Equal("Scheduled", message.GetProperty("status").GetString());
         // 09:30 in São Paulo (UTC−3), the tenant's zone.
