@@ -91,8 +91,19 @@ public class OutageTests(ITestOutputHelper output)
         var loadTime = clock.Elapsed;
 
         // ZapHub recovers by itself: every accepted message goes out once, every event the gateway got through arrives.
-        await Eventually.WaitAsync(() => database.CountAsync("\"Status\" = 'Sent' OR \"Status\" = 'Delivered' OR \"Status\" = 'Read'"),
-            n => n >= accepted.Count, "every accepted message to be sent", TimeSpan.FromSeconds(90));
+        try
+        {
+            await Eventually.WaitAsync(() => database.CountAsync("\"Status\" = 'Sent' OR \"Status\" = 'Delivered' OR \"Status\" = 'Read'"),
+                n => n >= accepted.Count, "every accepted message to be sent", TimeSpan.FromSeconds(90));
+        }
+        catch (Xunit.Sdk.XunitException)
+        {
+            // Say where the unsent ones are stuck before failing.
+            foreach (var row in await database.StringsAsync("SELECT \"Status\" || ' ' || COALESCE(\"StatusReason\", '-') || ' lease ' || COALESCE(\"LeaseOwner\", '-') || ' due ' || \"DueAt\" " +
+                                                             "FROM \"Messages\" WHERE \"Status\" NOT IN ('Sent', 'Delivered', 'Read', 'Received')"))
+                output.WriteLine("unsent: " + row);
+            throw;
+        }
         var recovered = clock.Elapsed;
         var arrival = Stopwatch.StartNew();
         List<string> missing;

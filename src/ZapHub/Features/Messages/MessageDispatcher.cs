@@ -62,6 +62,13 @@ public sealed class MessageDispatcher(
     private readonly Lock sync = new();
     private readonly Dictionary<Guid, Lane> lanes = [];
     private readonly ConcurrentDictionary<Guid, Rules> rules = new();
+
+    /// <summary>
+    /// Messages a lane handed back while the database was away. They are handed back again before leases are renewed:
+    /// the renewal covers every row this node owns, so it would otherwise keep them leased, and unsent, for as long as
+    /// the node lives.
+    /// </summary>
+    private readonly ConcurrentDictionary<Guid, byte> unreleased = new();
     private int leased;
     private CancellationToken? running;
 
@@ -251,6 +258,16 @@ public sealed class MessageDispatcher(
     {
         await using var scope = WorkerScope(out var db);
         var until = now + options.Value.LeaseDuration;
+        if (!unreleased.IsEmpty)
+        {
+            var ids = unreleased.Keys.ToList();
+            var owner = node.Id;
+            using (await writeGate.EnterAsync(db, ct))
+                await db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(m => ids.Contains(m.Id) && m.LeaseOwner == owner && Waiting.Contains(m.Status))
+                    .ExecuteUpdateAsync(u => u.SetProperty(m => m.LeaseOwner, (string?)null).SetProperty(m => m.LeaseUntil, (DateTime?)null).SetProperty(m => m.DueAt, now), ct);
+            foreach (var id in ids) unreleased.TryRemove(id, out _);
+            Wake();
+        }
         if (db is PostgresZapHubDb)
         {
             // Rows the ledger holds right now are skipped, not waited for: it is updating their lease anyway.
@@ -260,10 +277,10 @@ public sealed class MessageDispatcher(
             await db.Database.ExecuteSqlRawAsync(sql, [until, node.Id], ct);
             return;
         }
-        var owner = node.Id;
+        var self = node.Id;
         using var turn = await writeGate.EnterAsync(db, ct);
         await db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter])
-            .Where(m => m.LeaseOwner == owner && (Waiting.Contains(m.Status) || m.Status == MessageStatus.Sending))
+            .Where(m => m.LeaseOwner == self && (Waiting.Contains(m.Status) || m.Status == MessageStatus.Sending))
             .ExecuteUpdateAsync(u => u.SetProperty(m => m.LeaseUntil, until), ct);
     }
 
@@ -389,7 +406,11 @@ public sealed class MessageDispatcher(
             await db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(m => m.Id == id && m.LeaseOwner == owner && Waiting.Contains(m.Status))
                 .ExecuteUpdateAsync(u => u.SetProperty(m => m.LeaseOwner, (string?)null).SetProperty(m => m.LeaseUntil, (DateTime?)null).SetProperty(m => m.DueAt, later));
         }
-        catch (Exception ex) { logger.LogWarning(ex, "Could not hand back message {MessageId}; it returns when its lease ends", id); }
+        catch (Exception ex)
+        {
+            unreleased.TryAdd(id, 0);
+            logger.LogWarning(ex, "Could not hand back message {MessageId}; it is handed back at the next lease renewal", id);
+        }
     }
 
     /// <summary>
