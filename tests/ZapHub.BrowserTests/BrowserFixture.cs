@@ -30,7 +30,7 @@ public sealed class BrowserFixture : IAsyncLifetime
         playwright?.Dispose();
     }
 
-    public static readonly ViewportSize Desktop = new() { Width = 1280, Height = 800 };
+    public static readonly ViewportSize Desktop = new() { Width = 1366, Height = 768 };
     public static readonly ViewportSize Phone = new() { Width = 390, Height = 844 };
 
     public async Task<IPage> NewPageAsync(Uri baseUrl, ViewportSize? viewport = null)
