@@ -13,6 +13,7 @@ using ZapHub.Features.Sessions;
 using ZapHub.GatewayEmulator;
 using ZapHub.Features.Tenancy;
 using ZapHub.Platform;
+using ZapHub.Platform.Telemetry;
 
 var builder = WebApplication.CreateBuilder(args);
 if (args is ["create-key-certificate", var certificatePath, ..])
@@ -35,6 +36,7 @@ IReadOnlyList<string> firstLogins;
 try
 {
     builder.AddPlatform();
+    builder.AddTelemetry();
     builder.AddKeyRing();
     builder.Services
         .AddData()
@@ -79,6 +81,7 @@ app.UseRateLimiter();
 app.UseAntiforgery();
 
 app.MapPlatform();
+app.MapTelemetry();
 app.MapAccounts();
 app.MapTenancy();
 app.MapAdmin();

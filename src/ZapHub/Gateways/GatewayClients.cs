@@ -8,7 +8,7 @@ namespace ZapHub.Gateways;
 
 /// <summary>Builds the <see cref="IGateway"/> for a registered gateway, and protects the secrets they use.</summary>
 public sealed class GatewayClients(IHttpClientFactory clients, IOptions<GatewayOptions> options, IDataProtectionProvider protection, IServer server,
-    GatewayProviders providers, ILogger<GatewayHttp> logger)
+    GatewayProviders providers, ILogger<GatewayHttp> logger, Platform.Telemetry.ZapHubMetrics metrics)
 {
     public const string HttpClientName = "gateways";
     public const string EmulatorScheme = "emulator://";
@@ -19,7 +19,7 @@ public sealed class GatewayClients(IHttpClientFactory clients, IOptions<GatewayO
     {
         var secret = credentials.Unprotect(gateway.ProtectedCredentials);
         var http = new GatewayHttp(clients.CreateClient(HttpClientName), options.Value, logger, secret);
-        return providers.For(gateway.Kind).CreateClient(http, ResolveBaseUrl(gateway.BaseUrl), secret);
+        return new MeasuredGateway(providers.For(gateway.Kind).CreateClient(http, ResolveBaseUrl(gateway.BaseUrl), secret), metrics);
     }
 
     public GatewayProvider ProviderOf(Gateway gateway) => providers.For(gateway.Kind);

@@ -20,8 +20,7 @@ public static class PlatformSetup
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
         services.AddHttpContextAccessor();
         services.AddOptions<NodeOptions>().BindConfiguration(NodeOptions.Section);
-        if (!builder.Environment.IsDevelopment())
-            builder.Logging.AddJsonConsole(o => o.IncludeScopes = true);
+        // The console's format (json or simple, scopes, timestamps) comes from Logging:Console in configuration.
         SecretSafeLoggerFactory.Register(services);
         return builder;
     }

@@ -15,7 +15,7 @@ public sealed record EventPage(IReadOnlyList<EventView> Events, string? Last);
 /// sequenced events of the caller's tenant only (the tenant query filter), in commit order, so resuming after the
 /// last id seen (the <c>Last-Event-ID</c> header) skips nothing and repeats nothing.
 /// </summary>
-public sealed class EventStream(ZapHubDb db, EventRelay relay, IOptions<EventOptions> options)
+public sealed class EventStream(ZapHubDb db, EventRelay relay, IOptions<EventOptions> options, Platform.Telemetry.ZapHubMetrics metrics)
 {
     private const int PageSize = 500;
 
@@ -38,6 +38,7 @@ public sealed class EventStream(ZapHubDb db, EventRelay relay, IOptions<EventOpt
         await response.WriteAsync("retry: 2000\n\n", ct);
         await response.Body.FlushAsync(ct);
         var heartbeat = options.Value.StreamHeartbeat;
+        metrics.StreamClientJoined();
         try
         {
             while (!ct.IsCancellationRequested)
@@ -61,6 +62,7 @@ public sealed class EventStream(ZapHubDb db, EventRelay relay, IOptions<EventOpt
             }
         }
         catch (OperationCanceledException) { }
+        finally { metrics.StreamClientLeft(); }
     }
 
     private async Task<long> CursorAsync(string? after, CancellationToken ct)

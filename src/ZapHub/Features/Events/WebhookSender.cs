@@ -17,7 +17,7 @@ namespace ZapHub.Features.Events;
 /// schedule, with the same webhook-id; 410 disables the endpoint, and so does failing for days without a success.
 /// </summary>
 public sealed class WebhookSender(IServiceScopeFactory scopes, TimeProvider time, IHttpClientFactory clients, IOptions<WebhookOptions> options,
-    IOptions<NodeOptions> node, EventRelay relay, WebhookSecrets secrets, WriteGate writeGate, ILogger<WebhookSender> logger) : BackgroundService
+    IOptions<NodeOptions> node, EventRelay relay, WebhookSecrets secrets, WriteGate writeGate, Platform.Telemetry.ZapHubMetrics metrics, ILogger<WebhookSender> logger) : BackgroundService
 {
     public const string HttpClientName = "webhooks";
     private const int ExcerptLength = 500;
@@ -138,6 +138,8 @@ public sealed class WebhookSender(IServiceScopeFactory scopes, TimeProvider time
                 else inFlightPerEndpoint[job.EndpointId]--;
             }
         }
+        if (job.EndpointEnabled)
+            metrics.WebhookDelivery(result.Succeeded ? "delivered" : result.StatusCode is { } status ? $"http_{status / 100}xx" : "no_answer", TimeSpan.FromMilliseconds(result.LatencyMs));
         results.Writer.TryWrite(result);
         Wake();
     }
@@ -254,10 +256,14 @@ public sealed class WebhookSender(IServiceScopeFactory scopes, TimeProvider time
                 continue;
             }
             var gone = r.StatusCode == (int)HttpStatusCode.Gone;
-            if (gone || !r.Job.EndpointEnabled || d.Attempts > o.RetrySchedule.Length)
+            var givenUp = gone || !r.Job.EndpointEnabled || d.Attempts > o.RetrySchedule.Length;
+            if (givenUp)
                 (d.Status, d.CompletedAt) = (DeliveryStatus.Failed, r.At);
             else
                 d.NextAttemptAt = r.At + NextWait(r.RetryAfter, o.RetrySchedule[d.Attempts - 1], o.Jitter);
+            using (logger.BeginScope(new Dictionary<string, object> { ["TenantId"] = d.TenantId, ["EndpointId"] = d.EndpointId, ["DeliveryId"] = d.Id }))
+                logger.Log(givenUp ? LogLevel.Warning : LogLevel.Information, "Delivery {DeliveryId} to webhook endpoint {EndpointId} failed (attempt {Attempt}, {Outcome}){Next}",
+                    d.Id, d.EndpointId, d.Attempts, r.StatusCode is { } code ? $"HTTP {code}" : Note.Read(r.Error)?.Code ?? "error", givenUp ? "; given up" : $"; next at {d.NextAttemptAt:O}");
             if (endpoint is not { Enabled: true } || !r.Job.EndpointEnabled) continue;
             endpoint.FailingSince ??= r.At;
             endpoint.LastFailureAt = r.At;

@@ -1,3 +1,4 @@
+using ZapHub.Platform.Telemetry;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -54,8 +55,10 @@ public static class GatewayWebhookEndpoint
         var services = http.RequestServices;
         var sessionId = Guid.Parse((string)http.Request.RouteValues["sessionId"]!);
         using var lease = services.GetRequiredService<GatewayWebhookLimiter>().Acquire(sessionId, http.Connection.RemoteIpAddress);
+        var metrics = services.GetRequiredService<ZapHubMetrics>();
         if (!lease.IsAcquired)
         {
+            metrics.GatewayWebhook("unknown", "rate_limited");
             if (lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))
                 http.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
             await Results.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests. Slow down and try again shortly.").ExecuteAsync(http);
@@ -63,49 +66,54 @@ public static class GatewayWebhookEndpoint
         }
         try
         {
-            await (await StoreAsync(http, sessionId, (string)http.Request.RouteValues["secret"]!)).ExecuteAsync(http);
+            var (result, provider, outcome) = await StoreAsync(http, sessionId, (string)http.Request.RouteValues["secret"]!);
+            metrics.GatewayWebhook(provider, outcome);
+            await result.ExecuteAsync(http);
         }
         catch (BadHttpRequestException ex)
         {
             // Kestrel's own limits while reading the body (too large, truncated).
+            metrics.GatewayWebhook("unknown", "refused");
             await Results.Problem(statusCode: ex.StatusCode, title: "The request body could not be read.").ExecuteAsync(http);
         }
         catch (Exception ex) when (StorageFailure.Is(ex) && !http.RequestAborted.IsCancellationRequested)
         {
             // The database is unavailable: the gateway keeps its event and retries (Evolution does; WPPConnect does not).
+            metrics.GatewayWebhook("unknown", "failed");
             await Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "The event could not be stored. Try again shortly.").ExecuteAsync(http);
         }
     }
 
-    private static async Task<IResult> StoreAsync(HttpContext http, Guid sessionId, string secret)
+    private static async Task<(IResult Result, string Provider, string Outcome)> StoreAsync(HttpContext http, Guid sessionId, string secret)
     {
         var services = http.RequestServices;
         var entry = await services.GetRequiredService<SessionSecrets>().GetAsync(sessionId, http.RequestAborted);
         var presented = SHA256.HashData(Encoding.UTF8.GetBytes(secret));
-        if (entry is null || !CryptographicOperations.FixedTimeEquals(presented, entry.Hash)) return Results.NotFound();
+        if (entry is null || !CryptographicOperations.FixedTimeEquals(presented, entry.Hash)) return (Results.NotFound(), "unknown", "refused");
+        var kind = entry.Kind.ToString();
 
         var max = services.GetRequiredService<IOptions<GatewayOptions>>().Value.MaxWebhookBytes;
-        if (http.Request.ContentLength > max) return TooLarge(max);
+        if (http.Request.ContentLength > max) return (TooLarge(max), kind, "refused");
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = max;
         byte[] body;
         using (var buffer = new MemoryStream(http.Request.ContentLength is > 0 and var length ? (int)length : 1024))
         {
             await http.Request.Body.CopyToAsync(buffer, http.RequestAborted);
-            if (buffer.Length > max) return TooLarge(max);
+            if (buffer.Length > max) return (TooLarge(max), kind, "refused");
             body = buffer.ToArray();
         }
         var provider = services.GetRequiredService<GatewayProviders>().For(entry.Kind);
-        if (!TryRead(body, provider, out var read)) return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "The body is not a JSON object.");
+        if (!TryRead(body, provider, out var read)) return (Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "The body is not a JSON object."), kind, "refused");
 
         var now = services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime;
         if (read.Instance is { } named && named != entry.InstanceName
             && (await services.GetRequiredService<SessionSecrets>().GetAsync(sessionId, http.RequestAborted, fresh: true))?.InstanceName != named)
-            return await RefuseForeignAsync(services, sessionId, named, now, http.RequestAborted);
+            return (await RefuseForeignAsync(services, sessionId, named, now, http.RequestAborted), kind, "refused");
         // A gateway looping on a transitional state (Evolution posts `connecting` ~19 times a second while WhatsApp is
         // unreachable) would fill the inbox with events that change nothing: consecutive repeats are acknowledged, not stored.
         var repeats = services.GetRequiredService<GatewayWebhookRepeats>();
         var repeatKey = provider.RepeatKey(body);
-        if (repeats.IsRepeat(sessionId, repeatKey, now)) return Duplicate;
+        if (repeats.IsRepeat(sessionId, repeatKey, now)) return (Duplicate, kind, "duplicate");
         var result = await services.GetRequiredService<GatewayInbox>().StoreAsync(new GatewayEvent
         {
             TenantId = entry.TenantId,
@@ -118,10 +126,10 @@ public static class GatewayWebhookEndpoint
         if (result == InboxResult.Stored) repeats.Stored(sessionId, repeatKey, now);
         return result switch
         {
-            InboxResult.Stored => Stored,
-            InboxResult.Duplicate => Duplicate,
+            InboxResult.Stored => (Stored, kind, "stored"),
+            InboxResult.Duplicate => (Duplicate, kind, "duplicate"),
             // Deleted while the event was on its way: the same answer as for any unknown session, so the gateway stops.
-            _ => Results.NotFound(),
+            _ => (Results.NotFound(), kind, "refused"),
         };
     }
 

@@ -102,7 +102,7 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
             {
                 Fail(e, ex);
                 parsed.Add((e, null, []));
-                logger.LogWarning(ex, "Gateway event {EventId} of session {SessionId} could not be read", e.Id, e.SessionId);
+                logger.LogWarning(ex, "Gateway event {EventId} of number {SessionId} (tenant {TenantId}) could not be read", e.Id, e.SessionId, e.TenantId);
             }
         }
 
@@ -126,7 +126,7 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
             catch (Exception ex) when (ex is not DbUpdateConcurrencyException)
             {
                 Fail(e, ex);
-                logger.LogWarning(ex, "Gateway event {EventId} of session {SessionId} could not be applied", e.Id, e.SessionId);
+                logger.LogWarning(ex, "Gateway event {EventId} of number {SessionId} (tenant {TenantId}) could not be applied", e.Id, e.SessionId, e.TenantId);
             }
         }
         if (events.Count == 0 && !db.ChangeTracker.HasChanges() && !batch.MustSave) return 0;

@@ -43,7 +43,7 @@ public sealed class MessagingOptions
 /// </summary>
 public sealed class MessageDispatcher(
     IServiceScopeFactory scopes, TimeProvider time, IOptions<MessagingOptions> options, IOptions<NodeOptions> nodeOptions,
-    NodeIdentity node, DispatchLedger ledger, GatewayClients clients, WriteGate writeGate, ILogger<MessageDispatcher> logger) : BackgroundService
+    NodeIdentity node, DispatchLedger ledger, GatewayClients clients, WriteGate writeGate, Platform.Telemetry.ZapHubMetrics metrics, ILogger<MessageDispatcher> logger) : BackgroundService
 {
     private static readonly MessageStatus[] Waiting = [MessageStatus.Queued, MessageStatus.Scheduled, MessageStatus.Held];
 
@@ -354,6 +354,7 @@ public sealed class MessageDispatcher(
                     break;
                 }
             }
+            using var logScope = logger.BeginScope(new Dictionary<string, object?> { ["TenantId"] = m.TenantId, ["SessionId"] = m.SessionId, ["MessageId"] = m.Id });
             try
             {
                 // The number's gap after the last send, waited here rather than found out by the ledger.
@@ -515,6 +516,11 @@ public sealed class MessageDispatcher(
 
         var ended = time.UtcNow();
         var took = time.GetElapsedTime(started).TotalMilliseconds;
+        var result = outcome.Sent ? "sent" : outcome.Hold ? "held" : outcome.Retry ? "retry" : "failed";
+        metrics.SendAttempt(result, outcome.Sent ? null : outcome.Category);
+        if (!outcome.Sent)
+            logger.Log(outcome.Retry ? LogLevel.Information : LogLevel.Warning, "Message {MessageId} attempt {Attempt} on number {SessionId} via gateway {GatewayId}: {Result} ({Category}): {Reason}",
+                m.Id, attempt, session.Id, gateway.Id, result, outcome.Category, outcome.Reason);
         var category = Note.Key("mcat." + outcome.Category);
         var detail = (outcome.Sent
             ? Note.Of("attempt_sent", ("attempt", attempt), ("number", session.DisplayName), ("ms", Math.Round(took)))

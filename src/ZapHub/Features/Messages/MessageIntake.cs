@@ -13,11 +13,12 @@ public sealed class MessageIntake : BackgroundService
     private readonly IServiceScopeFactory scopes;
     private readonly WriteGate writeGate;
     private readonly MessageDispatcher dispatcher;
+    private readonly Platform.Telemetry.ZapHubMetrics metrics;
     private readonly GroupCommit<(Message Message, MessageEvent Accepted), bool> groups;
 
-    public MessageIntake(IServiceScopeFactory scopes, WriteGate writeGate, MessageDispatcher dispatcher)
+    public MessageIntake(IServiceScopeFactory scopes, WriteGate writeGate, MessageDispatcher dispatcher, Platform.Telemetry.ZapHubMetrics metrics)
     {
-        (this.scopes, this.writeGate, this.dispatcher) = (scopes, writeGate, dispatcher);
+        (this.scopes, this.writeGate, this.dispatcher, this.metrics) = (scopes, writeGate, dispatcher, metrics);
         groups = new(500, CommitAsync);
     }
 
@@ -49,6 +50,7 @@ public sealed class MessageIntake : BackgroundService
             throw;
         }
         dispatcher.Adopt(reserved);
+        metrics.MessagesAccepted(batch.Count);
         return new bool[batch.Count];
     }
 }

@@ -8,7 +8,7 @@ namespace ZapHub.Features.Messages;
 /// The messages' part of a batch of gateway events: receipts move sent messages on, inbound messages are stored (with their
 /// contact and opt-outs), receipts that raced their send are matched, and messages held for a number that came back go out.
 /// </summary>
-public sealed class MessageSignalHandler(PendingReceiptChecks pending, MessageDispatcher dispatcher) : IGatewaySignalHandler
+public sealed class MessageSignalHandler(PendingReceiptChecks pending, MessageDispatcher dispatcher, Platform.Telemetry.ZapHubMetrics metrics) : IGatewaySignalHandler
 {
     private MessageSignals? messages;
     private bool sweep;
@@ -45,6 +45,7 @@ public sealed class MessageSignalHandler(PendingReceiptChecks pending, MessageDi
     public Task AfterCommitAsync(SignalBatch batch, CancellationToken ct)
     {
         if (batch.Reconnected.Count > 0) dispatcher.Wake();
+        foreach (var (status, count) in messages?.Changes ?? []) metrics.StatusChanged(status.ToString(), count);
         return Task.CompletedTask;
     }
 }

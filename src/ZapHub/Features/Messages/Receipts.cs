@@ -22,6 +22,9 @@ public sealed class MessageSignals(ZapHubDb db, DateTime now)
     private readonly HashSet<(Guid, string)> inboundSeen = [];
     private readonly Dictionary<Guid, MessagingSettings> settings = [];
 
+    /// <summary>How many messages this batch moved to each status (receipts and received messages), for the metrics.</summary>
+    public Dictionary<MessageStatus, int> Changes { get; } = [];
+
     public static MessageStatus? StatusOf(AckLevel level) => level switch
     {
         AckLevel.Sent => MessageStatus.Sent,
@@ -90,6 +93,7 @@ public sealed class MessageSignals(ZapHubDb db, DateTime now)
         if (status == MessageStatus.Failed && m.Status != MessageStatus.Sent) return;
         m.Status = status;
         m.UpdatedAt = at;
+        Changes[status] = Changes.GetValueOrDefault(status) + 1;
         switch (status)
         {
             case MessageStatus.Delivered: m.DeliveredAt ??= at; break;
@@ -132,6 +136,7 @@ public sealed class MessageSignals(ZapHubDb db, DateTime now)
             DueAt = inbound.At.UtcDateTime, CreatedAt = now, UpdatedAt = now,
         };
         db.Messages.Add(message);
+        Changes[MessageStatus.Received] = Changes.GetValueOrDefault(MessageStatus.Received) + 1;
         db.MessageEvents.Add(new MessageEvent { TenantId = session.TenantId, MessageId = message.Id, At = now, Status = MessageStatus.Received, Detail = Note.Of("received", ("number", session.DisplayName)).Store() });
 
         if (!contact.OptedOut && IsOptOut(text, MessagingSettingsService.Keywords(settings[session.TenantId])))

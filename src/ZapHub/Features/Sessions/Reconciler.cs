@@ -15,7 +15,7 @@ namespace ZapHub.Features.Sessions;
 /// gateway answered "not connected" for.
 /// </summary>
 public sealed class Reconciler(IServiceScopeFactory scopes, TimeProvider time, IOptions<SessionOptions> options, ILogger<Reconciler> logger,
-    IOptions<NodeOptions> node, SessionNotifier notifier) : BackgroundService
+    IOptions<NodeOptions> node, SessionNotifier notifier, Platform.Telemetry.ZapHubMetrics metrics) : BackgroundService
 {
     private static readonly SessionState[] Transitional = [SessionState.Starting, SessionState.AwaitingScan, SessionState.Pairing];
     private static readonly TimeSpan PruneEvery = TimeSpan.FromHours(1);
@@ -56,6 +56,7 @@ public sealed class Reconciler(IServiceScopeFactory scopes, TimeProvider time, I
 
     public async Task<int> RunOnceAsync(CancellationToken ct)
     {
+        var started = time.GetTimestamp();
         var o = options.Value;
         var now = time.UtcNow();
         var transitionalBefore = now - o.TransitionalCheckInterval;
@@ -80,6 +81,7 @@ public sealed class Reconciler(IServiceScopeFactory scopes, TimeProvider time, I
             catch (DbUpdateConcurrencyException) { /* changed meanwhile; looked at again next pass */ }
             catch (Exception ex) when (!ct.IsCancellationRequested) { logger.LogWarning(ex, "Reconciling session {SessionId} failed", id); }
         }
+        metrics.ReconcilerCycle(time.GetElapsedTime(started));
         return work.Count;
     }
 
@@ -93,6 +95,7 @@ public sealed class Reconciler(IServiceScopeFactory scopes, TimeProvider time, I
         // Each session is worked on in its own tenant's scope, like a request would be.
         scope.ServiceProvider.GetRequiredService<TenantContext>().Set(session.TenantId, null);
         var gateway = await db.Gateways.FirstAsync(g => g.Id == session.GatewayId, ct);
+        using var logScope = logger.BeginScope(new Dictionary<string, object> { ["TenantId"] = session.TenantId, ["SessionId"] = session.Id, ["GatewayId"] = gateway.Id });
         var sessions = scope.ServiceProvider.GetRequiredService<SessionService>();
         var gateways = scope.ServiceProvider.GetRequiredService<GatewayClients>();
         var gatewayClient = gateways.For(gateway);

@@ -32,6 +32,7 @@ public static class SessionEndpoints
         services.AddOptions<SessionOptions>().BindConfiguration(SessionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddGateways();
         services.AddSingleton<SessionNotifier>();
+        services.AddSingleton<Microsoft.EntityFrameworkCore.Diagnostics.IInterceptor, TransitionLog>();
         services.AddHostedService<PostgresFanOut>();
         services.AddScoped<SessionService>();
         services.AddScoped<NumberHealthService>();
