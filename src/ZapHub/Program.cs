@@ -9,6 +9,7 @@ using ZapHub.Features.Events;
 using ZapHub.Features.GatewayWebhooks;
 using ZapHub.Features.Messages;
 using ZapHub.Features.PlatformKeys;
+using ZapHub.Features.Retention;
 using ZapHub.Features.Sessions;
 using ZapHub.GatewayEmulator;
 using ZapHub.Features.Tenancy;
@@ -49,6 +50,7 @@ try
         .AddGatewayWebhooks()
         .AddMessages()
         .AddEvents()
+        .AddRetention()
         .AddDashboard();
     if (demo) builder.Services.AddGatewayEmulator(builder.Configuration);
 

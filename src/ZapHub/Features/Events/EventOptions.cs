@@ -6,9 +6,6 @@ public sealed class EventOptions
 {
     public const string Section = "Events";
 
-    /// <summary>How long events are kept for the stream's resume, replays and the delivery log.</summary>
-    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(30);
-
     /// <summary>A comment line sent on an idle stream, so proxies keep it open and clients notice a dead one.</summary>
     public TimeSpan StreamHeartbeat { get; set; } = TimeSpan.FromSeconds(15);
 }

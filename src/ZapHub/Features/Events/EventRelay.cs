@@ -11,15 +11,13 @@ namespace ZapHub.Features.Events;
 /// runs at a time across nodes (an advisory lock on PostgreSQL), which is what makes the sequence a commit order:
 /// an event still uncommitted when a batch runs gets a higher number than everything in it.
 /// </summary>
-public sealed class EventRelay(IServiceScopeFactory scopes, TimeProvider time, IOptions<NodeOptions> node, IOptions<EventOptions> options, WriteGate writeGate, ILogger<EventRelay> logger)
+public sealed class EventRelay(IServiceScopeFactory scopes, TimeProvider time, IOptions<NodeOptions> node, WriteGate writeGate, ILogger<EventRelay> logger)
     : BackgroundService
 {
     public const string NotifyChannel = "zaphub_events";
     private const int BatchSize = 500;
-    private static readonly TimeSpan PruneEvery = TimeSpan.FromHours(1);
     private readonly SemaphoreSlim wake = new(0);
     private readonly BatchPace pace = new(TimeSpan.FromMilliseconds(20));
-    private DateTime lastPrune;
 
     /// <summary>Pulsed when events were sequenced (here, or on another node): streams and the sender read again.</summary>
     public EventSignal Relayed { get; } = new();
@@ -37,7 +35,6 @@ public sealed class EventRelay(IServiceScopeFactory scopes, TimeProvider time, I
             try
             {
                 while (await RelayBatchAsync(stoppingToken) == BatchSize) { }
-                await PruneAsync(stoppingToken);
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
@@ -97,19 +94,6 @@ public sealed class EventRelay(IServiceScopeFactory scopes, TimeProvider time, I
         await transaction.CommitAsync(ct);
         Relayed.Pulse();
         return batch.Count;
-    }
-
-    private async Task PruneAsync(CancellationToken ct)
-    {
-        var now = time.UtcNow();
-        if (now - lastPrune < PruneEvery) return;
-        lastPrune = now;
-        await using var scope = scopes.CreateAsyncScope();
-        scope.ServiceProvider.GetRequiredService<TenantContext>().UseWorkerScope();
-        var db = scope.ServiceProvider.GetRequiredService<ZapHubDb>();
-        var before = now - options.Value.Retention;
-        var pruned = await db.Events.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(e => e.OccurredAt < before).ExecuteDeleteAsync(ct);
-        if (pruned > 0) logger.LogInformation("Removed {Count} events older than {Retention}", pruned, options.Value.Retention);
     }
 }
 

@@ -18,11 +18,8 @@ public sealed class Reconciler(IServiceScopeFactory scopes, TimeProvider time, I
     IOptions<NodeOptions> node, SessionNotifier notifier, Platform.Telemetry.ZapHubMetrics metrics) : BackgroundService
 {
     private static readonly SessionState[] Transitional = [SessionState.Starting, SessionState.AwaitingScan, SessionState.Pairing];
-    private static readonly TimeSpan PruneEvery = TimeSpan.FromHours(1);
-    private const int PruneBatch = 5000;
     private readonly ConcurrentDictionary<Guid, byte> soon = new();
     private readonly SemaphoreSlim wake = new(0);
-    private DateTime lastPrune;
 
     /// <summary>Looks at this session in the next pass, which starts now rather than at the next tick.</summary>
     public void CheckSoon(Guid sessionId)
@@ -72,7 +69,6 @@ public sealed class Reconciler(IServiceScopeFactory scopes, TimeProvider time, I
                 .Where(s => (Transitional.Contains(s.State) && (s.LastCheckedAt == null || s.LastCheckedAt < transitionalBefore))
                          || (s.State == SessionState.Connected && (s.LastEventAt ?? s.ConnectedAt) < silentBefore && (s.LastCheckedAt == null || s.LastCheckedAt < silentBefore)))
                 .OrderBy(s => s.LastCheckedAt).Select(s => s.Id).Take(500).ToListAsync(ct);
-            await PruneAsync(db, now, ct);
         }
         var work = asked.Union(due).ToList();
         foreach (var id in work)
@@ -167,24 +163,6 @@ public sealed class Reconciler(IServiceScopeFactory scopes, TimeProvider time, I
         await db.SaveChangesAsync(ct);
         if (reconnected && await HeldMessages.ReleaseAsync(db, [session.Id], now, ct) > 0) scope.ServiceProvider.GetRequiredService<MessageDispatcher>().Wake();
         notifier.Publish(session.TenantId, session.Id);
-    }
-
-    /// <summary>Processed gateway events are kept for diagnosis for a while, like events out, then removed in small batches.</summary>
-    private async Task PruneAsync(ZapHubDb db, DateTime now, CancellationToken ct)
-    {
-        if (now - lastPrune < PruneEvery) return;
-        lastPrune = now;
-        var before = now - options.Value.GatewayEventRetention;
-        var inbox = db.GatewayEvents.IgnoreQueryFilters([ZapHubDb.TenantFilter]);
-        int pruned, total = 0;
-        do
-        {
-            var batch = await inbox.Where(e => e.ProcessedAt != null && e.ProcessedAt < before).OrderBy(e => e.Id).Select(e => e.Id).Take(PruneBatch).ToListAsync(ct);
-            pruned = batch.Count == 0 ? 0 : await inbox.Where(e => batch.Contains(e.Id)).ExecuteDeleteAsync(ct);
-            total += pruned;
-        }
-        while (pruned == PruneBatch && !ct.IsCancellationRequested);
-        if (total > 0) logger.LogInformation("Removed {Count} processed gateway events older than {Retention}", total, options.Value.GatewayEventRetention);
     }
 
     private static void Add(ZapHubDb db, SessionEvent? change)

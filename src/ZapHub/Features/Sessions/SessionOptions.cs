@@ -22,9 +22,6 @@ public sealed class SessionOptions
     /// <summary>A connected session with no gateway event for this long is checked against the gateway.</summary>
     public TimeSpan SilenceThreshold { get; set; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>Processed gateway webhooks are kept this long for diagnosis, then removed.</summary>
-    public TimeSpan GatewayEventRetention { get; set; } = TimeSpan.FromDays(7);
-
     /// <summary>Transitional states are re-read from the gateway at most this often.</summary>
     public TimeSpan TransitionalCheckInterval { get; set; } = TimeSpan.FromSeconds(20);
 }
