@@ -4,6 +4,7 @@ using ZapHub.Components;
 using ZapHub.Data;
 using ZapHub.Features.Accounts;
 using ZapHub.Features.Admin;
+using ZapHub.Features.Backups;
 using ZapHub.Features.ConnectLinks;
 using ZapHub.Features.Events;
 using ZapHub.Features.GatewayWebhooks;
@@ -59,6 +60,10 @@ try
     {
         case ["migrate", ..]:
             return await app.MigrateAsync();
+        case ["backup", var backupFile, ..]:
+            return await SqliteBackup.BackupAsync(app.Services, backupFile);
+        case ["restore", var backupFile, ..]:
+            return await SqliteBackup.RestoreAsync(app.Services, backupFile);
         case ["reset-password", var email, ..]:
             await app.PrepareDatabaseAsync();
             return await Bootstrap.ResetPasswordAsync(app.Services, email);

@@ -39,6 +39,14 @@ public sealed class TestDatabase : IAsyncDisposable
         this.databaseName = databaseName;
     }
 
+    /// <summary>A throw-away embedded database, whichever database this run tests (for what only SQLite has: its backup command).</summary>
+    public static TestDatabase CreateSqlite()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "zaphub-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        return new TestDatabase("Sqlite", dir, null, null);
+    }
+
     /// <summary>A throw-away database on the run's server; <paramref name="postgresServer"/> names another PostgreSQL server.</summary>
     public static TestDatabase Create(string? postgresServer = null)
     {
