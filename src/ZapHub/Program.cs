@@ -17,6 +17,15 @@ using ZapHub.Features.Tenancy;
 using ZapHub.Platform;
 using ZapHub.Platform.Telemetry;
 
+if (args is ["health", .. var healthArgs])
+{
+    // The container's health check: no curl in the runtime image, and no need to build the whole app for one GET.
+    var url = healthArgs is [var given, ..] ? given : "http://127.0.0.1:8080/health/ready";
+    using var probe = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+    try { return (await probe.GetAsync(url)).IsSuccessStatusCode ? 0 : 1; }
+    catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException) { return 1; }
+}
+
 var builder = WebApplication.CreateBuilder(args);
 if (args is ["create-key-certificate", var certificatePath, ..])
 {

@@ -25,7 +25,7 @@ public sealed class MetricsCollection
 /// with what really happened.
 /// </summary>
 [Collection(MetricsCollection.Name)]
-public class MetricsTests
+public partial class MetricsTests
 {
     [Fact]
     public async Task AScrapeAfterANumbersLifeCountsWhatHappened()
@@ -111,7 +111,16 @@ public class MetricsTests
         Assert.True(scrape.Has("http_server_request_duration_seconds_count"));
         Assert.True(scrape.Value("http_client_request_duration_seconds_count") >= 2);
         Assert.Contains(scrape.Samples, s => s.Name.StartsWith("dotnet_gc_", StringComparison.Ordinal));
+
+        // The shipped dashboard and alert rules read only series ZapHub really exports.
+        var scraped = scrape.Samples.Select(s => s.Name).ToHashSet();
+        foreach (var file in new[] { "deploy/grafana/zaphub-dashboard.json", "deploy/prometheus/alerts.yml" })
+            foreach (var name in MetricName().Matches(await File.ReadAllTextAsync(Path.Combine(ZapHubProcess.RepositoryRoot(), file))).Select(m => m.Value).Distinct())
+                Assert.True(scraped.Contains(name), $"{file} reads {name}, which the scrape does not have");
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\b(zaphub|dotnet|http_server)_[a-z0-9_]+")]
+    private static partial System.Text.RegularExpressions.Regex MetricName();
 
     private static async Task<PrometheusText> ScrapeAsync(HttpClient scraper)
     {

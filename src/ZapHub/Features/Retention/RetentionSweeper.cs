@@ -58,10 +58,11 @@ public sealed class RetentionSweeper(IServiceScopeFactory scopes, TimeProvider t
                 .Select(e => new Row(e.Id, e.OccurredAt, e.Sequence != null)).ToListAsync(ct), (db, ids) => db.Events.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(e => ids.Contains(e.Id)).ExecuteDeleteAsync(ct), now - o.Events, ct),
             ["audit"] = await AuditAsync(now - o.Audit, ct),
         };
-        foreach (var (table, count) in removed.Where(r => r.Value > 0))
+        foreach (var (table, count) in removed)
         {
+            // Zero too: every table's series exists from the first sweep on.
             metrics.Pruned(table, count);
-            logger.LogInformation("Retention removed {Count} rows of {Table}", count, table);
+            if (count > 0) logger.LogInformation("Retention removed {Count} rows of {Table}", count, table);
         }
         return removed;
     }

@@ -25,6 +25,7 @@ public sealed class StateGauges
         IReadOnlyList<(string Band, int Count)> DailyLimitUse, long SentToday);
 
     private static readonly Snapshot Empty = new([], [], 0, 0, [], 0, 0, 0, [], 0);
+    private static readonly string[] Bands = ["under_50", "50_80", "80_100", "at_limit", "no_limit"];
     private static readonly MessageStatus[] Open = [MessageStatus.Scheduled, MessageStatus.Queued, MessageStatus.Held, MessageStatus.Sending, MessageStatus.InDoubt];
 
     private readonly IServiceScopeFactory scopes;
@@ -93,8 +94,10 @@ public sealed class StateGauges
         var inboxOldest = inboxDepth == 0 ? (DateTime?)null : await inbox.MinAsync(e => (DateTime?)e.ReceivedAt, ct);
 
         var messages = db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter]);
-        var outbox = (await messages.Where(m => Open.Contains(m.Status)).GroupBy(m => m.Status).Select(g => new { g.Key, Count = g.Count() }).ToListAsync(ct))
-            .Select(o => (o.Key.ToString(), o.Count)).ToList();
+        // Every status and band is reported, zero included, so an alert never has to tell "none" from "no series".
+        var open = (await messages.Where(m => Open.Contains(m.Status)).GroupBy(m => m.Status).Select(g => new { g.Key, Count = g.Count() }).ToListAsync(ct))
+            .ToDictionary(o => o.Key, o => o.Count);
+        var outbox = Open.Select(status => (status.ToString(), open.GetValueOrDefault(status))).ToList();
         var oldestDue = await messages.Where(m => m.Status == MessageStatus.Queued && m.DueAt <= now).MinAsync(m => (DateTime?)m.DueAt, ct);
 
         var deliveries = db.WebhookDeliveries.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(d => d.Status == DeliveryStatus.Pending);
@@ -130,6 +133,6 @@ public sealed class StateGauges
                 : (s.SentToday * 100 / Math.Max(1, limit)) switch { < 50 => "under_50", < 80 => "50_80", _ => "80_100" };
             bands[band] = bands.GetValueOrDefault(band) + 1;
         }
-        return (bands.Select(b => (b.Key, b.Value)).ToList(), sent);
+        return (Bands.Select(b => (b, bands.GetValueOrDefault(b))).ToList(), sent);
     }
 }
