@@ -103,12 +103,14 @@ public sealed class WebhookSender(IServiceScopeFactory scopes, TimeProvider time
     /// </summary>
     private async Task<List<long>> LeaseAsync(ZapHubDb db, DateTime now, int limit, List<Guid> skipEndpoints, CancellationToken ct)
     {
-        var skip = skipEndpoints.Count == 0 ? "" : $" AND \"EndpointId\" NOT IN ({string.Join(", ", skipEndpoints.Select((_, i) => "{" + (i + 4) + "}"))})";
-        var due = "SELECT \"Id\", ROW_NUMBER() OVER (PARTITION BY \"EndpointId\" ORDER BY \"NextAttemptAt\") AS rn FROM \"WebhookDeliveries\" " +
-                  $"WHERE \"Status\" = 'Pending' AND \"NextAttemptAt\" <= {{1}} AND (\"LeaseUntil\" IS NULL OR \"LeaseUntil\" < {{1}}){skip}";
-        var sql = "UPDATE \"WebhookDeliveries\" SET \"LeaseUntil\" = {0} WHERE \"Id\" IN (SELECT \"Id\" FROM \"WebhookDeliveries\" WHERE \"Id\" IN " +
-                  $"(SELECT \"Id\" FROM ({due}) ranked WHERE rn <= {{3}}) ORDER BY \"NextAttemptAt\" LIMIT {{2}}{(db is PostgresZapHubDb ? " FOR UPDATE SKIP LOCKED" : "")}) " +
-                  "RETURNING \"Id\" AS \"Value\"";
+        var d = SqlNames.Of<WebhookDelivery>(db);
+        var (id, endpoint, next, lease) = (d[nameof(WebhookDelivery.Id)], d[nameof(WebhookDelivery.EndpointId)], d[nameof(WebhookDelivery.NextAttemptAt)], d[nameof(WebhookDelivery.LeaseUntil)]);
+        var skip = skipEndpoints.Count == 0 ? "" : $" AND {endpoint} NOT IN ({string.Join(", ", skipEndpoints.Select((_, i) => "{" + (i + 4) + "}"))})";
+        var due = $"SELECT {id}, ROW_NUMBER() OVER (PARTITION BY {endpoint} ORDER BY {next}) AS rn FROM {d} " +
+                  $"WHERE {d[nameof(WebhookDelivery.Status)]} = 'Pending' AND {next} <= {{1}} AND ({lease} IS NULL OR {lease} < {{1}}){skip}";
+        var sql = $"UPDATE {d} SET {lease} = {{0}} WHERE {id} IN (SELECT {id} FROM {d} WHERE {id} IN " +
+                  $"(SELECT {id} FROM ({due}) ranked WHERE rn <= {{3}}) ORDER BY {next} LIMIT {{2}}{(db is PostgresZapHubDb ? " FOR UPDATE SKIP LOCKED" : "")}) " +
+                  $"RETURNING {id} AS \"Value\"";
         object[] parameters = [now + options.Value.Timeout + TimeSpan.FromMinutes(1), now, limit, options.Value.MaxConcurrentPerEndpoint, .. skipEndpoints.Cast<object>()];
         // Woken by every relayed batch, most often with nothing due (no endpoints): a read finds that out without
         // taking SQLite's write lock.

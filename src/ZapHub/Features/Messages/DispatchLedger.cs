@@ -85,8 +85,9 @@ public sealed class DispatchLedger : BackgroundService
             // The numbers' rows first, in one order on every node: two groups can wait on each other but never deadlock.
             // NO KEY: the lock an update takes anyway, which still lets inserts that reference the number check their key.
             var numbers = new Sql(db);
+            var n = SqlNames.Of<Session>(db);
             await numbers.ExecuteAsync(db,
-                $"SELECT 1 FROM \"Sessions\" WHERE \"Id\" {numbers.In(batch.Select(SessionOf).Distinct())} ORDER BY \"Id\" FOR NO KEY UPDATE", ct);
+                $"SELECT 1 FROM {n} WHERE {n["Id"]} {numbers.In(batch.Select(SessionOf).Distinct())} ORDER BY {n["Id"]} FOR NO KEY UPDATE", ct);
         }
         // Ends first: a lane submits its next start right after the last end, and that start must find the slot freed.
         var ends = batch.OfType<End>().ToList();
@@ -110,26 +111,29 @@ public sealed class DispatchLedger : BackgroundService
         // One start per number per group: a node runs one lane per number, so a second one would be a bug; it waits its turn.
         var first = steps.DistinctBy(b => b.SessionId).ToHashSet();
         var take = new Sql(db);
+        var m = SqlNames.Of<Message>(db);
         var taken = await take.IdsAsync(db,
-            $"UPDATE \"Messages\" SET \"Status\" = 'Sending', \"Attempts\" = \"Attempts\" + 1, \"LeaseUntil\" = {take.P(steps.Max(b => b.LeaseUntil))}, " +
-            $"\"StatusReason\" = NULL, \"UpdatedAt\" = {take.P(steps.Max(b => b.Now))}, \"Version\" = \"Version\" + 1 " +
-            $"WHERE \"LeaseOwner\" = {take.P(node.Id)} AND \"Status\" IN ('Queued', 'Scheduled', 'Held') AND \"Id\" {take.In(first.Select(b => b.MessageId))} " +
-            "RETURNING \"Id\" AS \"Value\"", ct);
+            $"UPDATE {m} SET {m["Status"]} = 'Sending', {m["Attempts"]} = {m["Attempts"]} + 1, {m["LeaseUntil"]} = {take.P(steps.Max(b => b.LeaseUntil))}, " +
+            $"{m["StatusReason"]} = NULL, {m["UpdatedAt"]} = {take.P(steps.Max(b => b.Now))}, {m["Version"]} = {m["Version"]} + 1 " +
+            $"WHERE {m["LeaseOwner"]} = {take.P(node.Id)} AND {m["Status"]} IN ('Queued', 'Scheduled', 'Held') AND {m["Id"]} {take.In(first.Select(b => b.MessageId))} " +
+            $"RETURNING {m["Id"]} AS \"Value\"", ct);
         var mine = steps.Where(b => taken.Contains(b.MessageId)).ToList();
         var slotted = new HashSet<Guid>();
         if (mine.Count > 0)
         {
             var slot = new Sql(db);
+            var n = SqlNames.Of<Session>(db);
+            string S(string column) => $"{n}.{n[column]}";
             var rows = slot.Rows(mine, b => b.SessionId, b => b.Today, b => b.DailyLimit ?? int.MaxValue, b => b.Now, b => b.SlotLockUntil);
             slotted = await slot.IdsAsync(db,
                 $"WITH v(\"Number\", \"Today\", \"DailyLimit\", \"Now\", \"LockUntil\") AS ({rows}) " +
-                "UPDATE \"Sessions\" SET \"NextSendAt\" = v.\"LockUntil\", \"SentTodayDate\" = v.\"Today\", " +
-                "\"SentToday\" = CASE WHEN \"Sessions\".\"SentTodayDate\" = v.\"Today\" THEN \"Sessions\".\"SentToday\" + 1 ELSE 1 END " +
-                "FROM v WHERE \"Sessions\".\"Id\" = v.\"Number\" AND (\"Sessions\".\"NextSendAt\" IS NULL OR \"Sessions\".\"NextSendAt\" <= v.\"Now\") " +
+                $"UPDATE {n} SET {n["NextSendAt"]} = v.\"LockUntil\", {n["SentTodayDate"]} = v.\"Today\", " +
+                $"{n["SentToday"]} = CASE WHEN {S("SentTodayDate")} = v.\"Today\" THEN {S("SentToday")} + 1 ELSE 1 END " +
+                $"FROM v WHERE {S("Id")} = v.\"Number\" AND ({S("NextSendAt")} IS NULL OR {S("NextSendAt")} <= v.\"Now\") " +
                 // The number can send right now: the lane may have decided on a copy of it read a moment ago.
-                "AND \"Sessions\".\"Enabled\" AND \"Sessions\".\"State\" = 'Connected' AND (\"Sessions\".\"PausedUntil\" IS NULL OR \"Sessions\".\"PausedUntil\" <= v.\"Now\") " +
-                "AND (\"Sessions\".\"SentTodayDate\" IS NULL OR \"Sessions\".\"SentTodayDate\" <> v.\"Today\" OR \"Sessions\".\"SentToday\" < v.\"DailyLimit\") " +
-                "RETURNING \"Id\" AS \"Value\"", ct);
+                $"AND {S("Enabled")} AND {S("State")} = 'Connected' AND ({S("PausedUntil")} IS NULL OR {S("PausedUntil")} <= v.\"Now\") " +
+                $"AND ({S("SentTodayDate")} IS NULL OR {S("SentTodayDate")} <> v.\"Today\" OR {S("SentToday")} < v.\"DailyLimit\") " +
+                $"RETURNING {n["Id"]} AS \"Value\"", ct);
         }
         for (var i = 0; i < steps.Count; i++)
         {
@@ -163,18 +167,21 @@ public sealed class DispatchLedger : BackgroundService
         if (sent.Count > 0)
         {
             var messages = new Sql(db);
+            var m = SqlNames.Of<Message>(db);
+            string M(string column) => $"{m}.{m[column]}";
             var owner = messages.P(node.Id);
             var rows = messages.Rows(sent, e => e.MessageId, e => e.Outcome.ProviderMessageId!, e => e.At);
             await messages.ExecuteAsync(db,
                 $"WITH v(\"Message\", \"ProviderId\", \"At\") AS ({rows}) " +
-                "UPDATE \"Messages\" SET \"Status\" = 'Sent', \"ProviderMessageId\" = v.\"ProviderId\", \"SentAt\" = v.\"At\", \"UpdatedAt\" = v.\"At\", " +
-                "\"StatusReason\" = NULL, \"FailureCategory\" = NULL, \"HeldSince\" = NULL, \"LeaseOwner\" = NULL, \"LeaseUntil\" = NULL, \"Version\" = \"Messages\".\"Version\" + 1 " +
-                $"FROM v WHERE \"Messages\".\"Id\" = v.\"Message\" AND \"Messages\".\"LeaseOwner\" = {owner} AND \"Messages\".\"Status\" IN ('Sending', 'InDoubt')", ct);
+                $"UPDATE {m} SET {m["Status"]} = 'Sent', {m["ProviderMessageId"]} = v.\"ProviderId\", {m["SentAt"]} = v.\"At\", {m["UpdatedAt"]} = v.\"At\", " +
+                $"{m["StatusReason"]} = NULL, {m["FailureCategory"]} = NULL, {m["HeldSince"]} = NULL, {m["LeaseOwner"]} = NULL, {m["LeaseUntil"]} = NULL, {m["Version"]} = {M("Version")} + 1 " +
+                $"FROM v WHERE {M("Id")} = v.\"Message\" AND {M("LeaseOwner")} = {owner} AND {M("Status")} IN ('Sending', 'InDoubt')", ct);
             // The number's slot frees after its gap.
             var slots = new Sql(db);
+            var n = SqlNames.Of<Session>(db);
             rows = slots.Rows(sent, e => e.SessionId, e => e.NextSendAt);
             await slots.ExecuteAsync(db,
-                $"WITH v(\"Number\", \"Next\") AS ({rows}) UPDATE \"Sessions\" SET \"NextSendAt\" = v.\"Next\" FROM v WHERE \"Sessions\".\"Id\" = v.\"Number\"", ct);
+                $"WITH v(\"Number\", \"Next\") AS ({rows}) UPDATE {n} SET {n["NextSendAt"]} = v.\"Next\" FROM v WHERE {n}.{n["Id"]} = v.\"Number\"", ct);
         }
         foreach (var e in steps)
         {

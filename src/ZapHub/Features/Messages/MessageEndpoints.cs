@@ -20,6 +20,9 @@ public static class MessageEndpoints
         services.AddScoped<IGatewaySignalHandler, MessageSignalHandler>();
         services.AddSingleton<DispatchLedger>();
         services.AddHostedService(sp => sp.GetRequiredService<DispatchLedger>());
+        services.AddSingleton<SendRules>();
+        services.AddSingleton<OutboxLeases>();
+        services.AddSingleton<MessageWaits>();
         services.AddSingleton<MessageDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<MessageDispatcher>());
         services.AddScoped<MessageService>();
