@@ -99,43 +99,35 @@ public sealed class RetentionSweeper(IServiceScopeFactory scopes, TimeProvider t
     /// <summary>Finished and received messages, per tenant through its (tenant, created) index; their timelines go with them.</summary>
     private async Task<int> MessagesAsync(DateTime before, CancellationToken ct)
     {
-        var batch = options.Value.BatchSize;
         List<Guid> tenants;
         await using (var scope = WorkerScope(out var db))
             tenants = await db.Tenants.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Select(t => t.Id).ToListAsync(ct);
         var total = 0;
         foreach (var tenant in tenants)
-        {
-            int removed;
-            do
-            {
-                await using var scope = WorkerScope(out var db);
-                var messages = db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter]);
-                var ids = await messages.Where(m => m.TenantId == tenant && m.CreatedAt < before && Finished.Contains(m.Status))
-                    .OrderBy(m => m.CreatedAt).Select(m => m.Id).Take(batch).ToListAsync(ct);
-                if (ids.Count == 0) break;
-                using (await writeGate.EnterAsync(db, ct))
-                    removed = await messages.Where(m => ids.Contains(m.Id)).ExecuteDeleteAsync(ct);
-                total += removed;
-                await Task.Delay(Breath, ct);
-            }
-            while (removed == batch && !ct.IsCancellationRequested);
-        }
+            total += await OldestFirstAsync(
+                (db, n) => db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(m => m.TenantId == tenant && m.CreatedAt < before && Finished.Contains(m.Status))
+                    .OrderBy(m => m.CreatedAt).Select(m => m.Id).Take(n).ToListAsync(ct),
+                (db, ids) => db.Messages.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(m => ids.Contains(m.Id)).ExecuteDeleteAsync(ct), ct);
         return total;
     }
 
-    private async Task<int> AuditAsync(DateTime before, CancellationToken ct)
+    /// <summary>Audit entries, through their time index.</summary>
+    private Task<int> AuditAsync(DateTime before, CancellationToken ct) => OldestFirstAsync(
+        (db, n) => db.AuditEntries.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(a => a.At < before).OrderBy(a => a.At).Select(a => a.Id).Take(n).ToListAsync(ct),
+        (db, ids) => db.AuditEntries.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(a => ids.Contains(a.Id)).ExecuteDeleteAsync(ct), ct);
+
+    /// <summary>Batches of the oldest rows past the window (<paramref name="next"/> finds them), until none is left.</summary>
+    private async Task<int> OldestFirstAsync(Func<ZapHubDb, int, Task<List<Guid>>> next, Func<ZapHubDb, List<Guid>, Task<int>> delete, CancellationToken ct)
     {
         var batch = options.Value.BatchSize;
         int removed, total = 0;
         do
         {
             await using var scope = WorkerScope(out var db);
-            var audit = db.AuditEntries.IgnoreQueryFilters([ZapHubDb.TenantFilter]);
-            var ids = await audit.Where(a => a.At < before).OrderBy(a => a.At).Select(a => a.Id).Take(batch).ToListAsync(ct);
+            var ids = await next(db, batch);
             if (ids.Count == 0) break;
             using (await writeGate.EnterAsync(db, ct))
-                removed = await audit.Where(a => ids.Contains(a.Id)).ExecuteDeleteAsync(ct);
+                removed = await delete(db, ids);
             total += removed;
             await Task.Delay(Breath, ct);
         }

@@ -48,8 +48,16 @@ public sealed class TransitionLog(ILogger<TransitionLog> logger) : SaveChangesIn
     private void Collect(DbContext? context)
     {
         if (context is null || !logger.IsEnabled(LogLevel.Information)) return;
-        var added = context.ChangeTracker.Entries<SessionEvent>().Where(e => e.State == EntityState.Added && e.Entity.FromState != e.Entity.ToState).Select(e => e.Entity).ToList();
-        if (added.Count > 0) pending.AddOrUpdate(context, added);
+        // A new row is Added from the moment it is added: no need for a second change detection on every save (EF runs its own).
+        var tracker = context.ChangeTracker;
+        var detect = tracker.AutoDetectChangesEnabled;
+        tracker.AutoDetectChangesEnabled = false;
+        try
+        {
+            var added = tracker.Entries<SessionEvent>().Where(e => e.State == EntityState.Added && e.Entity.FromState != e.Entity.ToState).Select(e => e.Entity).ToList();
+            if (added.Count > 0) pending.AddOrUpdate(context, added);
+        }
+        finally { tracker.AutoDetectChangesEnabled = detect; }
     }
 
     private void Log(DbContext? context)
