@@ -45,7 +45,7 @@ public partial class TextTests
         var expected = Consts(typeof(ZapHub.Gateways.SessionReasons)).Select(c => "reason." + c)
             .Concat(Consts(typeof(ZapHub.Features.Sessions.Causes)).Select(c => "cause." + c))
             .Concat(Consts(typeof(ZapHub.Features.Messages.Governor.Reasons)).Select(c => "mreason." + c))
-            .Concat(ZapHub.Features.Tenancy.ApiScopes.All.Select(c => "scope." + c))
+            .Concat(ZapHub.Features.PlatformKeys.PlatformScopes.All.Select(c => "scope." + c))
             .Concat(Enum.GetNames<ZapHub.Gateways.SessionState>().Select(c => "state." + c))
             .Concat(Enum.GetNames<ZapHub.Features.Messages.MessageStatus>().Select(c => "mstatus." + c))
             .Concat(Enum.GetNames<ZapHub.Features.Tenancy.TenantRole>().Select(c => "role." + c))

@@ -115,17 +115,18 @@ public sealed class StateGauges
     private static async Task<(List<(string, int)>, long)> DailyLimitUseAsync(ZapHubDb db, DateTime now, CancellationToken ct)
     {
         var senders = await db.Sessions.IgnoreQueryFilters([ZapHubDb.TenantFilter]).AsNoTracking().Where(s => s.SentToday > 0 && s.SentTodayDate != null).ToListAsync(ct);
+        var tenantIds = senders.Select(s => s.TenantId).Distinct().ToList();
+        // Two queries for all the tenants with a sender, not two per tenant.
+        var settings = await db.MessagingSettings.IgnoreQueryFilters([ZapHubDb.TenantFilter]).AsNoTracking().Where(x => tenantIds.Contains(x.TenantId)).ToDictionaryAsync(x => x.TenantId, ct);
+        var zones = await db.Tenants.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(t => tenantIds.Contains(t.Id)).ToDictionaryAsync(t => t.Id, t => t.TimeZone, ct);
         var bands = new Dictionary<string, int>();
         long sent = 0;
         var rules = new Dictionary<Guid, (MessagingSettings Settings, TimeZoneInfo Zone)>();
         foreach (var s in senders)
         {
             if (!rules.TryGetValue(s.TenantId, out var r))
-            {
-                var zone = await db.Tenants.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(t => t.Id == s.TenantId).Select(t => t.TimeZone).FirstOrDefaultAsync(ct);
-                rules[s.TenantId] = r = (await MessagingSettingsService.LoadAsync(db, s.TenantId, ct),
-                    TimeZoneInfo.FindSystemTimeZoneById(zone ?? Features.Tenancy.Tenant.DefaultTimeZone));
-            }
+                rules[s.TenantId] = r = (settings.GetValueOrDefault(s.TenantId) ?? new MessagingSettings { TenantId = s.TenantId },
+                    TimeZoneInfo.FindSystemTimeZoneById(zones.GetValueOrDefault(s.TenantId) ?? Features.Tenancy.Tenant.DefaultTimeZone));
             if (s.SentTodayDate != Governor.Today(r.Zone, now)) continue;
             sent += s.SentToday;
             var band = Governor.DailyLimit(s, r.Settings, r.Zone, now) is not { } limit ? "no_limit"
