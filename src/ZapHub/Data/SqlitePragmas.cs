@@ -21,7 +21,7 @@ public sealed class SqlitePragmas(string synchronous) : DbConnectionInterceptor
     {
         if (!IsNew(connection, out var handle)) return;
         using var command = connection.CreateCommand();
-        command.CommandText = Sql;
+        command.CommandText = SqlFor(connection);
         command.ExecuteNonQuery();
         Applied.AddOrUpdate(handle, this);
     }
@@ -30,7 +30,7 @@ public sealed class SqlitePragmas(string synchronous) : DbConnectionInterceptor
     {
         if (!IsNew(connection, out var handle)) return;
         await using var command = connection.CreateCommand();
-        command.CommandText = Sql;
+        command.CommandText = SqlFor(connection);
         await command.ExecuteNonQueryAsync(cancellationToken);
         Applied.AddOrUpdate(handle, this);
     }
@@ -41,5 +41,11 @@ public sealed class SqlitePragmas(string synchronous) : DbConnectionInterceptor
         return !Applied.TryGetValue(handle, out _);
     }
 
-    private string Sql => $"PRAGMA journal_mode=WAL; PRAGMA synchronous={synchronous}; PRAGMA busy_timeout=5000;";
+    /// <summary>
+    /// The journal mode is the file's, set by the first connection that may write: EF Core checks that the file exists
+    /// through a read-only connection, and on a file not yet in WAL (a restored copy) switching it there fails.
+    /// </summary>
+    private string SqlFor(DbConnection connection) =>
+        (new SqliteConnectionStringBuilder(connection.ConnectionString).Mode == SqliteOpenMode.ReadOnly ? "" : "PRAGMA journal_mode=WAL; ")
+        + $"PRAGMA synchronous={synchronous}; PRAGMA busy_timeout=5000;";
 }

@@ -54,16 +54,9 @@ public static class SqliteBackup
         if (File.Exists(target))
             return Refuse($"A database already exists at {target}. Restore into an empty data folder (Storage:DataDirectory), or stop ZapHub and move that one aside first.");
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-        var partial = target + ".partial";
-        File.Copy(backup, partial, overwrite: true);
-        // A copy is written in rollback-journal mode; ZapHub runs its database in WAL mode, which takes a write to set.
-        await using (var connection = Open(partial, SqliteOpenMode.ReadWrite))
-        {
-            await using var wal = connection.CreateCommand();
-            wal.CommandText = "PRAGMA journal_mode = WAL";
-            await wal.ExecuteNonQueryAsync();
-        }
-        File.Move(partial, target);
+        // Copied under another name first: a database appears whole or not at all. ZapHub switches it to WAL when it opens it.
+        File.Copy(backup, target + ".partial", overwrite: true);
+        File.Move(target + ".partial", target);
         Console.WriteLine($"Restored {backup} to {target}. Start ZapHub with the same key-encryption certificate; it migrates the database if the backup is from an older version.");
         return 0;
     }
