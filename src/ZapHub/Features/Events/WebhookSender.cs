@@ -106,12 +106,15 @@ public sealed class WebhookSender(IServiceScopeFactory scopes, TimeProvider time
         var d = SqlNames.Of<WebhookDelivery>(db);
         var (id, endpoint, next, lease) = (d[nameof(WebhookDelivery.Id)], d[nameof(WebhookDelivery.EndpointId)], d[nameof(WebhookDelivery.NextAttemptAt)], d[nameof(WebhookDelivery.LeaseUntil)]);
         var skip = skipEndpoints.Count == 0 ? "" : $" AND {endpoint} NOT IN ({string.Join(", ", skipEndpoints.Select((_, i) => "{" + (i + 4) + "}"))})";
+        var leasable = $"{d[nameof(WebhookDelivery.Status)]} = 'Pending' AND ({lease} IS NULL OR {lease} < {{1}})";
         var due = $"SELECT {id}, ROW_NUMBER() OVER (PARTITION BY {endpoint} ORDER BY {next}) AS rn FROM {d} " +
-                  $"WHERE {d[nameof(WebhookDelivery.Status)]} = 'Pending' AND {next} <= {{1}} AND ({lease} IS NULL OR {lease} < {{1}}){skip}";
-        var sql = $"UPDATE {d} SET {lease} = {{0}} WHERE {id} IN (SELECT {id} FROM {d} WHERE {id} IN " +
+                  $"WHERE {leasable} AND {next} <= {{1}}{skip}";
+        // The ranking reads a snapshot; the locking read checks again that each row is still leasable, since PostgreSQL
+        // re-evaluates only the locking query's own conditions on a row another node leased (and committed) meanwhile.
+        var sql = $"UPDATE {d} SET {lease} = {{0}} WHERE {id} IN (SELECT {id} FROM {d} WHERE {leasable} AND {id} IN " +
                   $"(SELECT {id} FROM ({due}) ranked WHERE rn <= {{3}}) ORDER BY {next} LIMIT {{2}}{(db is PostgresZapHubDb ? " FOR UPDATE SKIP LOCKED" : "")}) " +
                   $"RETURNING {id} AS \"Value\"";
-        object[] parameters = [now + options.Value.Timeout + TimeSpan.FromMinutes(1), now, limit, options.Value.MaxConcurrentPerEndpoint, .. skipEndpoints.Cast<object>()];
+        object[] parameters = [now + options.Value.Timeout + LeaseMargin, now, limit, options.Value.MaxConcurrentPerEndpoint, .. skipEndpoints.Cast<object>()];
         // Woken by every relayed batch, most often with nothing due (no endpoints): a read finds that out without
         // taking SQLite's write lock.
         if (!await db.WebhookDeliveries.IgnoreQueryFilters([ZapHubDb.TenantFilter]).AnyAsync(d => d.Status == DeliveryStatus.Pending && d.NextAttemptAt <= now, ct))

@@ -42,7 +42,9 @@ public sealed class OutboxLeases(IServiceScopeFactory scopes, IOptions<Messaging
             $"ORDER BY {due} LIMIT {{3}} * 4) candidates";
         var sql =
             $"UPDATE {m} SET {m[nameof(Message.LeaseOwner)]} = {{0}}, {m[nameof(Message.LeaseUntil)]} = {{1}}, {m[nameof(Message.Version)]} = {m[nameof(Message.Version)]} + 1 " +
-            $"WHERE {id} IN (SELECT {id} FROM {m} WHERE {id} IN (SELECT {id} FROM ({ranked}) ranked WHERE rn <= {{4}}) " +
+            // The ranking reads a snapshot: the locking read checks again that each row is still unleased (PostgreSQL
+            // re-evaluates only the locking query's own conditions on a row another node took meanwhile).
+            $"WHERE {id} IN (SELECT {id} FROM {m} WHERE {m[nameof(Message.LeaseOwner)]} IS NULL AND {m[nameof(Message.Status)]} IN ('Queued', 'Scheduled', 'Held') AND {id} IN (SELECT {id} FROM ({ranked}) ranked WHERE rn <= {{4}}) " +
             $"ORDER BY {due} LIMIT {{3}}{(db is PostgresZapHubDb ? " FOR UPDATE SKIP LOCKED" : "")}) RETURNING {id} AS \"Value\"";
         object[] parameters = [node.Id, now + options.Value.LeaseDuration, now, limit, options.Value.MaxLeasedPerSession, .. skipSessions.Cast<object>()];
         List<Guid> ids;
