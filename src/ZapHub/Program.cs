@@ -1,3 +1,4 @@
+using ZapHub.Platform.Cluster;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using ZapHub.Components;
@@ -51,6 +52,7 @@ try
     builder.AddKeyRing();
     builder.Services
         .AddData()
+        .AddCluster()
         .AddAccounts(builder.Configuration)
         .AddTenancy()
         .AddAdmin()

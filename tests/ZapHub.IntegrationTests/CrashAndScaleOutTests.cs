@@ -10,6 +10,7 @@ namespace ZapHub.IntegrationTests;
 /// The outbox's promises under real process failure: ZapHub killed with SIGKILL in the middle of a dispatch,
 /// and two ZapHub processes draining one queue. The emulator, which outlives them, counts what it received.
 /// </summary>
+[Collection(ProcessCollection.Name)]
 public class CrashAndScaleOutTests(ITestOutputHelper output)
 {
     private static object Settings(int minGapMs, string inDoubt) => new

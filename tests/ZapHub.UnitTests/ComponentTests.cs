@@ -103,7 +103,7 @@ public class ComponentTests : BunitContext
     {
         SessionState[] states = [SessionState.Connected, SessionState.Connected, SessionState.Disconnected, SessionState.AwaitingScan,
             SessionState.Starting, SessionState.Pairing, SessionState.Failed, SessionState.Disabled];
-        var tiles = Render<StatTiles>(p => p.Add(t => t.Sessions, states.Select(Session).ToList()));
+        var tiles = Render<StatTiles>(p => p.Add(t => t.Counts, states.GroupBy(s => s).ToDictionary(g => g.Key, g => g.Count())));
         string Tile(string id) => tiles.Find($"[data-testid=tile-{id}]").TextContent;
         Assert.Equal(("8", "2", "1", "3", "1"), (Tile("total"), Tile("connected"), Tile("disconnected"), Tile("waiting"), Tile("error")));
     }

@@ -1,3 +1,4 @@
+using ZapHub.Platform.Cluster;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;

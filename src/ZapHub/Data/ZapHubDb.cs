@@ -8,6 +8,7 @@ using ZapHub.Features.Events;
 using ZapHub.Features.Gateways;
 using ZapHub.Features.Messages;
 using ZapHub.Features.Sessions;
+using ZapHub.Platform.Cluster;
 using ZapHub.Features.GatewayWebhooks;
 using ZapHub.Features.Tenancy;
 
@@ -74,6 +75,7 @@ public abstract class ZapHubDb(DbContextOptions options)
     public DbSet<WebhookEndpoint> WebhookEndpoints => Set<WebhookEndpoint>();
     public DbSet<WebhookDelivery> WebhookDeliveries => Set<WebhookDelivery>();
     public DbSet<WebhookAttempt> WebhookAttempts => Set<WebhookAttempt>();
+    public DbSet<WorkLease> WorkLeases => Set<WorkLease>();
 
     /// <summary>Set when this unit of work added events, so the relay is woken once they are committed.</summary>
     public bool WroteEvents { get; set; }
@@ -147,7 +149,14 @@ public abstract class ZapHubDb(DbContextOptions options)
             e.Property(g => g.Name).HasMaxLength(100);
             e.Property(g => g.BaseUrl).HasMaxLength(500);
             e.Property(g => g.Kind).HasConversion<string>().HasMaxLength(16);
+            e.Property(g => g.UnreachableNote).HasMaxLength(1000);
             e.HasOne<Tenant>().WithMany().HasForeignKey(g => g.OwnerTenantId).OnDelete(DeleteBehavior.Cascade);
+        });
+        b.Entity<WorkLease>(e =>
+        {
+            e.HasKey(l => new { l.Role, l.Partition });
+            e.Property(l => l.Role).HasMaxLength(32);
+            e.Property(l => l.Holder).HasMaxLength(100);
         });
         b.Entity<GatewayLeftover>(e =>
         {
@@ -187,7 +196,8 @@ public abstract class ZapHubDb(DbContextOptions options)
         {
             e.HasIndex(x => new { x.SessionId, x.DedupeKey }).IsUnique();
             // The processor's work list: what arrived and is not processed yet.
-            e.HasIndex(x => x.Id, "IX_GatewayEvents_Unprocessed").HasFilter("\"ProcessedAt\" IS NULL");
+            // The processors' work lists: per partition, what arrived and is not processed yet.
+            e.HasIndex(x => new { x.Partition, x.Id }, "IX_GatewayEvents_Unprocessed").HasFilter("\"ProcessedAt\" IS NULL");
             e.HasOne<Session>().WithMany().HasForeignKey(x => x.SessionId).OnDelete(DeleteBehavior.Cascade);
             e.Property(x => x.DedupeKey).HasMaxLength(100);
         });
@@ -282,9 +292,10 @@ public abstract class ZapHubDb(DbContextOptions options)
         {
             e.ToTable("Events");
             // Stream cursors read numbered events only; partial, so writing an event (unnumbered) costs two index entries less.
-            e.HasIndex(x => x.Sequence).HasFilter("\"Sequence\" IS NOT NULL");
             // The relay's work list: committed events not yet numbered.
-            e.HasIndex(x => x.Id, "IX_Events_Unsequenced").HasFilter("\"Sequence\" IS NULL");
+            e.HasIndex(x => new { x.Partition, x.Id }, "IX_Events_Unsequenced").HasFilter("\"Sequence\" IS NULL");
+            // Where each partition's numbering stands.
+            e.HasIndex(x => new { x.Partition, x.Sequence }, "IX_Events_PartitionSequence").HasFilter("\"Sequence\" IS NOT NULL");
             e.HasIndex(x => new { x.TenantId, x.Sequence }).HasFilter("\"Sequence\" IS NOT NULL");
             e.HasIndex(x => new { x.TenantId, x.OccurredAt });
             e.HasIndex(x => x.PublicId).IsUnique();

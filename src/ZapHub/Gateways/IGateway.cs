@@ -64,6 +64,9 @@ public static class Leftovers
 
     /// <summary>Session data the gateway keeps (a token file) and relaunches at its next start.</summary>
     public const string StoredSession = "stored_session";
+
+    /// <summary>A number moved to another gateway while this one did not answer; its instance may still be here.</summary>
+    public const string MovedAway = "moved_away";
 }
 
 /// <summary>
@@ -83,6 +86,13 @@ public interface IGateway
     Task<ConnectOutcome> ConnectAsync(GatewaySession session, string? pairingPhone, CancellationToken ct);
 
     Task<ObservedState> GetStateAsync(GatewaySession session, CancellationToken ct);
+
+    /// <summary>
+    /// Every instance the server holds, by name, with the state it reports, in one call; null where the provider has no
+    /// such call (the reconciler then reads numbers one at a time). A state read this way may lag the live one: it screens
+    /// numbers, and a number whose listed state disagrees with ZapHub's is read on its own.
+    /// </summary>
+    Task<IReadOnlyDictionary<string, ObservedState>?> ListInstancesAsync(CancellationToken ct);
 
     /// <summary>
     /// The stops. Each makes whatever calls its provider needs, then checks the gateway's own answer: it returns what is

@@ -14,6 +14,7 @@ public sealed class MeasuredGateway(IGateway inner, ZapHubMetrics metrics) : IGa
     public Task<Provisioned> ProvisionAsync(GatewaySession session, CancellationToken ct) => Measure("provision", () => inner.ProvisionAsync(session, ct));
     public Task<ConnectOutcome> ConnectAsync(GatewaySession session, string? pairingPhone, CancellationToken ct) => Measure("connect", () => inner.ConnectAsync(session, pairingPhone, ct));
     public Task<ObservedState> GetStateAsync(GatewaySession session, CancellationToken ct) => Measure("state", () => inner.GetStateAsync(session, ct));
+    public Task<IReadOnlyDictionary<string, ObservedState>?> ListInstancesAsync(CancellationToken ct) => Measure("list", () => inner.ListInstancesAsync(ct));
     public Task<StopResult> LogoutAsync(GatewaySession session, CancellationToken ct) => Measure("logout", () => inner.LogoutAsync(session, ct));
     public Task<StopResult> CloseAsync(GatewaySession session, CancellationToken ct) => Measure("close", () => inner.CloseAsync(session, ct));
     public Task<StopResult> DeleteAsync(GatewaySession session, CancellationToken ct) => Measure("delete", () => inner.DeleteAsync(session, ct));

@@ -16,6 +16,9 @@ public sealed class WebhookSink : IAsyncDisposable
     private readonly WebApplication app;
     public ConcurrentQueue<(string Path, JsonElement Body)> Received { get; } = new();
 
+    /// <summary>The webhook-id of every request received, repeats included.</summary>
+    public ConcurrentQueue<string> Ids { get; } = new();
+
     /// <summary>Status codes to answer the next requests with, in order; 200 once they run out.</summary>
     public ConcurrentQueue<int> Answers { get; } = new();
     public Uri BaseAddress { get; }
@@ -33,6 +36,7 @@ public sealed class WebhookSink : IAsyncDisposable
         {
             var body = await JsonSerializer.DeserializeAsync<JsonElement>(http.Request.Body);
             sink!.Received.Enqueue((http.Request.Path.Value!, body));
+            sink.Ids.Enqueue(http.Request.Headers["webhook-id"].ToString());
             return Results.StatusCode(sink.Answers.TryDequeue(out var status) ? status : 200);
         });
         await app.StartAsync();

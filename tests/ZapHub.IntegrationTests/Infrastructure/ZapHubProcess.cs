@@ -89,6 +89,8 @@ public sealed class ZapHubProcess : IAsyncDisposable
         get { lock (output) return string.Join('\n', output); }
     }
 
+    public int ProcessId => process.Id;
+
     /// <summary>SIGKILL: no shutdown code runs, exactly like a crash or the OOM killer.</summary>
     public async Task KillAsync()
     {
@@ -104,7 +106,7 @@ public sealed class ZapHubProcess : IAsyncDisposable
     }
 
     /// <summary>Operator and tenant set-up through the public API, as an installer would do it.</summary>
-    public async Task<HttpClient> SetUpTenantAsync(EmulatorHost emulator, object settings)
+    public async Task<HttpClient> SetUpTenantAsync(EmulatorHost emulator, object settings, params string[] moreScopes)
     {
         var op = Client();
         var login = await ZapHubApp.PostLoginAsync(op, ZapHubApp.OperatorEmail, ZapHubApp.OperatorPassword);
@@ -118,7 +120,7 @@ public sealed class ZapHubProcess : IAsyncDisposable
         var oneTimePassword = tenant.GetProperty("ownerOneTimePassword").GetString()!;
         await ZapHubApp.PostLoginAsync(owner, tenant.GetProperty("ownerEmail").GetString()!, oneTimePassword);
         await ZapHubApp.ReplaceOneTimePasswordAsync(owner, oneTimePassword, oneTimePassword);
-        var key = await Http.JsonAsync(await owner.PostAsJsonAsync("/api/v1/api-keys", new { name = "system", scopes = new[] { "sessions:read", "sessions:control", "messages:send" } }), HttpStatusCode.Created);
+        var key = await Http.JsonAsync(await owner.PostAsJsonAsync("/api/v1/api-keys", new { name = "system", scopes = new[] { "sessions:read", "sessions:control", "messages:send" }.Concat(moreScopes).ToArray() }), HttpStatusCode.Created);
         var api = Client(key.GetProperty("key").GetString());
         await Http.ExpectAsync(await api.PutAsJsonAsync("/api/v1/messaging/settings", settings), HttpStatusCode.OK);
         return api;

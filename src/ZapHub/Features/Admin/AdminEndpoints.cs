@@ -1,9 +1,11 @@
-using ZapHub.Platform;
 using System.ComponentModel.DataAnnotations;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using ZapHub.Data;
+using ZapHub.Features.Sessions;
 using ZapHub.Features.Tenancy;
+using ZapHub.Gateways;
+using ZapHub.Platform;
 
 namespace ZapHub.Features.Admin;
 
@@ -29,6 +31,9 @@ public sealed record UpdateTenantRequest([property: Required] string Name, [prop
 {
     public TenantInput Input => new(Name, Slug, TimeZone, Locale, MaxSessions, LogoUrl, BrandColor, EmbedOrigins);
 }
+
+/// <param name="GatewayId">The gateway to move to; empty for the one placement would choose.</param>
+public sealed record MoveSessionRequest(Guid? GatewayId = null);
 
 public static class AdminEndpoints
 {
@@ -84,6 +89,20 @@ public static class AdminEndpoints
             if (tenantId is { } id) source = source.Where(a => a.TenantId == id);
             return TenancyEndpoints.ReadAuditAsync(source, before, limit, ct);
         }).WithName("AdminListAudit").WithSummary("Every tenant's audit log and the platform's, newest first.");
+        admin.MapGet("/sessions", async (ZapHubDb db, HttpContext http, Guid? tenantId, Guid? gatewayId, SessionState? state, string? search, int? page, int? pageSize,
+                CancellationToken ct) => (await AllNumbers.PageAsync(db, new SessionFilter(state, null, search, tenantId, gatewayId), page, pageSize, ct)).WriteHeaders(http))
+            .WithName("AdminListSessions")
+            .WithSummary("Every tenant's numbers, sorted by tenant and name, a page at a time (?page=&pageSize=, at most 500); filter by tenantId, gatewayId, state or search.");
+        admin.MapPost("/sessions/{sessionId:guid}/move", async (Guid sessionId, MoveSessionRequest? body, ZapHubDb db, TenantContext tenant, SessionService sessions,
+                HttpContext http, CancellationToken ct) =>
+            {
+                var tenantId = await db.Sessions.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(s => s.Id == sessionId).Select(s => (Guid?)s.TenantId).FirstOrDefaultAsync(ct)
+                    ?? throw ProblemException.NotFound("Session");
+                tenant.Set(tenantId, null);
+                return await sessions.MoveAsync(Actor.From(http.User, TenancyEndpoints.Ip(http)), sessionId, body?.GatewayId, ct);
+            })
+            .WithName("AdminMoveSession")
+            .WithSummary("Moves a number that is not connected to another gateway (the one named, or the one with most room); it then needs a new scan.");
         Gateways.GatewayEndpoints.MapGateways(admin);
         admin.MapGet("/gateway-events", async (ZapHubDb db, Guid? sessionId, int? limit, CancellationToken ct) =>
         {

@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.ChangeTracking;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using ZapHub.Data;
+using ZapHub.Platform.Cluster;
 using ZapHub.Features.Messages;
 using ZapHub.Features.Sessions;
 using ZapHub.Gateways;
@@ -168,6 +169,7 @@ public sealed class EventCapture(TimeProvider time, EventRelay relay) : SaveChan
         return new EventRecord
         {
             TenantId = tenantId,
+            Partition = WorkPartitions.Of(tenantId),
             PublicId = NewId(),
             Type = type,
             OccurredAt = at,

@@ -19,6 +19,9 @@ public sealed class EventRecord : ITenantOwned
 
     public Guid TenantId { get; set; }
 
+    /// <summary>The work partition of its tenant (<see cref="Platform.WorkPartitions"/>): the node holding it numbers the event.</summary>
+    public short Partition { get; set; }
+
     /// <summary>The id tenants see (<c>webhook-id</c>, the stream's event id); the same on every retry and replay.</summary>
     public required string PublicId { get; set; }
     public required string Type { get; set; }

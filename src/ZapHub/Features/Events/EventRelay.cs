@@ -2,16 +2,19 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using ZapHub.Data;
 using ZapHub.Platform;
+using ZapHub.Platform.Cluster;
 
 namespace ZapHub.Features.Events;
 
 /// <summary>
 /// Moves committed events on: gives each its place in the commit order (the stream's sequence), and owes it to
-/// every enabled endpoint of its tenant that wants its type (a delivery row, in the same transaction). One relay
-/// runs at a time across nodes (an advisory lock on PostgreSQL), which is what makes the sequence a commit order:
-/// an event still uncommitted when a batch runs gets a higher number than everything in it.
+/// every enabled endpoint of its tenant that wants its type (a delivery row, in the same transaction). Events are
+/// partitioned by tenant (<see cref="WorkPartitions"/>) and one node at a time numbers a partition (its lease, confirmed
+/// in the batch's transaction), which is what makes the sequence a commit order for each tenant's readers: an event
+/// still uncommitted when a batch runs gets a higher number than everything in it. Nodes share the partitions.
 /// </summary>
-public sealed class EventRelay(IServiceScopeFactory scopes, TimeProvider time, IOptions<NodeOptions> node, WriteGate writeGate, ILogger<EventRelay> logger)
+public sealed class EventRelay(IServiceScopeFactory scopes, TimeProvider time, IOptions<NodeOptions> node, WriteGate writeGate, ILogger<EventRelay> logger,
+    PartitionLeases leases)
     : BackgroundService
 {
     public const string NotifyChannel = "zaphub_events";
@@ -34,7 +37,7 @@ public sealed class EventRelay(IServiceScopeFactory scopes, TimeProvider time, I
         {
             try
             {
-                while (await RelayBatchAsync(stoppingToken) == BatchSize) { }
+                while (await RelayAsync(stoppingToken)) { }
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
@@ -42,14 +45,29 @@ public sealed class EventRelay(IServiceScopeFactory scopes, TimeProvider time, I
             }
             try
             {
-                await wake.WaitAsync(TimeSpan.FromSeconds(1), stoppingToken);
+                await Task.WhenAny(wake.WaitAsync(TimeSpan.FromSeconds(1), stoppingToken), leases.Taken.Next);
                 await pace.WaitAsync(stoppingToken);
             }
             catch (OperationCanceledException) { return; }
         }
     }
 
-    public async Task<int> RelayBatchAsync(CancellationToken ct)
+    /// <summary>A batch from each partition this node holds; true when one of them was full (more is waiting).</summary>
+    public async Task<bool> RelayAsync(CancellationToken ct)
+    {
+        var held = leases.Held(WorkPartitions.Relay);
+        if (held.Count == 0) return false;
+        List<short> waiting;
+        await using (var scope = scopes.CreateAsyncScope())
+            waiting = await scope.ServiceProvider.GetRequiredService<ZapHubDb>().Events.IgnoreQueryFilters([ZapHubDb.TenantFilter])
+                .Where(e => e.Sequence == null).Select(e => e.Partition).Distinct().ToListAsync(ct);
+        var more = false;
+        foreach (var partition in held.Intersect(waiting))
+            more |= await RelayBatchAsync(partition, ct) == BatchSize;
+        return more;
+    }
+
+    private async Task<int> RelayBatchAsync(short partition, CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
         scope.ServiceProvider.GetRequiredService<TenantContext>().UseWorkerScope();
@@ -57,14 +75,14 @@ public sealed class EventRelay(IServiceScopeFactory scopes, TimeProvider time, I
         using var turn = await writeGate.EnterAsync(db, ct);
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var postgres = db is PostgresZapHubDb;
-        if (postgres && !await db.Database.SqlQueryRaw<bool>("SELECT pg_try_advisory_xact_lock(7420002) AS \"Value\"").SingleAsync(ct)) return 0;
+        if (!await leases.ConfirmAsync(db, WorkPartitions.Relay, partition, ct)) return 0;
 
-        var events = db.Events.IgnoreQueryFilters([ZapHubDb.TenantFilter]);
+        var events = db.Events.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(e => e.Partition == partition);
         var batch = await events.Where(e => e.Sequence == null).OrderBy(e => e.Id).Take(BatchSize)
             .Select(e => new { e.Id, e.TenantId, e.Type, e.OnlyEndpointId }).ToListAsync(ct);
         if (batch.Count == 0) return 0;
 
-        // Sequence = id + offset: increasing with the id inside the batch, and above every number handed out before.
+        // Sequence = id + offset: increasing with the id inside the batch, and above every number the partition handed out before.
         var highest = await events.Where(e => e.Sequence != null).MaxAsync(e => e.Sequence, ct) ?? 0;
         var offset = highest - batch[0].Id + 1;
         var ids = batch.Select(e => e.Id).ToList();

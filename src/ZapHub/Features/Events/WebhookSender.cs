@@ -22,6 +22,12 @@ public sealed class WebhookSender(IServiceScopeFactory scopes, TimeProvider time
     public const string HttpClientName = "webhooks";
     private const int ExcerptLength = 500;
 
+    /// <summary>
+    /// A delivery's lease outlives its request by this much (time to record the result). It is also how long a delivery a
+    /// dead node had in flight waits, beyond the request timeout, before another node sends it again.
+    /// </summary>
+    private static readonly TimeSpan LeaseMargin = TimeSpan.FromSeconds(15);
+
     private sealed record Job(long DeliveryId, Guid TenantId, Guid EndpointId, int Attempt, string Url, bool EndpointEnabled, string EventId, string Payload,
         IReadOnlyList<byte[]> Keys);
 

@@ -90,7 +90,8 @@ public sealed class GatewayInbox : BackgroundService
     private sealed class Writer : IAsyncDisposable
     {
         private static readonly string[] Columns =
-            [nameof(GatewayEvent.TenantId), nameof(GatewayEvent.SessionId), nameof(GatewayEvent.ReceivedAt), nameof(GatewayEvent.DedupeKey), nameof(GatewayEvent.Body)];
+            [nameof(GatewayEvent.TenantId), nameof(GatewayEvent.SessionId), nameof(GatewayEvent.ReceivedAt), nameof(GatewayEvent.DedupeKey), nameof(GatewayEvent.Body),
+             nameof(GatewayEvent.Partition)];
 
         private readonly AsyncServiceScope scope;
         private readonly WriteGate gate;
@@ -117,7 +118,7 @@ public sealed class GatewayInbox : BackgroundService
                 $"VALUES ({string.Join(", ", Columns.Select((_, i) => "@p" + i))}) " +
                 $"ON CONFLICT ({events[nameof(GatewayEvent.SessionId)]}, {events[nameof(GatewayEvent.DedupeKey)]}) DO NOTHING";
             var mappings = Columns.Select(c => types.FindMapping(entity.FindProperty(c)!)!).ToArray();
-            object[] samples = [Guid.Empty, Guid.Empty, DateTime.UtcNow, "", ""];
+            object[] samples = [Guid.Empty, Guid.Empty, DateTime.UtcNow, "", "", (short)0];
             var parameters = Columns.Select((_, i) => mappings[i].CreateParameter(command, "@p" + i, samples[i])).ToArray();
             command.Parameters.AddRange(parameters);
             return new Writer(scope, gate, db, command, parameters, mappings);
@@ -137,6 +138,7 @@ public sealed class GatewayInbox : BackgroundService
                 Set(2, e.ReceivedAt);
                 Set(3, e.DedupeKey);
                 Set(4, e.Body);
+                Set(5, e.Partition);
                 stored[i] = await command.ExecuteNonQueryAsync(ct) == 1;
             }
             await transaction.CommitAsync(ct);

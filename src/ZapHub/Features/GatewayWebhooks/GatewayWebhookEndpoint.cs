@@ -10,6 +10,7 @@ using ZapHub.Platform;
 using Microsoft.Extensions.Options;
 using Microsoft.EntityFrameworkCore;
 using ZapHub.Data;
+using ZapHub.Platform.Cluster;
 using ZapHub.Features.Sessions;
 using ZapHub.Gateways;
 
@@ -118,6 +119,7 @@ public static class GatewayWebhookEndpoint
         {
             TenantId = entry.TenantId,
             SessionId = sessionId,
+            Partition = WorkPartitions.Of(sessionId),
             ReceivedAt = now,
             // The hash is the body as sent: a retried delivery is the same event.
             DedupeKey = DedupeKey(body, provider, now, read.SentAt),

@@ -5,16 +5,19 @@ using ZapHub.Features.Gateways;
 using ZapHub.Features.Sessions;
 using ZapHub.Gateways;
 using ZapHub.Platform;
+using ZapHub.Platform.Cluster;
 
 namespace ZapHub.Features.GatewayWebhooks;
 
 /// <summary>
 /// Applies stored gateway events, oldest first, so each number sees its events in the order they arrived: each event is
 /// parsed by its provider and its signals handed to the features' handlers (<see cref="IGatewaySignalHandler"/>). One
-/// bad event is marked with its error and skipped; it never stops the loop.
+/// bad event is marked with its error and skipped; it never stops the loop. Events are partitioned by number
+/// (<see cref="WorkPartitions"/>): each node applies the partitions it holds, so a cluster shares the work and a number's
+/// events stay in order on one node at a time.
 /// </summary>
 public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider time, ILogger<SignalProcessor> logger,
-    Microsoft.Extensions.Options.IOptions<NodeOptions> node, WriteGate writeGate, GatewayClients clients)
+    Microsoft.Extensions.Options.IOptions<NodeOptions> node, WriteGate writeGate, GatewayClients clients, PartitionLeases leases)
     : BackgroundService
 {
     private const int BatchSize = 500;
@@ -33,7 +36,7 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
         {
             try
             {
-                while (await ProcessBatchAsync(stoppingToken) == BatchSize) { }
+                while (await ProcessAsync(stoppingToken)) { }
             }
             catch (DbUpdateConcurrencyException)
             {
@@ -46,28 +49,45 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
             }
             try
             {
-                await wake.WaitAsync(TimeSpan.FromSeconds(1), stoppingToken);
+                await Task.WhenAny(wake.WaitAsync(TimeSpan.FromSeconds(1), stoppingToken), leases.Taken.Next);
                 await pace.WaitAsync(stoppingToken);
             }
             catch (OperationCanceledException) { return; }
         }
     }
 
-    public async Task<int> ProcessBatchAsync(CancellationToken ct)
+    /// <summary>A batch from each partition this node holds; true when one of them was full (more is waiting).</summary>
+    public async Task<bool> ProcessAsync(CancellationToken ct)
+    {
+        var held = leases.Held(WorkPartitions.Signals);
+        if (held.Count == 0) return false;
+        List<short> waiting;
+        await using (var scope = scopes.CreateAsyncScope())
+            waiting = await scope.ServiceProvider.GetRequiredService<ZapHubDb>().GatewayEvents.IgnoreQueryFilters([ZapHubDb.TenantFilter])
+                .Where(e => e.ProcessedAt == null).Select(e => e.Partition).Distinct().ToListAsync(ct);
+        // With nothing waiting, one empty batch still runs: the handlers' own work (receipts that raced their send) rides on it.
+        var due = held.Intersect(waiting).DefaultIfEmpty(held[0]);
+        var more = false;
+        foreach (var partition in due)
+            more |= await ProcessBatchAsync(partition, ct) == BatchSize;
+        return more;
+    }
+
+    private async Task<int> ProcessBatchAsync(short partition, CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
         scope.ServiceProvider.GetRequiredService<TenantContext>().UseWorkerScope();
         var db = scope.ServiceProvider.GetRequiredService<ZapHubDb>();
-        // PostgreSQL: one transaction holding the processor's lock. SQLite: reads outside any transaction, on purpose (a
-        // transaction that reads and then writes fails at once, not after a wait, when another writer committed in
-        // between); its writes get one transaction of their own below.
+        // PostgreSQL: one transaction that confirms this node's lease on the partition (held until it commits). SQLite: reads
+        // outside any transaction, on purpose (a transaction that reads and then writes fails at once, not after a wait,
+        // when another writer committed in between); its writes get one transaction of their own below.
         await using var transaction = db is PostgresZapHubDb ? await db.Database.BeginTransactionAsync(ct) : null;
-        if (transaction is not null && !await IsTheProcessorAsync(db, ct)) return 0;
+        if (transaction is not null && !await leases.ConfirmAsync(db, WorkPartitions.Signals, partition, ct)) return 0;
 
         var now = time.UtcNow();
         // Untracked, and marked processed with one statement: a batch of events is read once and never rewritten row by row.
         var events = await db.GatewayEvents.IgnoreQueryFilters([ZapHubDb.TenantFilter]).AsNoTracking()
-            .Where(e => e.ProcessedAt == null).OrderBy(e => e.Id).Take(BatchSize).ToListAsync(ct);
+            .Where(e => e.Partition == partition && e.ProcessedAt == null).OrderBy(e => e.Id).Take(BatchSize).ToListAsync(ct);
         var sessionIds = events.Select(e => e.SessionId).Distinct().ToList();
         var sessions = sessionIds.Count == 0 ? [] : await db.Sessions.IgnoreQueryFilters([ZapHubDb.TenantFilter]).Where(s => sessionIds.Contains(s.Id)).ToDictionaryAsync(s => s.Id, ct);
         var gatewayIds = sessions.Values.Select(s => s.GatewayId).Distinct().ToList();
@@ -150,11 +170,4 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
         foreach (var handler in handlers) await handler.AfterCommitAsync(batch, ct);
         return events.Count;
     }
-
-    /// <summary>
-    /// Events must be applied in order, so one node at a time processes the inbox: the batch's transaction takes an
-    /// advisory lock that the other nodes' batches then skip. (SQLite has a single node.)
-    /// </summary>
-    private static async Task<bool> IsTheProcessorAsync(ZapHubDb db, CancellationToken ct) =>
-        await db.Database.SqlQueryRaw<bool>("SELECT pg_try_advisory_xact_lock(7420001) AS \"Value\"").SingleAsync(ct);
 }

@@ -19,6 +19,17 @@ public sealed class Gateway
     public Guid? OwnerTenantId { get; set; }
     public int Capacity { get; set; } = 50;
     public bool Enabled { get; set; } = true;
+    /// <summary>Draining: keeps its numbers but takes no new ones (the operator is emptying it).</summary>
+    public bool Draining { get; set; }
+
+    /// <summary>
+    /// Since when the gateway has not answered the reconciler (null: it answers). Its numbers show it, and it is probed with
+    /// one call per pass instead of one per number.
+    /// </summary>
+    public DateTime? UnreachableSince { get; set; }
+
+    /// <summary>What the last failed probe said (a note).</summary>
+    public string? UnreachableNote { get; set; }
     public DateTime CreatedAt { get; set; }
     public DateTime? LastCheckedAt { get; set; }
     public bool? LastCheckOk { get; set; }

@@ -9,8 +9,12 @@ using ZapHub.Platform;
 namespace ZapHub.Features.Gateways;
 
 public sealed record GatewayView(Guid Id, string Name, GatewayKind Kind, string BaseUrl, Guid? OwnerTenantId, int Capacity, bool Enabled,
-    int Sessions, DateTime CreatedAt, DateTime? LastCheckedAt, bool? LastCheckOk, [property: System.Text.Json.Serialization.JsonIgnore] string? StoredCheck)
+    int Sessions, DateTime CreatedAt, DateTime? LastCheckedAt, bool? LastCheckOk, [property: System.Text.Json.Serialization.JsonIgnore] string? StoredCheck,
+    bool Draining, DateTime? UnreachableSince, [property: System.Text.Json.Serialization.JsonIgnore] string? StoredUnreachable)
 {
+    /// <summary>Why the reconciler could not reach it, in English (null while it answers).</summary>
+    public string? UnreachableDetail => StoredUnreachable is null ? null : Components.Text.English(StoredUnreachable);
+
     /// <summary>What the last "test connection" found, in English; its stable code beside it.</summary>
     public string? LastCheckDetail => StoredCheck is null ? null : Components.Text.English(StoredCheck);
     public string? LastCheckCode => Note.Read(StoredCheck)?.Code;
@@ -25,6 +29,7 @@ public sealed record LeftoverView(long Id, string InstanceName, string Kind, Dat
     public static string ActionFor(string kind) => kind switch
     {
         Leftovers.LockedBrowser => "A browser still runs for this session name with its profile locked; no API call ends it. Restart the gateway server (or end that Chromium process), then mark this cleaned.",
+        Leftovers.MovedAway => "A number moved to another gateway while this one did not answer; its instance may still be here. Delete that instance on this server, then mark this cleaned.",
         Leftovers.StoredSession => "The server keeps this session's token file and relaunches it at its next start (startAllSession). Delete tokens/<name>.data.json on the server (or turn startAllSession off), then mark this cleaned.",
         _ => "Check the gateway server for this session name, then mark this cleaned.",
     };
@@ -37,7 +42,8 @@ public sealed record GatewayInput(
     string? Credentials,
     [property: Range(1, 100_000)] int Capacity = 50,
     bool Enabled = true,
-    Guid? OwnerTenantId = null);
+    Guid? OwnerTenantId = null,
+    bool Draining = false);
 
 /// <summary>The operator's gateway registry. Credentials go in, never come out.</summary>
 public sealed class GatewayAdmin(ZapHubDb db, TenantContext scope, GatewayClients clients, GatewayProviders providers, AuditLog audit, TimeProvider time)
@@ -47,7 +53,7 @@ public sealed class GatewayAdmin(ZapHubDb db, TenantContext scope, GatewayClient
         var sessions = db.Sessions.IgnoreQueryFilters([ZapHubDb.TenantFilter]);
         var views = await db.Gateways.AsNoTracking().OrderBy(g => g.Name)
             .Select(g => new GatewayView(g.Id, g.Name, g.Kind, g.BaseUrl, g.OwnerTenantId, g.Capacity, g.Enabled,
-                sessions.Count(s => s.GatewayId == g.Id), g.CreatedAt, g.LastCheckedAt, g.LastCheckOk, g.LastCheckDetail))
+                sessions.Count(s => s.GatewayId == g.Id), g.CreatedAt, g.LastCheckedAt, g.LastCheckOk, g.LastCheckDetail, g.Draining, g.UnreachableSince, g.UnreachableNote))
             .ToListAsync(ct);
         var open = (await db.GatewayLeftovers.AsNoTracking().Where(l => l.ResolvedAt == null).OrderBy(l => l.Id).ToListAsync(ct))
             .ToLookup(l => l.GatewayId, l => new LeftoverView(l.Id, l.InstanceName, l.Kind, l.FoundAt, LeftoverView.ActionFor(l.Kind)));
@@ -82,6 +88,7 @@ public sealed class GatewayAdmin(ZapHubDb db, TenantContext scope, GatewayClient
             OwnerTenantId = input.OwnerTenantId,
             Capacity = input.Capacity,
             Enabled = input.Enabled,
+            Draining = input.Draining,
             CreatedAt = time.UtcNow(),
         };
         db.Gateways.Add(gateway);
@@ -100,6 +107,9 @@ public sealed class GatewayAdmin(ZapHubDb db, TenantContext scope, GatewayClient
         gateway.BaseUrl = input.BaseUrl.Trim().TrimEnd('/');
         gateway.Capacity = input.Capacity;
         gateway.Enabled = input.Enabled;
+        if (gateway.Draining != input.Draining)
+            audit.Add(db, actor, gateway.OwnerTenantId, input.Draining ? "gateway.draining" : "gateway.undrained", "gateway", gateway.Id.ToString(), gateway.Name);
+        gateway.Draining = input.Draining;
         if (!string.IsNullOrEmpty(input.Credentials)) gateway.ProtectedCredentials = clients.ProtectCredentials(input.Credentials);
         audit.Add(db, actor, gateway.OwnerTenantId, "gateway.updated", "gateway", gateway.Id.ToString(),
             Note.Of(string.IsNullOrEmpty(input.Credentials) ? "audit_gateway_updated" : "audit_gateway_updated_credentials", ("name", gateway.Name), ("url", gateway.BaseUrl),

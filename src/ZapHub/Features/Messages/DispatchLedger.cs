@@ -1,4 +1,5 @@
 using ZapHub.Platform;
+using ZapHub.Platform.Cluster;
 using ZapHub.Features.GatewayWebhooks;
 using Microsoft.EntityFrameworkCore;
 using ZapHub.Data;
@@ -266,10 +267,4 @@ public sealed class DispatchLedger : BackgroundService
         public async Task<HashSet<Guid>> IdsAsync(ZapHubDb db, string text, CancellationToken ct) =>
             (await db.Database.SqlQueryRaw<Guid>(text, [.. Args]).ToListAsync(ct)).ToHashSet();
     }
-}
-
-/// <summary>This process among the nodes sharing the database: leases carry it, so a lease names its holder.</summary>
-public sealed class NodeIdentity
-{
-    public string Id { get; } = $"{Environment.MachineName[..Math.Min(20, Environment.MachineName.Length)]}/{Environment.ProcessId}/{Guid.NewGuid():N}";
 }

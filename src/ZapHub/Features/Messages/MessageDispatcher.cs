@@ -5,6 +5,7 @@ using ZapHub.Features.Gateways;
 using ZapHub.Features.Sessions;
 using ZapHub.Gateways;
 using ZapHub.Platform;
+using ZapHub.Platform.Cluster;
 
 namespace ZapHub.Features.Messages;
 

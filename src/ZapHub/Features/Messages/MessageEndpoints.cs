@@ -13,7 +13,6 @@ public static class MessageEndpoints
     public static IServiceCollection AddMessages(this IServiceCollection services)
     {
         services.AddOptions<MessagingOptions>().BindConfiguration(MessagingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddSingleton<NodeIdentity>();
         services.AddSingleton<MessageIntake>();
         services.AddHostedService(sp => sp.GetRequiredService<MessageIntake>());
         services.AddSingleton<PendingReceiptChecks>();

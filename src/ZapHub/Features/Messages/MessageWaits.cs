@@ -4,6 +4,7 @@ using ZapHub.Data;
 using ZapHub.Features.Sessions;
 using ZapHub.Gateways;
 using ZapHub.Platform;
+using ZapHub.Platform.Cluster;
 
 namespace ZapHub.Features.Messages;
 

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using ZapHub.Data;
 using ZapHub.Features.Sessions;
 using ZapHub.Platform;
+using ZapHub.Platform.Cluster;
 
 namespace ZapHub.Features.Messages;
 

@@ -116,6 +116,9 @@ public sealed class GatewayEvent : ITenantOwned
     public long Id { get; set; }
     public Guid TenantId { get; set; }
     public Guid SessionId { get; set; }
+
+    /// <summary>The work partition of its number (<see cref="Platform.WorkPartitions"/>): the node holding it applies the event.</summary>
+    public short Partition { get; set; }
     public DateTime ReceivedAt { get; set; }
     public required string DedupeKey { get; set; }
     public required string Body { get; set; }

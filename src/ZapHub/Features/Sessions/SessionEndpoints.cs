@@ -47,8 +47,10 @@ public static class SessionEndpoints
         var g = app.MapGroup("/api/v1/sessions").WithTags("Sessions").RequireRateLimiting(RateLimits.Api);
         const string read = ApiScopes.SessionsRead, control = ApiScopes.SessionsControl;
 
-        g.MapGet("/", (SessionService svc, SessionState? state, string? reference, CancellationToken ct) => svc.ListAsync(state, ct, reference))
-            .RequireTenant(read).WithName("ListSessions").WithSummary("The tenant's WhatsApp numbers; filter with ?state=Connected or ?reference=<your id>.");
+        g.MapGet("/", async (SessionService svc, HttpContext http, SessionState? state, string? reference, string? search, int? page, int? pageSize, CancellationToken ct) =>
+                (await svc.PageAsync(new SessionFilter(state, reference, search), page, pageSize, ct)).WriteHeaders(http))
+            .RequireTenant(read).WithName("ListSessions")
+            .WithSummary("The tenant's WhatsApp numbers, a page at a time (?page=1&pageSize=50, at most 500); filter with ?state=Connected, ?reference=<your id> or ?search=<name or phone>. X-Total-Count and Link headers say where the page is.");
         g.MapPost("/", async Task<Created<SessionView>> (CreateSessionRequest body, SessionService svc, HttpContext http, CancellationToken ct) =>
         {
             var created = await svc.CreateAsync(Actor(http), body.DisplayName, body.GatewayId, body.Kind, ct, new NumberFields(body.Reference, body.Metadata, body.Proxy));

@@ -22,6 +22,12 @@ public sealed class SessionOptions
     /// <summary>A connected session with no gateway event for this long is checked against the gateway.</summary>
     public TimeSpan SilenceThreshold { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// The most numbers one pass looks at (oldest-checked first); the rest wait for the next pass. Most cost one statement
+    /// between them (their gateway's list agreed), so this is large.
+    /// </summary>
+    [Range(100, 1_000_000)] public int ReconcileBatch { get; set; } = 20_000;
+
     /// <summary>Transitional states are re-read from the gateway at most this often.</summary>
     public TimeSpan TransitionalCheckInterval { get; set; } = TimeSpan.FromSeconds(20);
 }

@@ -33,6 +33,9 @@ public sealed record SessionView(
 
     /// <summary>Whether the number has its own proxy (the proxy itself, with its credentials, is never shown back).</summary>
     public bool HasProxy { get; init; }
+
+    /// <summary>Since when the number's gateway server does not answer ZapHub (null while it does): nothing reaches WhatsApp through it.</summary>
+    public DateTime? GatewayUnreachableSince { get; init; }
 }
 
 /// <summary>What a platform sets on a number. Null leaves a field as it is; an empty reference or proxy, or JSON null metadata, clears it.</summary>
@@ -49,16 +52,22 @@ public sealed class SessionService(
     ZapHubDb db, TenantContext tenant, GatewayClients clients, AuditLog audit, TimeProvider time, IOptions<SessionOptions> options,
     SessionSecrets secrets, SessionNotifier notifier, Reconciler reconciler)
 {
-    public async Task<IReadOnlyList<SessionView>> ListAsync(SessionState? state, CancellationToken ct, string? reference = null)
+    /// <summary>All the tenant's numbers, for pickers (a sender list); lists people read use <see cref="PageAsync"/>.</summary>
+    public async Task<IReadOnlyList<SessionView>> ListAsync(SessionState? state, CancellationToken ct, string? reference = null) =>
+        (await PageAsync(new SessionFilter(state, reference, null), 1, Paging.MaxPageSize, ct)).Items;
+
+    /// <summary>One page of the tenant's numbers, the primary first, then oldest first.</summary>
+    public async Task<Paged<SessionView>> PageAsync(SessionFilter filter, int? page, int? pageSize, CancellationToken ct)
     {
-        var query = db.Sessions.AsNoTracking();
-        if (state is { } s) query = query.Where(x => x.State == s);
-        if (!string.IsNullOrWhiteSpace(reference)) query = query.Where(x => x.Reference == reference.Trim());
-        var rows = await query.OrderByDescending(x => x.IsPrimary).ThenBy(x => x.CreatedAt).ToListAsync(ct);
+        var rows = await filter.Apply(db.Sessions.AsNoTracking()).OrderByDescending(x => x.IsPrimary).ThenBy(x => x.CreatedAt).ThenBy(x => x.Id).PageAsync(page, pageSize, 50, ct);
         var kinds = await KindsAsync(ct);
         var today = await TodayAsync(ct);
-        return rows.Select(r => View(r, kinds, today)).ToList();
+        return new Paged<SessionView>(rows.Items.Select(r => View(r, kinds, today)).ToList(), rows.Total, rows.Page, rows.PageSize);
     }
+
+    /// <summary>How many of the tenant's numbers are in each state (one grouped query).</summary>
+    public async Task<IReadOnlyDictionary<SessionState, int>> CountByStateAsync(CancellationToken ct) =>
+        await db.Sessions.GroupBy(x => x.State).Select(g => new { g.Key, Count = g.Count() }).ToDictionaryAsync(x => x.Key, x => x.Count, ct);
 
     public async Task<SessionView> GetAsync(Guid id, CancellationToken ct) =>
         View(await FindAsync(id, ct, tracking: false), await KindsAsync(ct), await TodayAsync(ct));
@@ -367,20 +376,58 @@ public sealed class SessionService(
         return (session, gateway);
     }
 
-    private async Task<Gateway> PlaceAsync(Guid tenantId, Guid? gatewayId, GatewayKind? kind, CancellationToken ct)
+    /// <summary>
+    /// The gateway a new (or moved) number goes to: among the enabled ones open to the tenant and not draining, with room,
+    /// the tenant's own gateways first, then those that answer, then the emptiest. A named gateway is used as asked, if it
+    /// has room. <paramref name="except"/> is the gateway a moving number leaves.
+    /// </summary>
+    private async Task<Gateway> PlaceAsync(Guid tenantId, Guid? gatewayId, GatewayKind? kind, CancellationToken ct, Guid? except = null)
     {
         var sessions = db.Sessions.IgnoreQueryFilters([ZapHubDb.TenantFilter]);
         var candidates = await db.Gateways.AsNoTracking()
-            .Where(g => g.Enabled && (g.OwnerTenantId == null || g.OwnerTenantId == tenantId))
-            .Where(g => gatewayId == null || g.Id == gatewayId)
+            .Where(g => g.Enabled && (g.OwnerTenantId == null || g.OwnerTenantId == tenantId) && g.Id != except)
+            .Where(g => gatewayId == null ? !g.Draining : g.Id == gatewayId)
             .Where(g => kind == null || g.Kind == kind)
             .Select(g => new { Gateway = g, Used = sessions.Count(s => s.GatewayId == g.Id) })
             .ToListAsync(ct);
         if (gatewayId is not null && candidates.Count == 0)
             throw ProblemException.Invalid("gatewayId", "gateway_unknown", "No enabled gateway with that id is available to you.");
-        var room = candidates.Where(c => c.Used < c.Gateway.Capacity).OrderBy(c => (double)c.Used / c.Gateway.Capacity).FirstOrDefault();
+        var room = candidates.Where(c => c.Used < c.Gateway.Capacity)
+            .OrderByDescending(c => c.Gateway.OwnerTenantId == tenantId)
+            .ThenBy(c => c.Gateway.UnreachableSince is not null)
+            .ThenBy(c => (double)c.Used / c.Gateway.Capacity).FirstOrDefault();
         return room?.Gateway ?? throw ProblemException.Conflict("no_gateway_capacity",
             candidates.Count == 0 ? "No gateway is available yet; the operator must register one." : "Every gateway is full; the operator must add capacity.");
+    }
+
+    /// <summary>
+    /// The operator moves a number that is not linked to another gateway (its own is draining or gone): the instance is
+    /// deleted on the old gateway where it answers (a leftover is recorded where it does not), and the number gets a new
+    /// name on the new one, where its next connect provisions it and asks for a scan.
+    /// </summary>
+    public async Task<SessionView> MoveAsync(Actor actor, Guid id, Guid? toGatewayId, CancellationToken ct)
+    {
+        var (session, from) = await LoadAsync(id, ct);
+        if (session.State is SessionState.Connected or SessionState.Starting or SessionState.AwaitingScan or SessionState.Pairing)
+            throw ProblemException.Conflict("session_linked", "Only a number that is not connected (nor connecting) can move; disconnect it first.");
+        var to = await PlaceAsync(session.TenantId, toGatewayId, null, ct, except: from.Id);
+        if (session.ProvisionedAt is not null)
+        {
+            try { await RecordStopAsync(session, from, await clients.For(from).DeleteAsync(Target(session), ct), ct); }
+            catch (GatewayException)
+            {
+                db.GatewayLeftovers.Add(new GatewayLeftover { GatewayId = from.Id, TenantId = session.TenantId, InstanceName = session.InstanceName, Kind = Leftovers.MovedAway, FoundAt = time.UtcNow() });
+            }
+        }
+        var name = await NewInstanceNameAsync(to.Id, ct);
+        audit.Add(db, actor, session.TenantId, "session.moved", "session", session.Id.ToString(), $"{session.DisplayName}: {from.Name} → {to.Name}");
+        await SaveAsync(session, () =>
+        {
+            (session.GatewayId, session.InstanceName, session.ProvisionedAt, session.ProtectedProviderToken) = (to.Id, name, null, null);
+            (session.QrCode, session.PairingCode, session.LastError) = (null, null, null);
+        }, ct);
+        notifier.Publish(session.TenantId, session.Id);
+        return await GetAsync(id, ct);
     }
 
     private async Task<GatewaySession> EnsureProvisionedAsync(Session session, Gateway gateway, IGateway g, CancellationToken ct)
@@ -489,8 +536,10 @@ public sealed class SessionService(
         ? ProblemException.Invalid("to", outcome.ProblemCode, outcome.Detail)
         : new ProblemException(outcome.Status, outcome.ProblemCode, outcome.Detail);
 
-    private async Task<Dictionary<Guid, GatewayKind>> KindsAsync(CancellationToken ct) =>
-        await db.Gateways.AsNoTracking().ToDictionaryAsync(g => g.Id, g => g.Kind, ct);
+    private sealed record GatewayFacts(GatewayKind Kind, DateTime? UnreachableSince);
+
+    private async Task<Dictionary<Guid, GatewayFacts>> KindsAsync(CancellationToken ct) =>
+        await db.Gateways.AsNoTracking().ToDictionaryAsync(g => g.Id, g => new GatewayFacts(g.Kind, g.UnreachableSince), ct);
 
     private async Task<string> TodayAsync(CancellationToken ct)
     {
@@ -502,14 +551,14 @@ public sealed class SessionService(
     public static string TenantDay(DateTimeOffset now, string timeZone) =>
         TimeZoneInfo.ConvertTime(now, TimeZoneInfo.FindSystemTimeZoneById(timeZone)).ToString("yyyy-MM-dd");
 
-    private static SessionView View(Session s, Dictionary<Guid, GatewayKind> kinds, string today) =>
+    private static SessionView View(Session s, Dictionary<Guid, GatewayFacts> kinds, string today) =>
         new(s.Id, s.DisplayName, s.State, s.StateReason, s.RawState, s.Phone, s.ProfileName, s.IsPrimary, s.Enabled, s.DailyLimit,
-            s.SentTodayDate == today ? s.SentToday : 0, s.GatewayId, kinds.GetValueOrDefault(s.GatewayId), s.InstanceName,
+            s.SentTodayDate == today ? s.SentToday : 0, s.GatewayId, kinds.GetValueOrDefault(s.GatewayId)?.Kind ?? default, s.InstanceName,
             s.ConnectedAt, s.DisconnectedAt, s.LastEventAt, Components.Text.English(s.LastError) is { Length: > 0 } error ? error : null, s.State == SessionState.AwaitingScan && (s.QrCode ?? s.PairingCode) is not null,
             s.State == SessionState.AwaitingScan ? s.PairingCode : null, s.CreatedAt, s.UpdatedAt)
         {
             LastErrorNote = s.LastError, Reference = s.Reference, Metadata = SessionReference.MetadataOf(s.Metadata),
-            HasProxy = s.ProtectedProxy is not null,
+            HasProxy = s.ProtectedProxy is not null, GatewayUnreachableSince = kinds.GetValueOrDefault(s.GatewayId)?.UnreachableSince,
         };
 
     /// <summary>

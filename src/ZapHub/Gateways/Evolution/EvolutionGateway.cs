@@ -100,7 +100,24 @@ public sealed class EvolutionGateway(GatewayHttp http, string baseUrl, string ap
         if (!reply.Ok) throw Classify(reply, "Reading the state");
         var rows = reply.Json();
         if (rows.ValueKind != JsonValueKind.Array || rows.GetArrayLength() == 0) return new ObservedState(false, null);
-        var row = rows[0];
+        return Observed(rows[0]);
+    }
+
+    /// <summary>fetchInstances without a name, with the global key, lists every instance of the server (its database's view, contract §2).</summary>
+    public async Task<IReadOnlyDictionary<string, ObservedState>?> ListInstancesAsync(CancellationToken ct)
+    {
+        var reply = await CallAsync(HttpMethod.Get, "/instance/fetchInstances", null, false, ct);
+        if (!reply.Ok) throw Classify(reply, "Listing the instances");
+        var rows = reply.Json();
+        if (rows.ValueKind != JsonValueKind.Array) throw new GatewayException(GatewayFailure.Transient, "fetchInstances did not answer a list");
+        var all = new Dictionary<string, ObservedState>(StringComparer.Ordinal);
+        foreach (var row in rows.EnumerateArray())
+            if (JsonFields.Str(row, "name") is { } name) all[name] = Observed(row);
+        return all;
+    }
+
+    private static ObservedState Observed(JsonElement row)
+    {
         var status = JsonFields.Str(row, "connectionStatus") ?? "close";
         var reason = JsonFields.Int(row, "disconnectionReasonCode");
         return new ObservedState(true, EvolutionMapping.Connection("fetchInstances", status, (int?)reason, JsonFields.Str(row, "ownerJid"), JsonFields.Str(row, "profileName")));

@@ -60,6 +60,12 @@ public sealed class WppConnectGateway(GatewayHttp http, string baseUrl, string s
     }
 
     /// <summary>
+    /// show-all-sessions lists the names in the token store, not the sessions running nor their states (contract §1.3),
+    /// and takes the secret in its URL: numbers are read one at a time instead.
+    /// </summary>
+    public Task<IReadOnlyDictionary<string, ObservedState>?> ListInstancesAsync(CancellationToken ct) => Task.FromResult<IReadOnlyDictionary<string, ObservedState>?>(null);
+
+    /// <summary>
     /// logout-session unlinks a session with a live client. Without one (INITIALIZING, CLOSED) it answers 404 "Disconnected"
     /// and changes nothing, so a starting session is closed instead (contract §7).
     /// </summary>

@@ -324,6 +324,9 @@ namespace ZapHub.Data.Migrations.Postgres
                     b.Property<Guid?>("OnlyEndpointId")
                         .HasColumnType("uuid");
 
+                    b.Property<short>("Partition")
+                        .HasColumnType("smallint");
+
                     b.Property<string>("Payload")
                         .IsRequired()
                         .HasColumnType("text");
@@ -349,15 +352,15 @@ namespace ZapHub.Data.Migrations.Postgres
                     b.HasIndex("PublicId")
                         .IsUnique();
 
-                    b.HasIndex("Sequence")
-                        .HasFilter("\"Sequence\" IS NOT NULL");
-
                     b.HasIndex("TenantId", "OccurredAt");
 
                     b.HasIndex("TenantId", "Sequence")
                         .HasFilter("\"Sequence\" IS NOT NULL");
 
-                    b.HasIndex(new[] { "Id" }, "IX_Events_Unsequenced")
+                    b.HasIndex(new[] { "Partition", "Sequence" }, "IX_Events_PartitionSequence")
+                        .HasFilter("\"Sequence\" IS NOT NULL");
+
+                    b.HasIndex(new[] { "Partition", "Id" }, "IX_Events_Unsequenced")
                         .HasFilter("\"Sequence\" IS NULL");
 
                     b.ToTable("Events", (string)null);
@@ -551,6 +554,9 @@ namespace ZapHub.Data.Migrations.Postgres
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<bool>("Draining")
+                        .HasColumnType("boolean");
+
                     b.Property<bool>("Enabled")
                         .HasColumnType("boolean");
 
@@ -579,6 +585,13 @@ namespace ZapHub.Data.Migrations.Postgres
                     b.Property<string>("ProtectedCredentials")
                         .IsRequired()
                         .HasColumnType("text");
+
+                    b.Property<string>("UnreachableNote")
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)");
+
+                    b.Property<DateTime?>("UnreachableSince")
+                        .HasColumnType("timestamp with time zone");
 
                     b.HasKey("Id");
 
@@ -1100,6 +1113,9 @@ namespace ZapHub.Data.Migrations.Postgres
                     b.Property<string>("Error")
                         .HasColumnType("text");
 
+                    b.Property<short>("Partition")
+                        .HasColumnType("smallint");
+
                     b.Property<DateTime?>("ProcessedAt")
                         .HasColumnType("timestamp with time zone");
 
@@ -1117,7 +1133,7 @@ namespace ZapHub.Data.Migrations.Postgres
                     b.HasIndex("SessionId", "DedupeKey")
                         .IsUnique();
 
-                    b.HasIndex(new[] { "Id" }, "IX_GatewayEvents_Unprocessed")
+                    b.HasIndex(new[] { "Partition", "Id" }, "IX_GatewayEvents_Unprocessed")
                         .HasFilter("\"ProcessedAt\" IS NULL");
 
                     b.ToTable("GatewayEvents");
@@ -1529,6 +1545,27 @@ namespace ZapHub.Data.Migrations.Postgres
                         .IsUnique();
 
                     b.ToTable("Tenants");
+                });
+
+            modelBuilder.Entity("ZapHub.Platform.Cluster.WorkLease", b =>
+                {
+                    b.Property<string>("Role")
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)");
+
+                    b.Property<short>("Partition")
+                        .HasColumnType("smallint");
+
+                    b.Property<string>("Holder")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<DateTime>("Until")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("Role", "Partition");
+
+                    b.ToTable("WorkLeases");
                 });
 
             modelBuilder.Entity("Microsoft.AspNetCore.Identity.IdentityRoleClaim<System.Guid>", b =>

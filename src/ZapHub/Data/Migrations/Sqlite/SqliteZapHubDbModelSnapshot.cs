@@ -311,6 +311,9 @@ namespace ZapHub.Data.Migrations.Sqlite
                     b.Property<Guid?>("OnlyEndpointId")
                         .HasColumnType("TEXT");
 
+                    b.Property<short>("Partition")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("Payload")
                         .IsRequired()
                         .HasColumnType("TEXT");
@@ -336,15 +339,15 @@ namespace ZapHub.Data.Migrations.Sqlite
                     b.HasIndex("PublicId")
                         .IsUnique();
 
-                    b.HasIndex("Sequence")
-                        .HasFilter("\"Sequence\" IS NOT NULL");
-
                     b.HasIndex("TenantId", "OccurredAt");
 
                     b.HasIndex("TenantId", "Sequence")
                         .HasFilter("\"Sequence\" IS NOT NULL");
 
-                    b.HasIndex(new[] { "Id" }, "IX_Events_Unsequenced")
+                    b.HasIndex(new[] { "Partition", "Sequence" }, "IX_Events_PartitionSequence")
+                        .HasFilter("\"Sequence\" IS NOT NULL");
+
+                    b.HasIndex(new[] { "Partition", "Id" }, "IX_Events_Unsequenced")
                         .HasFilter("\"Sequence\" IS NULL");
 
                     b.ToTable("Events", (string)null);
@@ -534,6 +537,9 @@ namespace ZapHub.Data.Migrations.Sqlite
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("TEXT");
 
+                    b.Property<bool>("Draining")
+                        .HasColumnType("INTEGER");
+
                     b.Property<bool>("Enabled")
                         .HasColumnType("INTEGER");
 
@@ -561,6 +567,13 @@ namespace ZapHub.Data.Migrations.Sqlite
 
                     b.Property<string>("ProtectedCredentials")
                         .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("UnreachableNote")
+                        .HasMaxLength(1000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("UnreachableSince")
                         .HasColumnType("TEXT");
 
                     b.HasKey("Id");
@@ -1075,6 +1088,9 @@ namespace ZapHub.Data.Migrations.Sqlite
                     b.Property<string>("Error")
                         .HasColumnType("TEXT");
 
+                    b.Property<short>("Partition")
+                        .HasColumnType("INTEGER");
+
                     b.Property<DateTime?>("ProcessedAt")
                         .HasColumnType("TEXT");
 
@@ -1092,7 +1108,7 @@ namespace ZapHub.Data.Migrations.Sqlite
                     b.HasIndex("SessionId", "DedupeKey")
                         .IsUnique();
 
-                    b.HasIndex(new[] { "Id" }, "IX_GatewayEvents_Unprocessed")
+                    b.HasIndex(new[] { "Partition", "Id" }, "IX_GatewayEvents_Unprocessed")
                         .HasFilter("\"ProcessedAt\" IS NULL");
 
                     b.ToTable("GatewayEvents");
@@ -1502,6 +1518,27 @@ namespace ZapHub.Data.Migrations.Sqlite
                         .IsUnique();
 
                     b.ToTable("Tenants");
+                });
+
+            modelBuilder.Entity("ZapHub.Platform.Cluster.WorkLease", b =>
+                {
+                    b.Property<string>("Role")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<short>("Partition")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Holder")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("Until")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Role", "Partition");
+
+                    b.ToTable("WorkLeases");
                 });
 
             modelBuilder.Entity("Microsoft.AspNetCore.Identity.IdentityRoleClaim<System.Guid>", b =>
