@@ -102,7 +102,8 @@ public class GatewayPoolTests
     [Fact]
     public async Task AGatewayThatStopsAnsweringIsMarkedOnceAndItsNumbersSaySoUntilItAnswersAgain()
     {
-        await using var app = new ZapHubApp().With("Sessions:SilenceThreshold", "00:00:00.001").With("Sessions:ReconcileInterval", "01:00:00");
+        await using var app = new ZapHubApp().With("Sessions:SilenceThreshold", "00:00:00.001").With("Sessions:ReconcileInterval", "01:00:00")
+            .With("Messages:HoldRecheck", "00:00:01");
         app.ServeOverKestrel();
         await using var emulator = await EmulatorHost.StartAsync();
         var gateway = await app.RegisterGatewayAsync("Evolution", emulator.BaseUrl("evolution"), EmulatorHost.EvolutionKey, capacity: 10);
@@ -135,6 +136,11 @@ public class GatewayPoolTests
         }
         var op2 = await PageAsync(op, $"/api/v1/admin/sessions?gatewayId={gateway}");
         Assert.All(op2.Items, r => Assert.False(r.GetProperty("gatewayReachable").GetBoolean()));
+        // A message for a number on it waits without a call (the network would only drop it), and goes once it answers.
+        var waiting = await tenant.SendAsync(new { to = "11988887777", text = "Lembrete", sessionId = numbers[0] });
+        var held = await tenant.WaitForMessageAsync(waiting, "Held");
+        Assert.Equal("gateway_unreachable", held.GetProperty("message").GetProperty("statusReasonCode").GetString());
+        Assert.Equal(99, (await Http.JsonAsync(await emulator.FaultsAsync(new { }), HttpStatusCode.OK)).GetProperty("resetNext").GetInt32());
 
         await Http.ExpectAsync(await emulator.FaultsAsync(new { resetNext = 0 }), HttpStatusCode.OK);
         await reconciler.RunOnceAsync(CancellationToken.None);
@@ -145,5 +151,6 @@ public class GatewayPoolTests
             Assert.Equal(JsonValueKind.Null, s.GetProperty("gatewayUnreachableSince").ValueKind);
             Assert.Equal(JsonValueKind.Null, s.GetProperty("lastError").ValueKind);
         }
+        await tenant.WaitForMessageAsync(waiting, "Sent");
     }
 }

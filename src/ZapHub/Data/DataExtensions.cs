@@ -39,7 +39,7 @@ public static class DataExtensions
     private static StorageOptions Storage(IServiceProvider sp) => sp.GetRequiredService<IOptions<StorageOptions>>().Value;
 
     /// <summary>
-    /// ZapHub keeps no session state on pooled connections (its advisory locks are transaction-scoped and LISTEN has its
+    /// ZapHub keeps no session state on pooled connections (its row locks end with their transactions and LISTEN has its
     /// own connection), so Npgsql's reset on every return to the pool is a wasted round trip; the statements ZapHub runs
     /// most are prepared once per connection.
     /// </summary>

@@ -171,6 +171,8 @@ public abstract class ZapHubDb(DbContextOptions options)
             e.HasIndex(s => new { s.GatewayId, s.InstanceName }).IsUnique();
             e.Property(s => s.LastRefusedInstance).HasMaxLength(SessionSecrets.MaxInstanceName);
             e.HasIndex(s => new { s.TenantId, s.State });
+            // The tenant's list in its order (primary first, then oldest): a page is read from the index, not a sort.
+            e.HasIndex(s => new { s.TenantId, s.IsPrimary, s.CreatedAt, s.Id }, "IX_Sessions_TenantList").IsDescending(false, true, false, false);
             e.HasIndex(s => s.State);
             e.HasOne<Tenant>().WithMany().HasForeignKey(s => s.TenantId).OnDelete(DeleteBehavior.Cascade);
             e.HasOne<Gateway>().WithMany().HasForeignKey(s => s.GatewayId).OnDelete(DeleteBehavior.Restrict);

@@ -33,6 +33,8 @@ public static class Governor
         public const string SessionDown = "session_disconnected";
         public const string SessionDisabled = "session_disabled";
         public const string SessionRemoved = "session_removed";
+        /// <summary>The number's gateway server does not answer (the reconciler marked it): no call is made until it does.</summary>
+        public const string GatewayDown = "gateway_unreachable";
     }
 
     public static Verdict Decide(Session session, MessagingSettings settings, TimeZoneInfo zone, DateTime now, Random random)

@@ -266,8 +266,10 @@ public sealed class MessageDispatcher(
                     .Select(s => new Target(s, db.Gateways.First(g => g.Id == s.GatewayId), now)).FirstOrDefaultAsync(ct)
                 : null;
             var session = target?.Session;
-            var verdict = session is null
-                ? new Verdict.Unavailable(Governor.Reasons.SessionRemoved)
+            var verdict = session is null ? new Verdict.Unavailable(Governor.Reasons.SessionRemoved)
+                // A gateway that does not answer gets no sends (they would only fail and count attempts): the message waits
+                // like one for a disconnected number, or moves to another number where the rules allow.
+                : target!.Gateway.UnreachableSince is not null ? new Verdict.Unavailable(Governor.Reasons.GatewayDown)
                 : Governor.Decide(session, tenantRules.Settings, tenantRules.Zone, now, Random.Shared);
 
             switch (verdict)

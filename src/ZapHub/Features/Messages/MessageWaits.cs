@@ -77,5 +77,5 @@ public sealed class MessageWaits(NodeIdentity node, IOptions<MessagingOptions> o
     }
 
     private static object Why(string reason) =>
-        Note.Key("mwhy." + (reason is Governor.Reasons.SessionDisabled or Governor.Reasons.SessionRemoved ? reason : Governor.Reasons.SessionDown));
+        Note.Key("mwhy." + (reason is Governor.Reasons.SessionDisabled or Governor.Reasons.SessionRemoved or Governor.Reasons.GatewayDown ? reason : Governor.Reasons.SessionDown));
 }

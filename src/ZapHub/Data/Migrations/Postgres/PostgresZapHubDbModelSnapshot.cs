@@ -1306,6 +1306,9 @@ namespace ZapHub.Data.Migrations.Postgres
 
                     b.HasIndex("TenantId", "State");
 
+                    b.HasIndex(new[] { "TenantId", "IsPrimary", "CreatedAt", "Id" }, "IX_Sessions_TenantList")
+                        .IsDescending(false, true, false, false);
+
                     b.ToTable("Sessions");
                 });
 

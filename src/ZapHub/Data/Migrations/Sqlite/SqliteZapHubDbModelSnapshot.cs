@@ -1281,6 +1281,9 @@ namespace ZapHub.Data.Migrations.Sqlite
 
                     b.HasIndex("TenantId", "State");
 
+                    b.HasIndex(new[] { "TenantId", "IsPrimary", "CreatedAt", "Id" }, "IX_Sessions_TenantList")
+                        .IsDescending(false, true, false, false);
+
                     b.ToTable("Sessions");
                 });
 

@@ -3,7 +3,7 @@ using Microsoft.EntityFrameworkCore.Migrations;
 
 #nullable disable
 
-namespace ZapHub.Data.Migrations.Sqlite
+namespace ZapHub.Data.Migrations.Postgres
 {
     /// <inheritdoc />
     public partial class WorkPartitions : Migration
@@ -26,54 +26,60 @@ namespace ZapHub.Data.Migrations.Sqlite
             migrationBuilder.AddColumn<bool>(
                 name: "Draining",
                 table: "Gateways",
-                type: "INTEGER",
+                type: "boolean",
                 nullable: false,
                 defaultValue: false);
 
             migrationBuilder.AddColumn<string>(
                 name: "UnreachableNote",
                 table: "Gateways",
-                type: "TEXT",
+                type: "character varying(1000)",
                 maxLength: 1000,
                 nullable: true);
 
             migrationBuilder.AddColumn<DateTime>(
                 name: "UnreachableSince",
                 table: "Gateways",
-                type: "TEXT",
+                type: "timestamp with time zone",
                 nullable: true);
 
             migrationBuilder.AddColumn<short>(
                 name: "Partition",
                 table: "GatewayEvents",
-                type: "INTEGER",
+                type: "smallint",
                 nullable: false,
                 defaultValue: (short)0);
 
             migrationBuilder.AddColumn<short>(
                 name: "Partition",
                 table: "Events",
-                type: "INTEGER",
+                type: "smallint",
                 nullable: false,
                 defaultValue: (short)0);
 
             // Rows already stored get the partition WorkPartitions.Of gives their id: its last hexadecimal digit.
-            migrationBuilder.Sql("UPDATE \"GatewayEvents\" SET \"Partition\" = instr('0123456789abcdef', lower(substr(\"SessionId\", -1))) - 1");
-            migrationBuilder.Sql("UPDATE \"Events\" SET \"Partition\" = instr('0123456789abcdef', lower(substr(\"TenantId\", -1))) - 1");
+            migrationBuilder.Sql("UPDATE \"GatewayEvents\" SET \"Partition\" = position(right(\"SessionId\"::text, 1) in '0123456789abcdef') - 1");
+            migrationBuilder.Sql("UPDATE \"Events\" SET \"Partition\" = position(right(\"TenantId\"::text, 1) in '0123456789abcdef') - 1");
 
             migrationBuilder.CreateTable(
                 name: "WorkLeases",
                 columns: table => new
                 {
-                    Role = table.Column<string>(type: "TEXT", maxLength: 32, nullable: false),
-                    Partition = table.Column<short>(type: "INTEGER", nullable: false),
-                    Holder = table.Column<string>(type: "TEXT", maxLength: 100, nullable: true),
-                    Until = table.Column<DateTime>(type: "TEXT", nullable: false)
+                    Role = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
+                    Partition = table.Column<short>(type: "smallint", nullable: false),
+                    Holder = table.Column<string>(type: "character varying(100)", maxLength: 100, nullable: true),
+                    Until = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
                 },
                 constraints: table =>
                 {
                     table.PrimaryKey("PK_WorkLeases", x => new { x.Role, x.Partition });
                 });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_Sessions_TenantList",
+                table: "Sessions",
+                columns: new[] { "TenantId", "IsPrimary", "CreatedAt", "Id" },
+                descending: new[] { false, true, false, false });
 
             migrationBuilder.CreateIndex(
                 name: "IX_GatewayEvents_Unprocessed",
@@ -99,6 +105,10 @@ namespace ZapHub.Data.Migrations.Sqlite
         {
             migrationBuilder.DropTable(
                 name: "WorkLeases");
+
+            migrationBuilder.DropIndex(
+                name: "IX_Sessions_TenantList",
+                table: "Sessions");
 
             migrationBuilder.DropIndex(
                 name: "IX_GatewayEvents_Unprocessed",
