@@ -17,9 +17,30 @@ public sealed class ZapHubServer : IAsyncDisposable
     private readonly Process process;
     private readonly DirectoryInfo data;
     private readonly string? database;
+    private Dictionary<string, string> environment = [];
+    private bool joined;
 
     public bool Postgres => database is not null;
     public HttpClient Api { get; }
+
+    /// <summary>Another client of the same server with its own cookies (another person signed in).</summary>
+    public HttpClient Client() =>
+        new(new SocketsHttpHandler { CookieContainer = new CookieContainer(), AllowAutoRedirect = false, MaxConnectionsPerServer = 64 }) { BaseAddress = Api.BaseAddress };
+
+    /// <summary>One number from the server's PostgreSQL database (benchmarks count rows the API does not).</summary>
+    public async Task<long> ScalarAsync(string sql)
+    {
+        if (database is null) throw new InvalidOperationException("Only on PostgreSQL (BENCH_DB=postgres).");
+        var server = Environment.GetEnvironmentVariable("ZAPHUB_TEST_POSTGRES")!;
+        await using var conn = new Npgsql.NpgsqlConnection(Regex.Replace(server, "Database=[^;]*", "Database=" + database));
+        await conn.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(sql, conn);
+        return Convert.ToInt64(await command.ExecuteScalarAsync());
+    }
+
+    /// <summary>The server process's resident memory, from /proc.</summary>
+    public double RssMegabytes() =>
+        File.ReadLines($"/proc/{process.Id}/status").Where(l => l.StartsWith("VmRSS:")).Select(l => double.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024).First();
 
     private ZapHubServer(Process process, DirectoryInfo data, string? database, HttpClient api) => (this.process, this.data, this.database, Api) = (process, data, database, api);
 
@@ -57,7 +78,25 @@ public sealed class ZapHubServer : IAsyncDisposable
         var api = new HttpClient(new SocketsHttpHandler { CookieContainer = new CookieContainer(), AllowAutoRedirect = false, MaxConnectionsPerServer = 64 })
             { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
         for (var i = 0; i < 150 && !await Healthy(api); i++) await Task.Delay(200);
-        return new ZapHubServer(process, data, database, api);
+        return new ZapHubServer(process, data, database, api) { environment = environment };
+    }
+
+    /// <summary>
+    /// Another node on the same PostgreSQL database (a cluster): same settings, its own port and data folder. Disposing
+    /// it stops only this process; the first server drops the database.
+    /// </summary>
+    public async Task<ZapHubServer> JoinAsync()
+    {
+        if (database is null) throw new InvalidOperationException("Nodes share a database only on PostgreSQL (BENCH_DB=postgres).");
+        var dll = Path.Combine(FindRoot(), "src/ZapHub/bin/Release/net10.0/ZapHub.dll");
+        var data = Directory.CreateTempSubdirectory("zaphub-bench-");
+        var own = new Dictionary<string, string>(environment) { ["Storage__DataDirectory"] = data.FullName };
+        var port = FreePort();
+        var process = Start(dll, ["--urls", $"http://127.0.0.1:{port}"], own);
+        var api = new HttpClient(new SocketsHttpHandler { CookieContainer = new CookieContainer(), AllowAutoRedirect = false, MaxConnectionsPerServer = 64 })
+            { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        for (var i = 0; i < 150 && !await Healthy(api); i++) await Task.Delay(200);
+        return new ZapHubServer(process, data, database, api) { environment = own, joined = true };
     }
 
     private static Process Start(string dll, string[] args, Dictionary<string, string> environment)
@@ -78,7 +117,7 @@ public sealed class ZapHubServer : IAsyncDisposable
         process.Kill(entireProcessTree: true);
         await process.WaitForExitAsync();
         try { data.Delete(true); } catch (IOException) { }
-        if (database is null) return;
+        if (database is null || joined) return;
         Npgsql.NpgsqlConnection.ClearAllPools();
         await using var conn = new Npgsql.NpgsqlConnection(Environment.GetEnvironmentVariable("ZAPHUB_TEST_POSTGRES")!);
         await conn.OpenAsync();
