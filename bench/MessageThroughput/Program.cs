@@ -11,77 +11,61 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using ZapHub.GatewayEmulator;
 
 var total = args.Length > 0 ? int.Parse(args[0]) : 10_000;
 var numbers = args.Length > 1 ? int.Parse(args[1]) : 50;
 
 // The gateway: the emulator on its own loopback port, as a real gateway server would be.
-var emulatorBuilder = WebApplication.CreateSlimBuilder();
-emulatorBuilder.Logging.ClearProviders();
-emulatorBuilder.WebHost.UseUrls("http://127.0.0.1:0");
-emulatorBuilder.Configuration["Emulator:EvolutionApiKey"] = "bench-key";
-emulatorBuilder.Services.AddGatewayEmulator(emulatorBuilder.Configuration);
-var emulator = emulatorBuilder.Build();
-emulator.MapGatewayEmulator();
-await emulator.StartAsync();
-var emulatorUrl = emulator.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-var sentLog = emulator.Services.GetRequiredService<SentLog>();
-using var gateway = new HttpClient { BaseAddress = new Uri(emulatorUrl) };
+await using var emulator = await EmulatorServer.StartAsync();
+var emulatorUrl = emulator.Url;
+var sentLog = emulator.Sent;
+var gateway = emulator.Http;
 
 await using var zapHub = await ZapHubServer.StartAsync();
 var postgres = zapHub.Postgres;
 var api = zapHub.Api;
-try
+var sessions = await PrepareAsync(api, gateway, emulatorUrl, numbers);
+Console.WriteLine($"ZapHub on {(postgres ? "PostgreSQL" : "SQLite")}, {numbers} connected numbers, {total:N0} messages, pacing off");
+
+// 1. Baseline: the emulator's raw intake, the same sends posted straight to it with the same concurrency.
+var instances = sessions.Select(s => s.Instance).ToList();
+var raw = await RawIntakeAsync(gateway, instances, total);
+sentLog.Clear();
+
+// 2. ZapHub end to end: accepted (202) → received by the gateway, first one message per request (32 at a time), then
+// the batch endpoint (100 messages per request, 4 at a time). A first pass of the same size per mode (BENCH_WARMUPS
+// passes, default 1) warms ZapHub up (the JIT's tiers, connection pools, SQLite's page cache) and is not counted.
+var warmups = int.Parse(Environment.GetEnvironmentVariable("BENCH_WARMUPS") ?? "1");
+var modes = new[] { (Name: "one per request", Batch: 1, Concurrency: 32), (Name: "batches of 100", Batch: 100, Concurrency: 4) };
+var runs = new List<(string Mode, Pass Pass)>();
+foreach (var mode in modes)
 {
-    var sessions = await PrepareAsync(api, gateway, emulatorUrl, numbers);
-    Console.WriteLine($"ZapHub on {(postgres ? "PostgreSQL" : "SQLite")}, {numbers} connected numbers, {total:N0} messages, pacing off");
-
-    // 1. Baseline: the emulator's raw intake, the same sends posted straight to it with the same concurrency.
-    var instances = sessions.Select(s => s.Instance).ToList();
-    var raw = await RawIntakeAsync(gateway, instances, total);
-    sentLog.Clear();
-
-    // 2. ZapHub end to end: accepted (202) → received by the gateway, first one message per request (32 at a time), then
-    // the batch endpoint (100 messages per request, 4 at a time). A first pass of the same size per mode (BENCH_WARMUPS
-    // passes, default 1) warms ZapHub up (the JIT's tiers, connection pools, SQLite's page cache) and is not counted.
-    var warmups = int.Parse(Environment.GetEnvironmentVariable("BENCH_WARMUPS") ?? "1");
-    var modes = new[] { (Name: "one per request", Batch: 1, Concurrency: 32), (Name: "batches of 100", Batch: 100, Concurrency: 4) };
-    var runs = new List<(string Mode, Pass Pass)>();
-    foreach (var mode in modes)
-    {
-        for (var pass = 0; pass < warmups; pass++) await EndToEndAsync(api, sentLog, sessions, total, mode.Batch, mode.Concurrency, $"warm{mode.Batch}");
-        runs.Add((mode.Name, await EndToEndAsync(api, sentLog, sessions, total, mode.Batch, mode.Concurrency, $"bench{mode.Batch}")));
-    }
-
-    Console.WriteLine();
-    Console.WriteLine($"emulator raw intake       : {raw,10:N0} messages/s");
-    foreach (var (mode, p) in runs)
-    {
-        Console.WriteLine($"ZapHub, {mode,-18}: {p.Rate,10:N0} messages/s end to end  ({p.Received:N0} received, {p.Duplicates} twice; API accepted all in {p.AcceptSeconds:0.0} s = {total / p.AcceptSeconds:N0}/s)");
-        Console.WriteLine($"  latency accepted→gateway: p50 {Percentile(p.LatenciesMs, 0.50):N0} ms, p95 {Percentile(p.LatenciesMs, 0.95):N0} ms, max {p.LatenciesMs.LastOrDefault():N0} ms; ratio {p.Rate / raw:0.00} of the emulator's raw intake");
-    }
-
-    // 3. Pacing on: 5 numbers, 10 messages each, 200 ms gap (+ up to 100 ms jitter).
-    const int gapMs = 200;
-    await api.PutAsJsonAsync("/api/v1/messaging/settings", Settings(gapMs, 100));
-    sentLog.Clear();
-    var paced = sessions.Take(5).ToList();
-    for (var i = 0; i < 50; i++)
-        (await api.PostAsJsonAsync("/api/v1/messages", new { to = $"5511988{i:D2}7777", text = $"paced-{i}", route = "session", sessionId = paced[i % paced.Count].Id })).EnsureSuccessStatusCode();
-    var clock = Stopwatch.StartNew();
-    while (sentLog.Count < 50 && clock.Elapsed < TimeSpan.FromMinutes(2)) await Task.Delay(20);
-    var minGap = sentLog.All.GroupBy(m => m.Instance)
-        .SelectMany(g => g.OrderBy(m => m.At).Zip(g.OrderBy(m => m.At).Skip(1), (a, b) => (b.At - a.At).TotalMilliseconds)).DefaultIfEmpty(double.NaN).Min();
-    Console.WriteLine($"pacing on ({gapMs} ms gap)  : smallest gap between two sends of one number {minGap:N0} ms → {(minGap >= gapMs ? "holds" : "VIOLATED")}");
-    return runs.All(r => r.Pass.Received == total && r.Pass.Duplicates == 0) && minGap >= gapMs ? 0 : 2;
+    for (var pass = 0; pass < warmups; pass++) await EndToEndAsync(api, sentLog, sessions, total, mode.Batch, mode.Concurrency, $"warm{mode.Batch}");
+    runs.Add((mode.Name, await EndToEndAsync(api, sentLog, sessions, total, mode.Batch, mode.Concurrency, $"bench{mode.Batch}")));
 }
-finally
+
+Console.WriteLine();
+Console.WriteLine($"emulator raw intake       : {raw,10:N0} messages/s");
+foreach (var (mode, p) in runs)
 {
-    await emulator.StopAsync();
+    Console.WriteLine($"ZapHub, {mode,-18}: {p.Rate,10:N0} messages/s end to end  ({p.Received:N0} received, {p.Duplicates} twice; API accepted all in {p.AcceptSeconds:0.0} s = {total / p.AcceptSeconds:N0}/s)");
+    Console.WriteLine($"  latency accepted→gateway: p50 {Percentile(p.LatenciesMs, 0.50):N0} ms, p95 {Percentile(p.LatenciesMs, 0.95):N0} ms, max {p.LatenciesMs.LastOrDefault():N0} ms; ratio {p.Rate / raw:0.00} of the emulator's raw intake");
 }
+
+// 3. Pacing on: 5 numbers, 10 messages each, 200 ms gap (+ up to 100 ms jitter).
+const int gapMs = 200;
+await api.PutAsJsonAsync("/api/v1/messaging/settings", Settings(gapMs, 100));
+sentLog.Clear();
+var paced = sessions.Take(5).ToList();
+for (var i = 0; i < 50; i++)
+    (await api.PostAsJsonAsync("/api/v1/messages", new { to = $"5511988{i:D2}7777", text = $"paced-{i}", route = "session", sessionId = paced[i % paced.Count].Id })).EnsureSuccessStatusCode();
+var clock = Stopwatch.StartNew();
+while (sentLog.Count < 50 && clock.Elapsed < TimeSpan.FromMinutes(2)) await Task.Delay(20);
+var minGap = sentLog.All.GroupBy(m => m.Instance)
+    .SelectMany(g => g.OrderBy(m => m.At).Zip(g.OrderBy(m => m.At).Skip(1), (a, b) => (b.At - a.At).TotalMilliseconds)).DefaultIfEmpty(double.NaN).Min();
+Console.WriteLine($"pacing on ({gapMs} ms gap)  : smallest gap between two sends of one number {minGap:N0} ms → {(minGap >= gapMs ? "holds" : "VIOLATED")}");
+return runs.All(r => r.Pass.Received == total && r.Pass.Duplicates == 0) && minGap >= gapMs ? 0 : 2;
 
 static async Task<Pass> EndToEndAsync(
     HttpClient api, SentLog sentLog, IReadOnlyList<(Guid Id, string Instance)> sessions, int total, int batch, int concurrency, string prefix)

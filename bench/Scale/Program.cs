@@ -11,27 +11,12 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using ZapHub.GatewayEmulator;
 
 var sizes = (args.Length > 0 ? args[0] : "100,10000").Split(',').Select(int.Parse).ToList();
 var gatewayCount = args.Length > 1 ? int.Parse(args[1]) : 20;
 
-var emulators = new List<(WebApplication App, HttpClient Http, string Url)>();
-for (var g = 0; g < gatewayCount; g++)
-{
-    var builder = WebApplication.CreateSlimBuilder();
-    builder.Logging.ClearProviders();
-    builder.WebHost.UseUrls("http://127.0.0.1:0");
-    builder.Configuration["Emulator:EvolutionApiKey"] = "bench-key";
-    builder.Services.AddGatewayEmulator(builder.Configuration);
-    var app = builder.Build();
-    app.MapGatewayEmulator();
-    await app.StartAsync();
-    var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-    emulators.Add((app, new HttpClient { BaseAddress = new Uri(url) }, url));
-}
+var emulators = new List<EmulatorServer>();
+for (var g = 0; g < gatewayCount; g++) emulators.Add(await EmulatorServer.StartAsync());
 
 // Every connected number is due for a check at every pass: the reconciler's worst case.
 await using var zapHub = await ZapHubServer.StartAsync(new Dictionary<string, string>
@@ -46,10 +31,10 @@ try
 {
     await SignInAsync(op, ZapHubServer.OperatorEmail, ZapHubServer.OperatorPassword);
     var gateways = new List<(Guid Id, HttpClient Emulator)>();
-    foreach (var (app, http, url) in emulators)
+    foreach (var emulator in emulators)
     {
-        var g = await (await op.PostAsJsonAsync("/api/v1/admin/gateways", new { name = $"evolution {gateways.Count + 1:D2}", kind = "Evolution", baseUrl = url.TrimEnd('/') + "/evolution", credentials = "bench-key", capacity = 1000 })).Content.ReadFromJsonAsync<JsonElement>();
-        gateways.Add((g.GetProperty("id").GetGuid(), http));
+        var g = await (await op.PostAsJsonAsync("/api/v1/admin/gateways", new { name = $"evolution {gateways.Count + 1:D2}", kind = "Evolution", baseUrl = emulator.Url.TrimEnd('/') + "/evolution", credentials = EmulatorServer.EvolutionKey, capacity = 1000 })).Content.ReadFromJsonAsync<JsonElement>();
+        gateways.Add((g.GetProperty("id").GetGuid(), emulator.Http));
     }
     var metricsKey = (await (await op.PostAsJsonAsync("/api/v1/admin/platform-keys", new { name = "bench", scopes = new[] { "metrics:read" } })).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString()!;
     var tenant = await (await op.PostAsJsonAsync("/api/v1/admin/tenants", new { name = "Bench", slug = "bench", ownerEmail = "owner@bench.test", maxSessions = 10_000 })).Content.ReadFromJsonAsync<JsonElement>();
@@ -86,7 +71,7 @@ try
 }
 finally
 {
-    foreach (var e in emulators) await e.App.StopAsync();
+    foreach (var e in emulators) await e.DisposeAsync();
 }
 
 // Adds numbers until there are `size`, 16 at a time: create, connect, scan on its gateway's emulator; then waits until all read Connected.

@@ -38,6 +38,13 @@ public sealed class ZapHubServer : IAsyncDisposable
         return Convert.ToInt64(await command.ExecuteScalarAsync());
     }
 
+    /// <summary>CPU time the server process has used so far (user + system), from /proc.</summary>
+    public double CpuSeconds()
+    {
+        var fields = File.ReadAllText($"/proc/{process.Id}/stat").Split(')')[1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return (long.Parse(fields[11]) + long.Parse(fields[12])) / 100.0;
+    }
+
     /// <summary>The server process's resident memory, from /proc.</summary>
     public double RssMegabytes() =>
         File.ReadLines($"/proc/{process.Id}/status").Where(l => l.StartsWith("VmRSS:")).Select(l => double.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024).First();
