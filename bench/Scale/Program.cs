@@ -2,10 +2,12 @@
 // over 20 emulated Evolution gateways (each its own loopback server): the reconciler's cycle time with every connected
 // number due for a check, the process's RSS, p95 of a page of the operator's all-numbers list and of the tenant's list
 // (the API; the console and dashboard pages run the same queries in their circuits, their HTML carries no rows), and
-// webhook → state p95 while 200 numbers change state per second.
+// webhook → state p95 while 200 numbers change state per second, read through the API and seen in the owner's
+// dashboard in Chromium (the first card, flipped by webhooks while the others flip around it).
 // Usage: dotnet run -c Release -- [sizes=100,10000] [gateways=20]      BENCH_DB=postgres with ZAPHUB_TEST_POSTGRES set
 using static ZapHub.Bench.BenchSupport;
 using ZapHub.Bench;
+using Microsoft.Playwright;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
@@ -21,6 +23,8 @@ for (var g = 0; g < gatewayCount; g++) emulators.Add(await EmulatorServer.StartA
 // Every connected number is due for a check at every pass: the reconciler's worst case.
 await using var zapHub = await ZapHubServer.StartAsync(new Dictionary<string, string>
 {
+    // Only Development serves the dashboard's framework script from a build that is not published.
+    ["ASPNETCORE_ENVIRONMENT"] = "Development", ["Logging__LogLevel__Default"] = "Warning",
     ["Sessions__SilenceThreshold"] = "00:00:01", ["Sessions__ReconcileInterval"] = "00:00:05", ["Sessions__TransitionalCheckInterval"] = "00:01:00",
     // Numbers flap on purpose below; the loop breaker must not stop them.
     ["Sessions__FlapLimit"] = "1000",
@@ -38,8 +42,18 @@ try
     }
     var metricsKey = (await (await op.PostAsJsonAsync("/api/v1/admin/platform-keys", new { name = "bench", scopes = new[] { "metrics:read" } })).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString()!;
     var tenant = await (await op.PostAsJsonAsync("/api/v1/admin/tenants", new { name = "Bench", slug = "bench", ownerEmail = "owner@bench.test", maxSessions = 10_000 })).Content.ReadFromJsonAsync<JsonElement>();
-    await SignInAsync(tenantApi, "owner@bench.test", tenant.GetProperty("ownerOneTimePassword").GetString()!);
+    var ownerPassword = tenant.GetProperty("ownerOneTimePassword").GetString()!;
+    await SignInAsync(tenantApi, "owner@bench.test", ownerPassword);
     var emulatorOf = gateways.ToDictionary(g => g.Id, g => g.Emulator);
+    using var playwright = await Playwright.CreateAsync();
+    await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = "/usr/bin/chromium", Headless = true,
+        Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"] });
+    var dashboard = await (await browser.NewContextAsync(new() { BaseURL = tenantApi.BaseAddress!.ToString() })).NewPageAsync();
+    await dashboard.GotoAsync("/login");
+    await dashboard.Locator("input[name=Email]").FillAsync("owner@bench.test");
+    await dashboard.Locator("input[name=Password]").FillAsync(ownerPassword);
+    await dashboard.Locator("form button[type=submit]").ClickAsync();
+    await dashboard.WaitForLoadStateAsync(LoadState.NetworkIdle);
 
     var numbers = new List<(Guid Id, string Instance, HttpClient Emulator)>();
     var rows = new List<Row>();
@@ -53,19 +67,24 @@ try
         var pages = (size + 49) / 50;
         var operatorApi = await P95Async(op, n => $"/api/v1/admin/sessions?page={1 + n * 37 % pages}&pageSize=50", 60);
         var tenantList = await P95Async(tenantApi, n => $"/api/v1/sessions?page={1 + n * 37 % pages}&pageSize=50", 60);
-        // 200 numbers a second, or a third of them where there are fewer than 600 (each number's drop and scan must not overlap).
-        var flips = await FlipLatencyAsync(tenantApi, numbers, Math.Min(200, size / 3), TimeSpan.FromSeconds(15));
-        var row = new Row(size, cycle, rss, operatorApi, tenantList, flips);
+        // 200 numbers a second, or a third of them where there are fewer than 600 (each number's drop and scan must not
+        // overlap); meanwhile the first number (the first card) is flipped by webhooks and watched in the dashboard.
+        var firstCard = (await tenantApi.GetFromJsonAsync<JsonElement>("/api/v1/sessions?pageSize=1"))[0];
+        var watched = numbers.Single(n => n.Id == firstCard.GetProperty("id").GetGuid());
+        var background = FlipLatencyAsync(tenantApi, numbers.Where(n => n != watched).ToList(), Math.Min(200, size / 3), TimeSpan.FromSeconds(20));
+        var dom = await DashboardLatencyAsync(dashboard, watched.Instance, watched.Emulator, 40);
+        var flips = await background;
+        var row = new Row(size, cycle, rss, operatorApi, tenantList, flips, dom);
         rows.Add(row);
         Console.WriteLine(row);
     }
 
     Console.WriteLine();
-    Console.WriteLine($"{"numbers",8} | {"reconciler cycle",17} | {"RSS",8} | {"operator list p95",17} | {"tenant list p95",15} | {"webhook→state p95",18}");
+    Console.WriteLine($"{"numbers",8} | {"reconciler cycle",17} | {"RSS",8} | {"operator list p95",17} | {"tenant list p95",15} | {"webhook→state p95",18} | {"webhook→dashboard p95",22}");
     var first = rows[0];
     foreach (var r in rows)
         Console.WriteLine($"{r.Size,8:N0} | {r.CycleMs,11:N0} ms {r.CycleMs / first.CycleMs,4:0.0}x | {r.RssMb,5:N0} MB | " +
-                          $"{r.OperatorApiMs,8:N0} ms {r.OperatorApiMs / first.OperatorApiMs,5:0.0}x | {r.TenantApiMs,6:N0} ms {r.TenantApiMs / first.TenantApiMs,5:0.0}x | {r.FlipP95Ms,9:N0} ms {r.FlipP95Ms / first.FlipP95Ms,5:0.0}x");
+                          $"{r.OperatorApiMs,8:N0} ms {r.OperatorApiMs / first.OperatorApiMs,5:0.0}x | {r.TenantApiMs,6:N0} ms {r.TenantApiMs / first.TenantApiMs,5:0.0}x | {r.FlipP95Ms,9:N0} ms {r.FlipP95Ms / first.FlipP95Ms,5:0.0}x | {r.DomP95Ms,13:N0} ms {r.DomP95Ms / first.DomP95Ms,5:0.0}x");
     Console.WriteLine($"(ratios are to the {first.Size:N0}-number row measured in the same run; {gatewayCount} gateways; {(zapHub.Postgres ? "PostgreSQL" : "SQLite")})");
     return 0;
 }
@@ -186,4 +205,40 @@ static async Task<double> FlipLatencyAsync(HttpClient api, List<(Guid Id, string
     return sorted.Count == 0 ? double.NaN : Percentile(sorted, 0.95);
 }
 
-internal sealed record Row(int Size, double CycleMs, double RssMb, double OperatorApiMs, double TenantApiMs, double FlipP95Ms);
+// The owner's WhatsApp page in Chromium: the first card's badge is watched with a MutationObserver while its number is
+// flipped open/close by webhooks posted straight to its callback URL; webhook POST → the badge's new text, p95.
+static async Task<double> DashboardLatencyAsync(IPage page, string instance, HttpClient emulator, int transitions)
+{
+    var find = new HttpRequestMessage(HttpMethod.Get, $"/evolution/webhook/find/{instance}");
+    find.Headers.Add("apikey", EmulatorServer.EvolutionKey);
+    var callback = (await (await emulator.SendAsync(find)).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("url").GetString()!;
+    await page.GotoAsync("/whatsapp");
+    var badge = page.GetByTestId("status-badge").First;
+    await badge.WaitForAsync();
+    await page.EvaluateAsync("""
+        () => { window.__changes = []; const b = document.querySelector('[data-testid=status-badge]');
+                new MutationObserver(() => window.__changes.push({ at: Date.now(), text: b.textContent })).observe(b, { childList: true, characterData: true, subtree: true }); }
+        """);
+    using var hooks = new HttpClient();
+    var latencies = new List<double>();
+    var open = false;
+    for (var i = 0; i < transitions + 4; i++)
+    {
+        var expected = open ? "Conectado" : "Desconectado";
+        var data = open
+            ? $$"""{"instance":"{{instance}}","wuid":"5511900000000@s.whatsapp.net","profileName":"Primeiro","state":"open","statusReason":200}"""
+            : $$"""{"instance":"{{instance}}","state":"close","statusReason":408}""";
+        var body = $$"""{"event":"connection.update","instance":"{{instance}}","data":{{data}},"date_time":"{{DateTime.UtcNow:O}}","seq":{{i}}}""";
+        var before = await page.EvaluateAsync<int>("() => window.__changes.length");
+        var sent = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        (await hooks.PostAsync(callback, new StringContent(body, System.Text.Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
+        await page.WaitForFunctionAsync($"() => window.__changes.length > {before} && window.__changes[window.__changes.length - 1].text === '{expected}'", null, new() { Timeout = 30_000 });
+        var shown = await page.EvaluateAsync<long>("() => window.__changes[window.__changes.length - 1].at");
+        if (i >= 4) latencies.Add(shown - sent); // the first few warm the circuit up
+        open = !open;
+    }
+    latencies.Sort();
+    return Percentile(latencies, 0.95);
+}
+
+internal sealed record Row(int Size, double CycleMs, double RssMb, double OperatorApiMs, double TenantApiMs, double FlipP95Ms, double DomP95Ms);

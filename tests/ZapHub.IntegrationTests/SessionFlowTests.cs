@@ -177,7 +177,9 @@ public class SessionFlowTests
     [Fact]
     public async Task QrCodesRefreshAndZapHubStopsAfterItsBound()
     {
-        var (app, emulator, t) = await StartAsync([("EvolutionQrInterval", "00:00:00.300")], ("Sessions:MaxQrCodes", "3"));
+        // Codes a second and a half apart: a person reads one before the next; a busy machine's processing delay (a few
+        // hundred ms) must not fold two codes into one read.
+        var (app, emulator, t) = await StartAsync([("EvolutionQrInterval", "00:00:01.500")], ("Sessions:MaxQrCodes", "3"));
         await using var appLifetime = app;
         await using var emulatorLifetime = emulator;
         var id = (await t.CreateSessionAsync("Recepção", "Evolution")).GetProperty("id").GetGuid();
@@ -189,7 +191,7 @@ public class SessionFlowTests
             var qr = await Http.JsonAsync(await t.Owner.GetAsync($"/api/v1/sessions/{id}/qr"), HttpStatusCode.OK);
             if (qr.GetProperty("code").GetString() is { } code) codes.Add(code);
             return qr;
-        }, qr => qr.GetProperty("state").GetString() == "Disconnected", "the QR attempt to end");
+        }, qr => qr.GetProperty("state").GetString() == "Disconnected", "the QR attempt to end", TimeSpan.FromSeconds(60));
         Assert.True(codes.Count >= 2, $"saw {codes.Count} distinct codes");
         Assert.Equal("qr_expired", (await t.SessionAsync(id)).GetProperty("stateReason").GetString());
         // ZapHub also ended the attempt on the gateway.
