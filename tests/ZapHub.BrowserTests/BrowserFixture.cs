@@ -13,6 +13,8 @@ public sealed class BrowserFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        // Assertions wait for the outcome (a state shown, a row listed) up to this long, not Playwright's 5 s.
+        Microsoft.Playwright.Assertions.SetDefaultExpectTimeout(30_000);
         playwright = await Playwright.CreateAsync();
         Browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
@@ -36,7 +38,9 @@ public sealed class BrowserFixture : IAsyncLifetime
     public async Task<IPage> NewPageAsync(Uri baseUrl, ViewportSize? viewport = null)
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = baseUrl.ToString(), ViewportSize = viewport ?? Desktop });
-        context.SetDefaultTimeout(15_000);
+        // Generous: on a busy two-core machine a sign-in (password hashing) or a circuit's first render can take many
+        // seconds; a test waits for what a person would wait for, and a passing test never waits this long.
+        context.SetDefaultTimeout(60_000);
         return await context.NewPageAsync();
     }
 
