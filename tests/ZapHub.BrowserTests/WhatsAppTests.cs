@@ -150,8 +150,12 @@ public class WhatsAppTests(BrowserFixture browser) : IClassFixture<BrowserFixtur
         await app.Anonymous().PostAsJsonAsync($"/emulator/_emulator/evolution/{session.GetProperty("instanceName").GetString()}/scan", new { phone = "5511999990002" });
         await Expect(page.GetByTestId("detail-phone")).ToHaveTextAsync("(11) 99999-0002");
         await Expect(page.GetByTestId("detail-qr")).ToHaveCountAsync(0);
-        await Expect(page.GetByTestId("timeline").Locator("li")).ToHaveCountAsync(3);
-        await Expect(page.GetByTestId("timeline")).ToContainTextAsync("Aviso do servidor");
+        // Newest first: the server's report that it connected, after the owner's request (whether the QR's own report
+        // shows between them depends on whether it arrived before the scan).
+        var entries = page.GetByTestId("timeline").Locator("li");
+        await Expect(entries.First).ToContainTextAsync("Conectado");
+        await Expect(entries.First).ToContainTextAsync("Aviso do servidor");
+        await Expect(entries.Last).ToContainTextAsync("Ação de um usuário");
         await BrowserFixture.ScreenshotAsync(page, "session-detail-desktop");
 
         var op = await browser.NewPageAsync(baseUrl);
