@@ -33,6 +33,7 @@ public sealed class EventRelay(IServiceScopeFactory scopes, TimeProvider time, I
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!node.Value.RunsWorkers) return;
+        leases.Taken += Wake;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -45,7 +46,7 @@ public sealed class EventRelay(IServiceScopeFactory scopes, TimeProvider time, I
             }
             try
             {
-                await Task.WhenAny(wake.WaitAsync(TimeSpan.FromSeconds(1), stoppingToken), leases.Taken.Next);
+                await wake.WaitAsync(TimeSpan.FromSeconds(1), stoppingToken);
                 await pace.WaitAsync(stoppingToken);
             }
             catch (OperationCanceledException) { return; }

@@ -32,6 +32,7 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!node.Value.RunsWorkers) return;
+        leases.Taken += Wake;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -49,7 +50,7 @@ public sealed class SignalProcessor(IServiceScopeFactory scopes, TimeProvider ti
             }
             try
             {
-                await Task.WhenAny(wake.WaitAsync(TimeSpan.FromSeconds(1), stoppingToken), leases.Taken.Next);
+                await wake.WaitAsync(TimeSpan.FromSeconds(1), stoppingToken);
                 await pace.WaitAsync(stoppingToken);
             }
             catch (OperationCanceledException) { return; }

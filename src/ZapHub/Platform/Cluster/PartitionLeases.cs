@@ -24,8 +24,8 @@ public sealed class PartitionLeases(IServiceScopeFactory scopes, NodeIdentity no
     private short? memberSlot;
     private bool? shared;
 
-    /// <summary>Pulsed when this node took partitions it did not hold: their workers should look at once.</summary>
-    public Features.Events.EventSignal Taken { get; } = new();
+    /// <summary>Raised when this node took partitions it did not hold: their workers should look at once.</summary>
+    public event Action? Taken;
 
     /// <summary>The partitions of a role this node holds now (all of them on SQLite); empty once its leases ran out unrenewed.</summary>
     public IReadOnlyList<short> Held(string role) =>
@@ -117,7 +117,7 @@ public sealed class PartitionLeases(IServiceScopeFactory scopes, NodeIdentity no
             }
             held[role] = new Holding(mine.Order().ToArray(), until);
         }
-        if (tookAny) Taken.Pulse();
+        if (tookAny) Taken?.Invoke();
     }
 
     private bool rowsExist;
