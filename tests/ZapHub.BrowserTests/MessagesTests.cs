@@ -55,6 +55,14 @@ public class MessagesTests(BrowserFixture browser) : IClassFixture<BrowserFixtur
         await Expect(page.GetByTestId("message-timeline")).ToContainTextAsync("aceita");
         await Expect(page.GetByTestId("message-timeline")).ToContainTextAsync("tentativa 1 por");
         await Expect(page.GetByTestId("message-timeline")).Not.ToContainTextAsync("attempt");
+
+        // The phone reports delivery while the page is open: the page follows without being reloaded.
+        await page.EvaluateAsync("window.__noReload = true");
+        var acked = await app.Anonymous().PostAsJsonAsync($"/emulator/_emulator/evolution/{instance}/ack",
+            new { messageId = sent[0].GetProperty("messageId").GetString(), status = "delivered" });
+        Assert.True(acked.IsSuccessStatusCode);
+        await Expect(page.GetByTestId("message-timeline")).ToContainTextAsync("Entregue");
+        Assert.True(await page.EvaluateAsync<bool>("window.__noReload === true"), "the page reloaded");
         await BrowserFixture.ScreenshotAsync(page, "message-timeline-desktop");
 
         // The customer answers SAIR: the conversation shows both sides and the contact is marked as opted out.

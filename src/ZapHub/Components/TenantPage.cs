@@ -59,6 +59,13 @@ public abstract class TenantPage : ComponentBase
         Error ??= error;
     }
 
+    /// <summary>Reads the page again after a change made elsewhere (a gateway's report, another user), and shows it.</summary>
+    protected Task ReloadLiveAsync() => InvokeAsync(async () =>
+    {
+        await ReloadKeepingErrorAsync();
+        StateHasChanged();
+    });
+
     /// <summary>The tenant's time zone: the wall-clock times people type are read in it.</summary>
     protected async Task<TimeZoneInfo> ZoneAsync()
     {
