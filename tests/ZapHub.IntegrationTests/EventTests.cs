@@ -393,7 +393,7 @@ public class EventTests
 
         await OptOutAsync(tenant, "11988880000");
         // No relay runs on the web node and its idle stream would only look again after a minute: the relay's NOTIFY wakes it.
-        var seen = await stream.ReadAsync(1, TimeSpan.FromSeconds(5));
+        var seen = await stream.ReadAsync(1, TimeSpan.FromSeconds(20));
         Assert.Contains("+5511988880000", seen[0].Data);
     }
 
@@ -412,7 +412,7 @@ public class EventTests
         var contact = await OptOutAsync(tenant, "11966660000");
         await Http.ExpectAsync(await tenant.Owner.PostAsync($"/api/v1/contacts/{contact.GetProperty("id").GetGuid()}/opt-in", null), HttpStatusCode.OK);
 
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         string? line;
         var types = new List<string>();
         while ((line = await lines.ReadLineAsync(timeout.Token)) is not null && types.Count == 0)

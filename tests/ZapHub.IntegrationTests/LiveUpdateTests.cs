@@ -34,7 +34,7 @@ public class LiveUpdateTests
         using var others = notifierB.Subscribe(Guid.NewGuid(), _ => { leaked = true; return Task.CompletedTask; });
 
         var created = await tenant.CreateSessionAsync("Criado no nó A");
-        var id = await heard.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var id = await heard.Task.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(created.GetProperty("id").GetGuid(), id);
         Assert.False(leaked);
     }

@@ -122,7 +122,7 @@ public class SessionFlowTests
         await Http.ExpectAsync(await t.Owner.PostAsJsonAsync($"/api/v1/sessions/{id}/connect", new { mode = "pairing", phone = "(11) 97777-0002" }), HttpStatusCode.Accepted);
         await Http.ExpectAsync(await emulator.FaultsAsync(new { answerDelayMs = 0 }), HttpStatusCode.OK);
         var waiting = await Eventually.WaitAsync(async () => await Http.JsonAsync(await t.Owner.GetAsync($"/api/v1/sessions/{id}/qr"), HttpStatusCode.OK),
-            q => q.GetProperty("pairingCode").ValueKind == JsonValueKind.String, "the pairing code", TimeSpan.FromSeconds(5));
+            q => q.GetProperty("pairingCode").ValueKind == JsonValueKind.String, "the pairing code", TimeSpan.FromSeconds(15));
 
         await Http.ExpectAsync(await emulator.PairAsync(provider, session.GetProperty("instanceName").GetString()!, waiting.GetProperty("pairingCode").GetString()!, "5511977770002"), HttpStatusCode.OK);
         Assert.Equal("+5511977770002", (await t.WaitForStateAsync(id, "Connected")).GetProperty("phone").GetString());

@@ -126,10 +126,10 @@ public sealed class EmulatorHost : IAsyncDisposable
 
 public static class Eventually
 {
-    /// <summary>Polls until the condition holds; webhooks travel asynchronously, so tests wait for their effect.</summary>
+    /// <summary>Polls until the condition holds; webhooks travel asynchronously, so tests wait for their effect (as long as a person would on a busy machine).</summary>
     public static async Task<T> WaitAsync<T>(Func<Task<T>> read, Func<T, bool> done, string what, TimeSpan? timeout = null)
     {
-        var until = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(15));
+        var until = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
         T value = await read();
         while (!done(value))
         {
