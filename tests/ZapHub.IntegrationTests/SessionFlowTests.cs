@@ -75,7 +75,10 @@ public class SessionFlowTests
 
         var timeline = await Http.JsonAsync(await t.Owner.GetAsync($"/api/v1/sessions/{id}/timeline"), HttpStatusCode.OK);
         var steps = timeline.EnumerateArray().Reverse().Select(e => e.GetProperty("to").GetString()).ToList();
-        Assert.Equal(["Starting", "AwaitingScan"], steps.Take(2));
+        // The attempt opens it: ZapHub's record of the request, unless the gateway's QR report overtook the gateway's own
+        // answer (then the request is not recorded over the newer state; the audit trail still has it).
+        Assert.Contains(steps[0], new[] { "Starting", "AwaitingScan" });
+        Assert.Contains("AwaitingScan", steps.Take(2));
         Assert.Equal(2, steps.Count(s => s == "Connected"));
         Assert.Contains("Disconnected", steps);
 
