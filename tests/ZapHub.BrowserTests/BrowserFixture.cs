@@ -56,7 +56,13 @@ public sealed class BrowserFixture : IAsyncLifetime
     public static async Task AssertFitsAsync(IPage page)
     {
         var (content, viewport) = (await page.EvaluateAsync<int>("document.documentElement.scrollWidth"), await page.EvaluateAsync<int>("window.innerWidth"));
-        Assert.True(content <= viewport, $"{page.Url} is {content} px wide on a {viewport} px screen");
+        if (content <= viewport) return;
+        var culprits = await page.EvaluateAsync<string>("""
+            [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+              .filter(e => ![...e.children].some(c => c.getBoundingClientRect().right > window.innerWidth + 1))
+              .slice(0, 5).map(e => `${e.tagName.toLowerCase()}${e.className ? '.' + e.className : ''}${e.dataset.testid ? '[' + e.dataset.testid + ']' : ''} (${Math.round(e.getBoundingClientRect().right)} px)`).join(', ')
+            """);
+        Assert.Fail($"{page.Url} is {content} px wide on a {viewport} px screen; too wide: {culprits}");
     }
 
     /// <summary>The screenshots docs/guia-do-dono.md uses.</summary>

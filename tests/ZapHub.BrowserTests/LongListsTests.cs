@@ -43,6 +43,17 @@ public class LongListsTests(BrowserFixture browser) : IClassFixture<BrowserFixtu
         await Expect(page.GetByTestId("tile-total")).ToHaveTextAsync("30");
         await BrowserFixture.ScreenshotAsync(page, "whatsapp-search-desktop");
 
+        // On a phone the pager and the search fit the screen.
+        var phone = await browser.NewPageAsync(baseUrl, BrowserFixture.Phone);
+        await new LoginPage(phone).OpenAsync();
+        await new LoginPage(phone).SignInAsync(shop.OwnerEmail, shop.OwnerPassword);
+        await new WhatsAppPage(phone).OpenAsync();
+        await Expect(phone.GetByTestId("pager-range")).ToHaveTextAsync("1–24 de 30");
+        await Expect(phone.GetByTestId("pager-next")).ToBeVisibleAsync();
+        await BrowserFixture.AssertFitsAsync(phone);
+        await phone.GetByTestId("pager-range").ScrollIntoViewIfNeededAsync();
+        await BrowserFixture.ScreenshotAsync(phone, "whatsapp-pager-phone");
+
         var console = await browser.NewPageAsync(baseUrl);
         await new LoginPage(console).OpenAsync();
         await new LoginPage(console).SignInAsync(ZapHubApp.OperatorEmail, ZapHubApp.OperatorPassword);
@@ -57,5 +68,14 @@ public class LongListsTests(BrowserFixture browser) : IClassFixture<BrowserFixtu
         await Expect(rows).ToHaveCountAsync(1);
         await Expect(rows.First).ToContainTextAsync("Loja 30");
         await BrowserFixture.ScreenshotAsync(console, "admin-all-numbers-filtered-desktop");
+
+        var consoleOnPhone = await browser.NewPageAsync(baseUrl, BrowserFixture.Phone);
+        await new LoginPage(consoleOnPhone).OpenAsync();
+        await new LoginPage(consoleOnPhone).SignInAsync(ZapHubApp.OperatorEmail, ZapHubApp.OperatorPassword);
+        await consoleOnPhone.GotoAsync("/admin/sessions");
+        await Expect(consoleOnPhone.GetByTestId("pager-range")).ToHaveTextAsync("1–31 de 31");
+        await Expect(consoleOnPhone.GetByTestId("all-search")).ToBeVisibleAsync();
+        await BrowserFixture.AssertFitsAsync(consoleOnPhone);
+        await BrowserFixture.ScreenshotAsync(consoleOnPhone, "admin-all-numbers-phone");
     }
 }
