@@ -41,6 +41,40 @@ public class EmulatorFaultConformanceTests
     private static int Connecting(WebhookSink sink) => sink.Received.Count(r => r.Body.GetProperty("event").GetString() == "connection.update"
         && r.Body.GetProperty("data").GetProperty("state").GetString() == "connecting");
 
+    private static async Task<(string Memory, string Stored)> EvolutionStatesAsync(EmulatorHost e, string name)
+    {
+        var (_, state) = await SendAsync(e, Evolution(HttpMethod.Get, $"/instance/connectionState/{name}"));
+        var (_, rows) = await SendAsync(e, Evolution(HttpMethod.Get, $"/instance/fetchInstances?instanceName={name}"));
+        return (state.GetProperty("instance").GetProperty("state").GetString()!, rows[0].GetProperty("connectionStatus").GetString()!);
+    }
+
+    [Fact]
+    public async Task EvolutionListsItsDatabaseStatusWhichADroppedConnectionAndTheQrLimitLeaveBehind()
+    {
+        await using var sink = await WebhookSink.StartAsync();
+        await using var e = await EmulatorHost.StartAsync(("EvolutionQrInterval", "00:00:00.100"), ("EvolutionQrLimit", "3"));
+        await CreateEvolutionAsync(e, sink, "db1");
+        Assert.Equal(("close", "close"), await EvolutionStatesAsync(e, "db1"));
+        await SendAsync(e, Evolution(HttpMethod.Get, "/instance/connect/db1"));
+        Assert.Equal(("connecting", "connecting"), await EvolutionStatesAsync(e, "db1"));
+        await Http.ExpectAsync(await e.ScanAsync("evolution", "db1"), HttpStatusCode.OK);
+        Assert.Equal(("open", "open"), await EvolutionStatesAsync(e, "db1"));
+
+        // The connection drops and Evolution keeps reconnecting: Baileys says connecting, the database still says open.
+        await Http.ExpectAsync(await e.FaultsAsync(new { reconnectAfterDrop = false }), HttpStatusCode.OK);
+        await Http.ExpectAsync(await e.DropAsync("evolution", "db1"), HttpStatusCode.OK);
+        Assert.Equal(("connecting", "open"), await EvolutionStatesAsync(e, "db1"));
+
+        // A logout is written to both.
+        await SendAsync(e, Evolution(HttpMethod.Delete, "/instance/logout/db1"));
+        Assert.Equal(("close", "close"), await EvolutionStatesAsync(e, "db1"));
+
+        // The QR limit closes the socket; the database keeps the "connecting" its last code wrote.
+        await SendAsync(e, Evolution(HttpMethod.Get, "/instance/connect/db1"));
+        await Eventually.WaitAsync(() => EvolutionStatesAsync(e, "db1"), s => s.Memory == "close", "the QR limit");
+        Assert.Equal(("close", "connecting"), await EvolutionStatesAsync(e, "db1"));
+    }
+
     [Fact]
     public async Task EvolutionWithWhatsAppUnreachableLoopsConnectingWhileItsStateReadsClose()
     {

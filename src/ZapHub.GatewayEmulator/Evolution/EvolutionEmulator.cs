@@ -243,7 +243,7 @@ public sealed class EvolutionEmulator(IOptions<EmulatorOptions> options, Webhook
         lock (i.Sync)
             return new
             {
-                id = i.Id, name = i.Name, connectionStatus = i.State, ownerJid = i.Wuid, profileName = i.ProfileName, profilePicUrl = (string?)null,
+                id = i.Id, name = i.Name, connectionStatus = i.StoredStatus, ownerJid = i.Wuid, profileName = i.ProfileName, profilePicUrl = (string?)null,
                 integration = "WHATSAPP-BAILEYS", number = (string?)null, businessId = (string?)null, token = i.Token, clientName = "evolution_exchange",
                 disconnectionReasonCode = i.DisconnectionReasonCode, disconnectionObject = i.DisconnectionReasonCode is null ? null : "{\"error\":{}}",
                 disconnectionAt = i.DisconnectionAt, createdAt = i.CreatedAt, updatedAt = i.UpdatedAt,
@@ -547,6 +547,7 @@ public sealed class EvolutionEmulator(IOptions<EmulatorOptions> options, Webhook
     private void NewQr(EvolutionInstance instance)
     {
         instance.Count++;
+        instance.StoredStatus = "connecting";
         instance.QrCode = QrImages.NewWhatsAppCode();
         instance.QrBase64 = "data:image/png;base64," + QrImages.Base64Png(instance.QrCode);
         Emit(instance, "qrcode.updated", new
@@ -558,7 +559,7 @@ public sealed class EvolutionEmulator(IOptions<EmulatorOptions> options, Webhook
     private void Open(EvolutionInstance instance)
     {
         instance.QrTimer?.Dispose();
-        instance.State = "open";
+        instance.State = instance.StoredStatus = "open";
         instance.HasSession = true;
         instance.QrCode = null;
         instance.QrBase64 = null;
@@ -573,7 +574,7 @@ public sealed class EvolutionEmulator(IOptions<EmulatorOptions> options, Webhook
     {
         instance.QrTimer?.Dispose();
         var now = time.GetUtcNow();
-        instance.State = "close";
+        instance.State = instance.StoredStatus = "close";
         instance.HasSession = false;
         instance.DisconnectionReasonCode = 401;
         instance.DisconnectionAt = now;

@@ -9,8 +9,15 @@ public sealed class EvolutionInstance
     public DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset UpdatedAt { get; set; }
 
-    /// <summary>Baileys WAConnectionState: close | connecting | open.</summary>
+    /// <summary>Baileys WAConnectionState: close | connecting | open (what connectionState answers).</summary>
     public string State { get; set; } = "close";
+
+    /// <summary>
+    /// The database's connectionStatus, which fetchInstances lists: written on each QR ("connecting"), on open, and on a close
+    /// that does not reconnect (logout). A dropped connection Evolution reconnects leaves it "open", and the QR limit leaves
+    /// it "connecting" (contract §2).
+    /// </summary>
+    public string StoredStatus { get; set; } = "close";
     public int Count { get; set; }
     public string? QrCode { get; set; }
     public string? QrBase64 { get; set; }
