@@ -226,6 +226,31 @@ public class RealGatewayFailureTests
     }
 
     [Fact]
+    public async Task AnEvolutionAttemptPastItsQrLimitIsReadFromBaileysNotFromItsDatabaseRow()
+    {
+        var (app, emulator, t, _) = await StartAsync([("EvolutionQrInterval", "00:00:00.300"), ("EvolutionQrLimit", "3")], FastReconcile);
+        await using var appLifetime = app;
+        await using var emulatorLifetime = emulator;
+        var (id, instance) = await NewNumberAsync(t, "Evolution");
+        await Http.ExpectAsync(await t.Owner.PostAsJsonAsync($"/api/v1/sessions/{id}/connect", new { }), HttpStatusCode.Accepted);
+        await t.WaitForStateAsync(id, "AwaitingScan");
+
+        // Its webhooks go nowhere from now on, so the "refused" that ends the attempt at the QR limit is lost. Baileys then
+        // says "close"; the row fetchInstances lists keeps the "connecting" its last code wrote (contract §2).
+        using (var unhook = new HttpRequestMessage(HttpMethod.Post, $"/evolution/webhook/set/{instance}"))
+        {
+            unhook.Headers.Add("apikey", EmulatorHost.EvolutionKey);
+            unhook.Content = JsonContent.Create(new { webhook = new { enabled = true, url = "http://127.0.0.1:9/nowhere", byEvents = false, base64 = false, events = new[] { "CONNECTION_UPDATE" } } });
+            await Http.ExpectAsync(await emulator.Http.SendAsync(unhook), HttpStatusCode.Created);
+        }
+        // The reconciler ends it: the owner is asked to connect again, not left with a code nobody can scan.
+        var number = await Eventually.WaitAsync(() => t.SessionAsync(id), s => s.GetProperty("state").GetString() is not ("AwaitingScan" or "Starting"), "the attempt to end");
+        Assert.Equal("Disconnected", number.GetProperty("state").GetString());
+        Assert.False(number.GetProperty("hasQr").GetBoolean());
+        Assert.Equal("reconciler", (await TimelineAsync(t, id))[0].GetProperty("cause").GetString());
+    }
+
+    [Fact]
     public async Task AnEvolutionInstanceTheGatewayLostReconnectsWithOneClick()
     {
         var (app, emulator, t, _) = await StartAsync();

@@ -93,6 +93,11 @@ public sealed class EvolutionGateway(GatewayHttp http, string baseUrl, string ap
         return new ConnectOutcome(false, JsonFields.Str(json, "code"), JsonFields.Str(json, "base64"), JsonFields.Str(json, "pairingCode"));
     }
 
+    /// <summary>
+    /// The state from the instance's database row (fetchInstances, which also names the phone). The row's status is written
+    /// on each QR, on open and on a final close only (contract §2): while it says "connecting" it cannot tell a running
+    /// attempt from one that ran out of codes and closed its socket, so Baileys' own state (connectionState) is read then.
+    /// </summary>
     public async Task<ObservedState> GetStateAsync(GatewaySession session, CancellationToken ct)
     {
         var reply = await CallAsync(HttpMethod.Get, $"/instance/fetchInstances?instanceName={Name(session)}", null, false, ct);
@@ -100,7 +105,19 @@ public sealed class EvolutionGateway(GatewayHttp http, string baseUrl, string ap
         if (!reply.Ok) throw Classify(reply, "Reading the state");
         var rows = reply.Json();
         if (rows.ValueKind != JsonValueKind.Array || rows.GetArrayLength() == 0) return new ObservedState(false, null);
-        return Observed(rows[0]);
+        if (JsonFields.Str(rows[0], "connectionStatus") != "connecting") return Observed(rows[0]);
+        return await LiveStateAsync(session, "Reading the state", ct) is { } live
+            ? new ObservedState(true, EvolutionMapping.Connection("connectionState", live, null))
+            : new ObservedState(false, null);
+    }
+
+    /// <summary>Baileys' state of the instance (close, connecting, open); null when the instance does not exist.</summary>
+    private async Task<string?> LiveStateAsync(GatewaySession session, string doing, CancellationToken ct)
+    {
+        var reply = await CallAsync(HttpMethod.Get, $"/instance/connectionState/{Name(session)}", null, false, ct);
+        if (reply.Status == HttpStatusCode.NotFound) return null;
+        if (!reply.Ok) throw Classify(reply, doing);
+        return JsonFields.Str(reply.Json().TryGetProperty("instance", out var i) ? i : default, "state") ?? "close";
     }
 
     /// <summary>fetchInstances without a name, with the global key, lists every instance of the server (its database's view, contract §2).</summary>
@@ -155,10 +172,7 @@ public sealed class EvolutionGateway(GatewayHttp http, string baseUrl, string ap
         string? state = null;
         for (var read = 0; read < 10; read++)
         {
-            var reply = await CallAsync(HttpMethod.Get, $"/instance/connectionState/{Name(session)}", null, false, ct);
-            state = reply.Status == HttpStatusCode.NotFound ? null
-                : reply.Ok ? JsonFields.Str(reply.Json().TryGetProperty("instance", out var i) ? i : default, "state")
-                : throw Classify(reply, "Reading the state after the stop");
+            state = await LiveStateAsync(session, "Reading the state after the stop", ct);
             if (stopped(state)) return;
             await Task.Delay(TimeSpan.FromMilliseconds(300), ct);
         }
