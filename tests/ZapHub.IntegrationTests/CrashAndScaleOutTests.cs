@@ -65,11 +65,13 @@ public class CrashAndScaleOutTests(ITestOutputHelper output)
         try
         {
             // The slot a dead send took is 3 minutes long; waiting for it would take far longer than this.
-            await Eventually.WaitAsync(() => database.CountAsync("\"Status\" = 'Sent'"), n => n == messages, "every message to be sent", TimeSpan.FromSeconds(120));
+            await Eventually.WaitAsync(() => database.CountAsync("\"Status\" = 'Sent'"), n => n == messages, "every message to be sent", TimeSpan.FromSeconds(180));
         }
         finally
         {
             output.WriteLine(second.Output);
+            foreach (var unsent in await database.StringsAsync("SELECT \"Text\" || ' ' || \"Status\" || ' attempts ' || \"Attempts\" || ' in doubt ' || \"WasInDoubt\" FROM \"Messages\" WHERE \"Status\" <> 'Sent'"))
+                output.WriteLine($"not sent: {unsent}");
         }
 
         var all = await emulator.MessagesAsync("");
