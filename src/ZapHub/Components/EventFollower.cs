@@ -4,27 +4,39 @@ namespace ZapHub.Components;
 
 /// <summary>
 /// Keeps an open page's messages current: a message is sent, delivered, read or answered after the page was read, and
-/// each of those is an event the relay publishes (on every node). The page reads again after a relay, at most once per
-/// <see cref="Gap"/>; the signal is not per tenant, so reading again is what tells whether anything on the page changed.
-/// Created before the page's first read, so nothing relayed in between is missed.
+/// each of those is an event the relay publishes for its tenant (on every node). The page reads again when its tenant's
+/// events were relayed, at most once per <see cref="Gap"/>. Created before the page's first read, so nothing relayed in
+/// between is missed.
 /// </summary>
 public sealed class EventFollower : IDisposable
 {
     private static readonly TimeSpan Gap = TimeSpan.FromMilliseconds(500);
+    private readonly EventRelay relay;
+    private readonly Func<Guid?> tenant;
+    private readonly SemaphoreSlim changed = new(0);
     private readonly CancellationTokenSource closed = new();
 
-    public EventFollower(EventRelay relay, Func<Task> reload) => _ = FollowAsync(relay, reload);
-
-    private async Task FollowAsync(EventRelay relay, Func<Task> reload)
+    /// <param name="tenant">The page's tenant, read when events arrive (the page learns it during its first load).</param>
+    public EventFollower(EventRelay relay, Func<Guid?> tenant, Func<Task> reload)
     {
-        var next = relay.Relayed.Next;
+        (this.relay, this.tenant) = (relay, tenant);
+        relay.RelayedFor += OnRelayed;
+        _ = FollowAsync(reload);
+    }
+
+    private void OnRelayed(IReadOnlyCollection<Guid>? tenants)
+    {
+        if ((tenants is null || (tenant() is { } mine && tenants.Contains(mine))) && changed.CurrentCount == 0) changed.Release();
+    }
+
+    private async Task FollowAsync(Func<Task> reload)
+    {
         try
         {
             while (true)
             {
-                await next.WaitAsync(closed.Token);
+                await changed.WaitAsync(closed.Token);
                 await Task.Delay(Gap, closed.Token);
-                next = relay.Relayed.Next;
                 await reload();
             }
         }
@@ -33,5 +45,9 @@ public sealed class EventFollower : IDisposable
     }
 
     // The token source is only cancelled, never disposed: the loop may still be reading its token.
-    public void Dispose() => closed.Cancel();
+    public void Dispose()
+    {
+        relay.RelayedFor -= OnRelayed;
+        closed.Cancel();
+    }
 }

@@ -59,10 +59,12 @@ public abstract class TenantPage : ComponentBase
         Error ??= error;
     }
 
-    /// <summary>Reads the page again after a change made elsewhere (a gateway's report, another user), and shows it.</summary>
-    protected Task ReloadLiveAsync() => InvokeAsync(async () =>
+    /// <summary>Reads the page (or the part <paramref name="load"/> reads) again after a change made elsewhere, and shows it.</summary>
+    protected Task ReloadLiveAsync(Func<IServiceProvider, Task>? load = null) => InvokeAsync(async () =>
     {
-        await ReloadKeepingErrorAsync();
+        var error = Error;
+        await RunAsync(load ?? LoadAsync);
+        Error ??= error;
         StateHasChanged();
     });
 

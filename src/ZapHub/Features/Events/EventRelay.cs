@@ -25,6 +25,28 @@ public sealed class EventRelay(IServiceScopeFactory scopes, TimeProvider time, I
     /// <summary>Pulsed when events were sequenced (here, or on another node): streams and the sender read again.</summary>
     public EventSignal Relayed { get; } = new();
 
+    /// <summary>Raised with the tenants whose events were sequenced (null: any tenant), for open pages to read again.</summary>
+    public event Action<IReadOnlyCollection<Guid>?>? RelayedFor;
+
+    /// <summary>A NOTIFY names at most this many tenants (the payload's limit is 8,000 bytes); a bigger batch names none, meaning any.</summary>
+    private const int TenantsNamed = 100;
+
+    /// <summary>Another node relayed events: its NOTIFY payload names their tenants.</summary>
+    public void Heard(string payload)
+    {
+        Relayed.Pulse();
+        RelayedFor?.Invoke(TenantsOf(payload));
+    }
+
+    public static IReadOnlyCollection<Guid>? TenantsOf(string payload)
+    {
+        var tenants = new HashSet<Guid>();
+        foreach (var part in payload.Split(',', StringSplitOptions.RemoveEmptyEntries))
+            if (Guid.TryParse(part, out var id)) tenants.Add(id);
+            else return null;
+        return tenants.Count == 0 ? null : tenants;
+    }
+
     public void Wake()
     {
         if (wake.CurrentCount == 0) wake.Release();
@@ -108,10 +130,12 @@ public sealed class EventRelay(IServiceScopeFactory scopes, TimeProvider time, I
                 }
             await db.SaveChangesAsync(ct);
         }
-        // Delivered with the commit: other nodes' streams and senders read again.
-        if (postgres) await db.Database.ExecuteSqlRawAsync($"SELECT pg_notify('{NotifyChannel}', '')", ct);
+        // Delivered with the commit: other nodes' streams, senders and open pages read again.
+        var named = tenants.Count <= TenantsNamed ? string.Join(',', tenants) : "";
+        if (postgres) await db.Database.ExecuteSqlAsync($"SELECT pg_notify({NotifyChannel}, {named})", ct);
         await transaction.CommitAsync(ct);
         Relayed.Pulse();
+        RelayedFor?.Invoke(tenants);
         return batch.Count;
     }
 }

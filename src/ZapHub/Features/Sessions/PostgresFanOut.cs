@@ -29,7 +29,7 @@ public sealed class PostgresFanOut(SessionNotifier notifier, EventRelay relay, I
                 await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
                 connection.Notification += (_, e) =>
                 {
-                    if (e.Channel == EventRelay.NotifyChannel) relay.Relayed.Pulse();
+                    if (e.Channel == EventRelay.NotifyChannel) relay.Heard(e.Payload);
                     else Receive(e.Payload);
                 };
                 await using (var listen = new NpgsqlCommand($"LISTEN {ChannelName}; LISTEN {EventRelay.NotifyChannel}", connection))
