@@ -5,6 +5,7 @@ using static ZapHub.Bench.BenchSupport;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
+using ZapHub.Bench;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -44,7 +45,7 @@ try
     await SignInAsync(api, "owner@latency.test", password);
     var session = await (await api.PostAsJsonAsync("/api/v1/sessions", new { displayName = "Medida", kind = "Evolution" })).Content.ReadFromJsonAsync<JsonElement>();
     var id = session.GetProperty("id").GetString();
-    var instance = session.GetProperty("instanceName").GetString();
+    var instance = session.GetProperty("instanceName").GetString()!;
     (await api.PostAsJsonAsync($"/api/v1/sessions/{id}/connect", new { })).EnsureSuccessStatusCode();
     var find = new HttpRequestMessage(HttpMethod.Get, $"/emulator/evolution/webhook/find/{instance}");
     find.Headers.Add("apikey", "emulator-evolution-key");
@@ -59,34 +60,7 @@ try
     await page.Locator("input[name=Password]").FillAsync(password);
     await page.Locator("form button[type=submit]").ClickAsync();
     await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
-    await page.GotoAsync("/whatsapp");
-    var badge = page.GetByTestId("status-badge").First;
-    await badge.WaitForAsync();
-    // The page records, with the machine's wall clock, when the badge's text changes.
-    await page.EvaluateAsync("""
-        () => { window.__changes = []; const b = document.querySelector('[data-testid=status-badge]');
-                new MutationObserver(() => window.__changes.push({ at: Date.now(), text: b.textContent })).observe(b, { childList: true, characterData: true, subtree: true }); }
-        """);
-
-    using var hooks = new HttpClient();
-    var latencies = new List<double>();
-    var open = true;
-    for (var i = 0; i < transitions + 5; i++)
-    {
-        var expected = open ? "Conectado" : "Desconectado";
-        var data2 = open
-            ? $$"""{"instance":"{{instance}}","wuid":"5511999990001@s.whatsapp.net","profileName":"Medida","state":"open","statusReason":200}"""
-            : $$"""{"instance":"{{instance}}","state":"close","statusReason":408}""";
-        var body = $$"""{"event":"connection.update","instance":"{{instance}}","data":{{data2}},"date_time":"{{DateTime.UtcNow:O}}","seq":{{i}}}""";
-        var before = await page.EvaluateAsync<int>("() => window.__changes.length");
-        var sent = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        (await hooks.PostAsync(callback, new StringContent(body, Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
-        await page.WaitForFunctionAsync($"() => window.__changes.length > {before} && window.__changes[window.__changes.length - 1].text === '{expected}'", null, new() { Timeout = 10_000 });
-        var shown = await page.EvaluateAsync<long>("() => window.__changes[window.__changes.length - 1].at");
-        if (i >= 5) latencies.Add(shown - sent); // the first few warm up the JIT and the circuit
-        open = !open;
-    }
-    latencies.Sort();
+    var latencies = await BadgeLatency.MeasureAsync(page, callback, instance, "5511999990001@s.whatsapp.net", transitions);
     double P(double q) => latencies[(int)Math.Ceiling(q * latencies.Count) - 1];
     Console.WriteLine($"{latencies.Count} transitions, webhook POST → DOM: p50 {P(0.50):0} ms, p95 {P(0.95):0} ms, max {latencies[^1]:0} ms");
     return 0;

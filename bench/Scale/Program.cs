@@ -205,39 +205,13 @@ static async Task<double> FlipLatencyAsync(HttpClient api, List<(Guid Id, string
     return sorted.Count == 0 ? double.NaN : Percentile(sorted, 0.95);
 }
 
-// The owner's WhatsApp page in Chromium: the first card's badge is watched with a MutationObserver while its number is
-// flipped open/close by webhooks posted straight to its callback URL; webhook POST → the badge's new text, p95.
+// The owner's WhatsApp page in Chromium (BadgeLatency): webhook POST → the first card's badge shows it, p95.
 static async Task<double> DashboardLatencyAsync(IPage page, string instance, HttpClient emulator, int transitions)
 {
     var find = new HttpRequestMessage(HttpMethod.Get, $"/evolution/webhook/find/{instance}");
     find.Headers.Add("apikey", EmulatorServer.EvolutionKey);
     var callback = (await (await emulator.SendAsync(find)).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("url").GetString()!;
-    await page.GotoAsync("/whatsapp");
-    var badge = page.GetByTestId("status-badge").First;
-    await badge.WaitForAsync();
-    await page.EvaluateAsync("""
-        () => { window.__changes = []; const b = document.querySelector('[data-testid=status-badge]');
-                new MutationObserver(() => window.__changes.push({ at: Date.now(), text: b.textContent })).observe(b, { childList: true, characterData: true, subtree: true }); }
-        """);
-    using var hooks = new HttpClient();
-    var latencies = new List<double>();
-    var open = false;
-    for (var i = 0; i < transitions + 4; i++)
-    {
-        var expected = open ? "Conectado" : "Desconectado";
-        var data = open
-            ? $$"""{"instance":"{{instance}}","wuid":"5511900000000@s.whatsapp.net","profileName":"Primeiro","state":"open","statusReason":200}"""
-            : $$"""{"instance":"{{instance}}","state":"close","statusReason":408}""";
-        var body = $$"""{"event":"connection.update","instance":"{{instance}}","data":{{data}},"date_time":"{{DateTime.UtcNow:O}}","seq":{{i}}}""";
-        var before = await page.EvaluateAsync<int>("() => window.__changes.length");
-        var sent = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        (await hooks.PostAsync(callback, new StringContent(body, System.Text.Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
-        await page.WaitForFunctionAsync($"() => window.__changes.length > {before} && window.__changes[window.__changes.length - 1].text === '{expected}'", null, new() { Timeout = 30_000 });
-        var shown = await page.EvaluateAsync<long>("() => window.__changes[window.__changes.length - 1].at");
-        if (i >= 4) latencies.Add(shown - sent); // the first few warm the circuit up
-        open = !open;
-    }
-    latencies.Sort();
+    var latencies = await BadgeLatency.MeasureAsync(page, callback, instance, "5511900000000@s.whatsapp.net", transitions);
     return Percentile(latencies, 0.95);
 }
 
