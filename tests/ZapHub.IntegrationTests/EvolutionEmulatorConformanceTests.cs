@@ -115,6 +115,22 @@ public class EvolutionEmulatorConformanceTests
         Assert.Equal("Cannot read properties of undefined (reading 'length')", body.GetProperty("response").GetProperty("message")[0].GetString());
     }
 
+    /// <summary>The reconciler's one call per gateway: without a name and with the global key, every instance's row (§2).</summary>
+    [Fact]
+    public async Task FetchInstancesWithoutANameListsEveryInstanceAndNoneAsAnEmptyList()
+    {
+        await using var e = await EmulatorHost.StartAsync();
+        var (status, none) = await SendAsync(e, HttpMethod.Get, "/instance/fetchInstances");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(JsonValueKind.Array, none.ValueKind);
+        Assert.Equal(0, none.GetArrayLength());
+        await CreateAsync(e, "list1");
+        await CreateAsync(e, "list2");
+        var (_, all) = await SendAsync(e, HttpMethod.Get, "/instance/fetchInstances");
+        Assert.Equal(["list1", "list2"], all.EnumerateArray().Select(i => i.GetProperty("name").GetString()).Order());
+        Assert.All(all.EnumerateArray(), i => Assert.Equal("close", i.GetProperty("connectionStatus").GetString()));
+    }
+
     [Fact]
     public async Task AnInstanceTokenWorksOnlyForItsOwnInstance()
     {
