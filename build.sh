@@ -56,7 +56,9 @@ case "${1:-}" in
     ;;
   test)
     install_test_dependencies
-    eval "$(scripts/test-postgres.sh start)"
+    # The PostgreSQL pass needs the server: without it the run stops here, with the server's own words.
+    postgres=$(scripts/test-postgres.sh start) || { echo "The test PostgreSQL did not start (above); no tests run." >&2; exit 1; }
+    eval "$postgres"
     trap 'scripts/test-postgres.sh stop >/dev/null 2>&1 || true' EXIT
     rm -rf "$RESULTS"
     echo "==> Build"

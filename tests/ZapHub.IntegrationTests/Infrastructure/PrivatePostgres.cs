@@ -17,10 +17,11 @@ public sealed class PrivatePostgres : IAsyncDisposable
 
     public static async Task<PrivatePostgres> StartAsync()
     {
-        var port = ZapHubProcess.FreePort();
-        var output = await RunAsync(port, "start");
-        var line = output.Split('\n').Single(l => l.StartsWith("export ZAPHUB_TEST_POSTGRES="));
-        return new PrivatePostgres(port, line["export ZAPHUB_TEST_POSTGRES=".Length..].Trim('\''));
+        var output = await RunAsync(ZapHubProcess.FreePort(), "start");
+        string Exported(string name) =>
+            output.Split('\n').Single(l => l.StartsWith($"export {name}="))[$"export {name}=".Length..].Trim('\'');
+        // The script moves to the next port when the one asked for was taken in the meantime.
+        return new PrivatePostgres(int.Parse(Exported("ZAPHUB_TEST_PG_PORT")), Exported("ZAPHUB_TEST_POSTGRES"));
     }
 
     /// <summary>Stops the server (fast shutdown: every connection is cut), keeping its data.</summary>
