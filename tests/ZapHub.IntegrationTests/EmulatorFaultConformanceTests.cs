@@ -151,6 +151,11 @@ public class EmulatorFaultConformanceTests
         (status, body) = await SendAsync(e, Evolution(HttpMethod.Post, "/message/sendText/nosock", body: new { number = "5511988887777", text = "oi" }));
         Assert.Equal(HttpStatusCode.InternalServerError, status);
         Assert.Contains("onWhatsApp", body.GetProperty("response").GetProperty("message").GetString());
+        // Its database row keeps the "open" it last wrote; only Baileys' own state says it is closed (contract §1.4, §2).
+        var (_, rows) = await SendAsync(e, Evolution(HttpMethod.Get, "/instance/fetchInstances?instanceName=nosock"));
+        Assert.Equal("open", rows[0].GetProperty("connectionStatus").GetString());
+        var (_, live) = await SendAsync(e, Evolution(HttpMethod.Get, "/instance/connectionState/nosock"));
+        Assert.Equal("close", live.GetProperty("instance").GetProperty("state").GetString());
 
         // With a socket that is closed (logged out), the same send is "Connection Closed" (contract §1.7).
         await SendAsync(e, Evolution(HttpMethod.Get, "/instance/connect/nosock"));

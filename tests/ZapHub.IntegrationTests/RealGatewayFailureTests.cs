@@ -214,6 +214,11 @@ public class RealGatewayFailureTests
         Assert.Equal(0, held.GetProperty("message").GetProperty("attempts").GetInt32());
         var number = await Eventually.WaitAsync(() => t.SessionAsync(id), s => s.GetProperty("state").GetString() != "Connected", "the number to leave Connected");
         Assert.Equal("Disconnected", number.GetProperty("state").GetString());
+        // ZapHub then reads the gateway's own word on the number, which must agree: Evolution's database row still says
+        // "open" for an instance whose socket it lost, and believing it would put the number back in Connected (and send
+        // into the dead socket again, and again).
+        number = await Eventually.WaitAsync(() => t.SessionAsync(id), s => s.GetProperty("rawState").GetString() != "not_connected", "the gateway's state to be read after the send");
+        Assert.Equal("Disconnected", number.GetProperty("state").GetString());
         Assert.Empty(await emulator.MessagesAsync(instance));
 
         // Connected again: the held message goes out, once.

@@ -480,19 +480,21 @@ public sealed class SessionService(
     public async Task ReportNotConnectedAsync(Guid sessionId, CancellationToken ct)
     {
         var session = await db.Sessions.IgnoreQueryFilters([ZapHubDb.TenantFilter]).FirstOrDefaultAsync(s => s.Id == sessionId, ct);
-        if (session is not null) await SaveAsync(session, () => MarkNotConnected(session), ct);
+        if (session is null) return;
+        await SaveAsync(session, () => MarkNotConnected(session), ct);
+        reconciler.CheckSoon(session.Id);
     }
 
     /// <summary>
     /// A gateway answered a call on this number with "not connected": the number leaves Connected at once, whatever
-    /// ZapHub believed, and the reconciler reads the gateway's real state next. The caller saves.
+    /// ZapHub believed. The caller saves, then has the reconciler read the gateway's real state: asked before the save,
+    /// it could read the row still Connected and its answer cross this one.
     /// </summary>
     private void MarkNotConnected(Session session)
     {
         if (session.State != SessionState.Connected) return;
         if (SessionLifecycle.Apply(session, new StateSignal("send", SessionState.Disconnected, "not_connected", SessionReasons.GatewayNotConnected), Causes.Send, time.UtcNow()) is { } change)
             db.SessionEvents.Add(change);
-        reconciler.CheckSoon(session.Id);
     }
 
     /// <summary>For the reconciler: create the instance again on a gateway that lost it.</summary>
@@ -528,6 +530,7 @@ public sealed class SessionService(
                 session.LastError = GatewayFailureOutcome.NoteOf(ex);
                 if (outcome.NumberDown) MarkNotConnected(session);
             }, CancellationToken.None);
+            if (outcome.NumberDown) reconciler.CheckSoon(session.Id);
             throw ToProblem(outcome);
         }
     }

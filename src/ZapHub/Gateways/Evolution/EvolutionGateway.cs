@@ -105,10 +105,11 @@ public sealed class EvolutionGateway(GatewayHttp http, string baseUrl, string ap
         if (!reply.Ok) throw Classify(reply, "Reading the state");
         var rows = reply.Json();
         if (rows.ValueKind != JsonValueKind.Array || rows.GetArrayLength() == 0) return new ObservedState(false, null);
-        if (JsonFields.Str(rows[0], "connectionStatus") != "connecting") return Observed(rows[0]);
-        return await LiveStateAsync(session, "Reading the state", ct) is { } live
-            ? new ObservedState(true, EvolutionMapping.Connection("connectionState", live, null))
-            : new ObservedState(false, null);
+        // The row is written on some transitions only: it keeps "connecting" after the QR limit ended the attempt, and "open"
+        // after the server lost the socket (a restart that did not reconnect the instance, whose sends then fail). Baileys'
+        // own state decides those two; a "close" row is final and carries the reason.
+        if (JsonFields.Str(rows[0], "connectionStatus") is not ("open" or "connecting")) return Observed(rows[0]);
+        return await LiveStateAsync(session, "Reading the state", ct) is { } live ? Observed(rows[0], live) : new ObservedState(false, null);
     }
 
     /// <summary>Baileys' state of the instance (close, connecting, open); null when the instance does not exist.</summary>
@@ -133,11 +134,12 @@ public sealed class EvolutionGateway(GatewayHttp http, string baseUrl, string ap
         return all;
     }
 
-    private static ObservedState Observed(JsonElement row)
+    /// <summary>A fetchInstances row; <paramref name="live"/> is connectionState's answer, which replaces the row's status when read.</summary>
+    private static ObservedState Observed(JsonElement row, string? live = null)
     {
-        var status = JsonFields.Str(row, "connectionStatus") ?? "close";
-        var reason = JsonFields.Int(row, "disconnectionReasonCode");
-        return new ObservedState(true, EvolutionMapping.Connection("fetchInstances", status, (int?)reason, JsonFields.Str(row, "ownerJid"), JsonFields.Str(row, "profileName")));
+        var status = live ?? JsonFields.Str(row, "connectionStatus") ?? "close";
+        var reason = live is null ? (int?)JsonFields.Int(row, "disconnectionReasonCode") : null;
+        return new ObservedState(true, EvolutionMapping.Connection(live is null ? "fetchInstances" : "connectionState", status, reason, JsonFields.Str(row, "ownerJid"), JsonFields.Str(row, "profileName")));
     }
 
     /// <summary>
