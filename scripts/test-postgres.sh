@@ -3,10 +3,11 @@
 #   scripts/test-postgres.sh start   prints "export ZAPHUB_TEST_POSTGRES=..." and "export ZAPHUB_TEST_PG_PORT=..." for eval
 #   scripts/test-postgres.sh stop
 #   scripts/test-postgres.sh pause|resume   stop the server keeping its data, start it again (outage tests)
-# ZAPHUB_TEST_PG_PORT picks the port (55432 by default), so a test can have a cluster of its own. When that port is
+# ZAPHUB_TEST_PG_PORT picks the port, so a test can have a cluster of its own. The default, 25432, is below Linux's
+# range of ports given to outgoing connections (32768-60999), which a busy machine may be using. When the port is
 # taken (another run on the same machine, a server left behind), start moves on to the next free one and says which.
 set -euo pipefail
-PORT=${ZAPHUB_TEST_PG_PORT:-55432}
+PORT=${ZAPHUB_TEST_PG_PORT:-25432}
 BIN=/usr/lib/postgresql/$(ls /usr/lib/postgresql | sort -V | tail -1)/bin
 data_of() { echo "${TMPDIR:-/tmp}/zaphub-test-pg-$1"; }
 # TCP on loopback only, no Unix socket: its path has a length limit a long TMPDIR would break.
