@@ -388,7 +388,6 @@ public class EventTests
         web.ServeOverKestrel();
         Assert.False(web.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ZapHub.Platform.NodeOptions>>().Value.RunsWorkers);
         await Eventually.WaitAsync(() => Task.FromResult(web.Services.GetRequiredService<ZapHub.Features.Sessions.SessionNotifier>().FansOut), on => on, "the web node to listen");
-        await Task.Delay(500);
         await using var stream = await EventStreamClient.OpenAsync(web.WithApiKey(key), null);
 
         await OptOutAsync(tenant, "11988880000");

@@ -24,7 +24,6 @@ public class LiveUpdateTests
         await using var nodeB = new ZapHubApp(shareDatabaseWith: nodeA);
         var notifierB = nodeB.Services.GetRequiredService<SessionNotifier>();
         await Eventually.WaitAsync(() => Task.FromResult(notifierB.FansOut), on => on, "node B to listen");
-        await Task.Delay(500);
 
         await nodeA.RegisterGatewayAsync("Evolution", "http://127.0.0.1:9", "unused");
         var tenant = await nodeA.CreateTenantAsync();

@@ -19,9 +19,8 @@ public sealed class PostgresFanOut(SessionNotifier notifier, EventRelay relay, I
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (storage.Value.Provider != StorageProvider.Postgres) return;
-        var outgoing = notifier.EnableFanOut();
         await using var dataSource = NpgsqlDataSource.Create(DataExtensions.PostgresConnectionString(storage.Value.ResolveConnectionString()));
-        var sending = SendAsync(dataSource, outgoing, stoppingToken);
+        Task? sending = null;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -34,6 +33,8 @@ public sealed class PostgresFanOut(SessionNotifier notifier, EventRelay relay, I
                 };
                 await using (var listen = new NpgsqlCommand($"LISTEN {ChannelName}; LISTEN {EventRelay.NotifyChannel}", connection))
                     await listen.ExecuteNonQueryAsync(stoppingToken);
+                // Fanning out starts once this node listens too, so that "fans out" means both ways.
+                sending ??= SendAsync(dataSource, notifier.EnableFanOut(), stoppingToken);
                 while (!stoppingToken.IsCancellationRequested) await connection.WaitAsync(stoppingToken);
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
@@ -42,7 +43,7 @@ public sealed class PostgresFanOut(SessionNotifier notifier, EventRelay relay, I
                 await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken);
             }
         }
-        await sending;
+        if (sending is not null) await sending;
     }
 
     private async Task SendAsync(NpgsqlDataSource dataSource, ChannelReader<(Guid Tenant, Guid Session)> outgoing, CancellationToken ct)

@@ -16,6 +16,7 @@ public sealed class SessionNotifier
     /// <summary>Identifies this node in cross-node notifications, so it ignores its own echo.</summary>
     public Guid NodeId { get; } = Guid.NewGuid();
 
+    /// <summary>This node hears other nodes' changes and tells them its own (PostgreSQL, from its first LISTEN on).</summary>
     public bool FansOut => outgoing is not null;
 
     /// <summary>Called by the cross-node fan-out when it starts: from then on every publish is also handed to it.</summary>
