@@ -96,7 +96,8 @@ public class WhatsAppTests(BrowserFixture browser) : IClassFixture<BrowserFixtur
         var first = await numbers.QrImage.GetAttributeAsync("src");
         await Expect(page.GetByText("Código 1 de")).ToBeVisibleAsync();
         await page.EvaluateAsync("window.__noReload = true");
-        await Expect(page.GetByText("Código 2 de")).ToBeVisibleAsync(new() { Timeout = 10_000 });
+        // A later code, without a reload: on a busy machine the page may show the third before it shows the second.
+        await Expect(page.GetByText(new System.Text.RegularExpressions.Regex(@"^Código [2-9] de"))).ToBeVisibleAsync();
         Assert.NotEqual(first, await numbers.QrImage.GetAttributeAsync("src"));
         Assert.True(await page.EvaluateAsync<bool>("window.__noReload === true"), "the page reloaded");
         await BrowserFixture.ScreenshotAsync(page, "whatsapp-qr-refreshed-desktop");
