@@ -250,7 +250,7 @@ public class RealGatewayFailureTests
         }
         // The reconciler ends it: the owner is asked to connect again, not left with a code nobody can scan.
         var number = await Eventually.WaitAsync(() => t.SessionAsync(id), s => s.GetProperty("state").GetString() is not ("AwaitingScan" or "Starting"), "the attempt to end");
-        Assert.Equal("Disconnected", number.GetProperty("state").GetString());
+        Assert.Equal(("Disconnected", "qr_expired"), (number.GetProperty("state").GetString(), number.GetProperty("stateReason").GetString()));
         Assert.False(number.GetProperty("hasQr").GetBoolean());
         Assert.Equal("reconciler", (await TimelineAsync(t, id))[0].GetProperty("cause").GetString());
     }

@@ -112,6 +112,21 @@ public class SessionLifecycleTests
         Assert.Equal((SessionState.Disconnected, null), (s.State, s.StartingSince));
     }
 
+    [Theory]
+    [InlineData(Causes.Webhook)]
+    [InlineData(Causes.Reconciler)]
+    public void ACodeOnScreenWhoseConnectionClosesEndsTheAttemptAsExpiredNotAsADrop(string cause)
+    {
+        var s = NewSession(SessionState.AwaitingScan);
+        var ended = SessionLifecycle.Apply(s, To(SessionState.Disconnected, SessionReasons.ConnectionLost), cause, Now);
+        Assert.Equal((SessionState.Disconnected, SessionReasons.QrExpired), (s.State, s.StateReason));
+        Assert.Equal(SessionReasons.QrExpired, ended!.Reason);
+        // A connected number that loses its connection did drop.
+        var connected = NewSession(SessionState.Connected);
+        SessionLifecycle.Apply(connected, To(SessionState.Disconnected, SessionReasons.ConnectionLost), cause, Now);
+        Assert.Equal(SessionReasons.ConnectionLost, connected.StateReason);
+    }
+
     [Fact]
     public void ADropFromConnectedStartsTheGatewaysOwnAttemptWithItsClock()
     {

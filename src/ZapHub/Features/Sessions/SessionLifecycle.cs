@@ -28,6 +28,10 @@ public static class SessionLifecycle
         // one removed by anyone else is found missing by the reconciler, whose word does end it): the deadline does.
         if (s.State == SessionState.Starting && signal.State == SessionState.Disconnected && cause != Causes.User
             && (signal.Reason == SessionReasons.ConnectionLost || (signal.Reason == SessionReasons.GatewayLostInstance && cause != Causes.Reconciler))) return null;
+        // A code on screen whose connection closes dropped nothing: the attempt is over (Evolution after its last code, its
+        // "refused" webhook lost) and the owner must connect again, not wait for a reconnection.
+        if (s.State == SessionState.AwaitingScan && signal is { State: SessionState.Disconnected, Reason: SessionReasons.ConnectionLost })
+            signal = signal with { Reason = SessionReasons.QrExpired };
 
         var from = s.State;
         if (signal.State == SessionState.Connected)
