@@ -52,19 +52,18 @@ public abstract class TenantPage : ComponentBase
         return ok;
     }
 
-    protected async Task ReloadKeepingErrorAsync()
+    /// <summary>Reads the page (or the part <paramref name="load"/> reads) again; an error already shown stays shown.</summary>
+    protected async Task ReloadKeepingErrorAsync(Func<IServiceProvider, Task>? load = null)
     {
         var error = Error;
-        await RunAsync(LoadAsync);
+        await RunAsync(load ?? LoadAsync);
         Error ??= error;
     }
 
     /// <summary>Reads the page (or the part <paramref name="load"/> reads) again after a change made elsewhere, and shows it.</summary>
     protected Task ReloadLiveAsync(Func<IServiceProvider, Task>? load = null) => InvokeAsync(async () =>
     {
-        var error = Error;
-        await RunAsync(load ?? LoadAsync);
-        Error ??= error;
+        await ReloadKeepingErrorAsync(load);
         StateHasChanged();
     });
 
